@@ -1,0 +1,460 @@
+/**
+ * The stack's configuration: every `dockyard:*` key, its type, default and rule, read into one
+ * typed, frozen `StackConfig` and validated before any resource exists.
+ *
+ * Keys are flat and dotted (`dockyard:swarm.managers`), so each one can be declared with a type and
+ * a default in `Pulumi.yaml` and set with a plain `pulumi config set swarm.managers 3`.
+ * `CONFIG_KEYS` is the single source of truth; a test keeps `Pulumi.yaml` and the README in step.
+ */
+import * as net from "node:net";
+import * as pulumi from "@pulumi/pulumi";
+
+export const NAMESPACE = "dockyard";
+
+export type Target = "swarm" | "eks";
+export type SwarmEngine = "ec2" | "local";
+export type NatStrategy = "none" | "single" | "perAz";
+export type SwarmAccess = "ssm" | "ssh";
+export type SwarmIngress = "alb" | "nlb" | "direct";
+export type RepositoryEncryption = "AES256" | "KMS";
+export type CapacityType = "ON_DEMAND" | "SPOT";
+
+export interface NetworkConfig {
+    readonly cidr: string;
+    readonly azs: number;
+    readonly natGateways: NatStrategy;
+}
+
+export interface ImagesConfig {
+    readonly keepTagged: number;
+    readonly untaggedExpiryDays: number;
+    readonly encryption: RepositoryEncryption;
+    /** A source-derived tag such as a git commit; empty means "hash of the build context". */
+    readonly tag: string;
+    /** `org/project/stack` whose image digests this stack deploys instead of building. */
+    readonly from: string;
+    /** Explicit digests per workload, used instead of building when present. */
+    readonly digests: Readonly<Record<string, string>>;
+}
+
+export interface SwarmConfig {
+    readonly engine: SwarmEngine;
+    readonly managers: number;
+    readonly managerInstanceType: string;
+    readonly workerInstanceType: string;
+    readonly workersMin: number;
+    readonly workersDesired: number;
+    readonly workersMax: number;
+    readonly workerCpuTarget: number;
+    readonly rootVolumeGb: number;
+    readonly amiId: string;
+    readonly access: SwarmAccess;
+    readonly sshCidrs: readonly string[];
+    readonly sshUser: string;
+    readonly sshPublicKey: string;
+    readonly ingress: SwarmIngress;
+}
+
+export interface EksConfig {
+    readonly version: string;
+    readonly instanceTypes: readonly string[];
+    readonly capacityType: CapacityType;
+    readonly nodesMin: number;
+    readonly nodesDesired: number;
+    readonly nodesMax: number;
+    readonly diskGb: number;
+    readonly publicAccessCidrs: readonly string[];
+    readonly adminPrincipals: readonly string[];
+}
+
+export interface WorkloadOverrides {
+    readonly replicas: Readonly<Record<string, number>>;
+    readonly imageTags: Readonly<Record<string, string>>;
+}
+
+export interface StackConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly target: Target;
+    readonly region: string;
+    /** Production stacks protect stateful resources and never force-delete repositories. */
+    readonly production: boolean;
+    readonly network: NetworkConfig;
+    readonly images: ImagesConfig;
+    readonly logRetentionDays: number;
+    readonly certificateArn: string;
+    readonly domain: string;
+    readonly swarm: SwarmConfig;
+    readonly eks: EksConfig;
+    readonly workloads: WorkloadOverrides;
+}
+
+type KeyType = "string" | "integer" | "boolean" | "array" | "object";
+type ConfigValue = string | number | boolean | readonly string[] | Readonly<Record<string, unknown>>;
+
+/** A rule returns what is allowed when the value breaks it, or undefined when it holds. */
+type Rule = (value: never) => string | undefined;
+
+export interface KeyDefinition {
+    readonly key: string;
+    readonly type: KeyType;
+    readonly default: ConfigValue;
+    readonly description: string;
+    readonly secret?: boolean;
+    readonly rule?: Rule;
+}
+
+/** Regions the price table and the AMI/AZ lookups are documented for. */
+export const SUPPORTED_REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1"] as const;
+export const SUPPORTED_KUBERNETES_VERSIONS = ["1.32", "1.33", "1.34"] as const;
+
+/** "a, b or c" */
+export const listOr = (items: readonly (string | number)[]): string =>
+    items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
+
+const oneOf = (allowed: readonly (string | number)[], why?: string): Rule =>
+    ((value: string | number) => (allowed.includes(value) ? undefined : `${why ? `${why}: ` : "allowed: "}${listOr(allowed)}`)) as Rule;
+
+const intRange = (min: number, max: number): Rule =>
+    ((value: number) => (value >= min && value <= max ? undefined : `allowed: an integer from ${min} to ${max}`)) as Rule;
+
+const instanceType: Rule = ((value: string) =>
+    /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(value) ? undefined : "allowed: an EC2 instance type such as t4g.small") as Rule;
+
+const dnsLabel: Rule = ((value: string) =>
+    value === "" || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(value)
+        ? undefined
+        : "allowed: a DNS domain name such as example.com, or empty") as Rule;
+
+const cidrList: Rule = ((values: readonly string[]) => {
+    const bad = values.filter((v) => cidrProblem(v) !== undefined);
+    return bad.length === 0 ? undefined : `allowed: a list of IPv4 CIDR blocks such as 203.0.113.0/24 (bad: ${bad.join(", ")})`;
+}) as Rule;
+
+const stackReference: Rule = ((value: string) =>
+    value === "" || /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)
+        ? undefined
+        : "allowed: a stack reference org/project/stack, or empty") as Rule;
+
+const iamPrincipals: Rule = ((values: readonly string[]) => {
+    const bad = values.filter((v) => !/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(v));
+    return bad.length === 0 ? undefined : `allowed: IAM role or user ARNs (bad: ${bad.join(", ")})`;
+}) as Rule;
+
+const positiveIntegerMap: Rule = ((map: Record<string, unknown>) => {
+    const bad = Object.entries(map).filter(([, v]) => !Number.isInteger(v) || (v as number) < 0);
+    return bad.length === 0
+        ? undefined
+        : `allowed: a map of workload name to a replica count of 0 or more (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
+}) as Rule;
+
+const stringMap =
+    (what: string, pattern: RegExp): Rule =>
+    ((map: Record<string, unknown>) => {
+        const bad = Object.entries(map).filter(([, v]) => typeof v !== "string" || !pattern.test(v));
+        return bad.length === 0
+            ? undefined
+            : `allowed: a map of workload name to ${what} (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
+    }) as Rule;
+
+/** Every key dockyard reads. Order is the order of the README's reference table. */
+export const CONFIG_KEYS: readonly KeyDefinition[] = [
+    { key: "target", type: "string", default: "swarm", description: "Where workloads run: `swarm` (Docker Swarm) or `eks` (Amazon EKS).", rule: oneOf(["swarm", "eks"]) },
+    { key: "region", type: "string", default: "us-east-1", description: "AWS region of every resource.", rule: oneOf(SUPPORTED_REGIONS) },
+    { key: "production", type: "boolean", default: false, description: "Protect stateful resources, keep repositories on delete, prefer HA defaults." },
+    { key: "network.cidr", type: "string", default: "10.0.0.0/16", description: "IPv4 CIDR of the VPC: a /16 to /24 block in a private (RFC 1918) range.", rule: ((v: string) => vpcCidrProblem(v)) as Rule },
+    { key: "network.azs", type: "integer", default: 2, description: "Availability zones to spread subnets and nodes over: 2 or 3.", rule: oneOf([2, 3]) },
+    { key: "network.natGateways", type: "string", default: "none", description: "NAT for private subnets: `none` (nodes in public subnets), `single`, or `perAz`.", rule: oneOf(["none", "single", "perAz"]) },
+    { key: "images.keepTagged", type: "integer", default: 10, description: "Tagged images each ECR repository keeps.", rule: intRange(1, 1000) },
+    { key: "images.untaggedExpiryDays", type: "integer", default: 7, description: "Days after which untagged images expire.", rule: intRange(1, 365) },
+    { key: "images.encryption", type: "string", default: "AES256", description: "ECR encryption: `AES256` or `KMS`.", rule: oneOf(["AES256", "KMS"]) },
+    { key: "images.tag", type: "string", default: "", description: "Image tag from the source, such as the git commit; empty tags by a hash of the build context.", rule: ((v: string) => (v === "" || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? undefined : "allowed: a Docker tag (letters, digits, _ . -; at most 128), or empty")) as Rule },
+    { key: "images.from", type: "string", default: "", description: "Promote images from another stack (`org/project/stack`) instead of building.", rule: stackReference },
+    { key: "images.digests", type: "object", default: {}, description: "Explicit image digests per workload (`repo@sha256:…`), deployed instead of building.", rule: stringMap("an image reference pinned by digest (…@sha256:<64 hex>)", /^[^\s@]+@sha256:[a-f0-9]{64}$/) },
+    { key: "logs.retentionDays", type: "integer", default: 14, description: "CloudWatch log retention in days.", rule: oneOf([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "allowed CloudWatch retention periods") },
+    { key: "ingress.domain", type: "string", default: "", description: "Route 53 hosted zone for HTTPS with an ACM certificate; empty serves HTTP on the load balancer's name.", rule: dnsLabel },
+    { key: "ingress.certificateArn", type: "string", default: "", description: "An existing ACM certificate for HTTPS listeners; empty for none.", rule: ((v: string) => (v === "" || /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(v) ? undefined : "allowed: an ACM certificate ARN, or empty")) as Rule },
+    { key: "swarm.engine", type: "string", default: "ec2", description: "Where the swarm runs: `ec2` (a cluster dockyard builds) or `local` (this machine's Docker engine, no AWS).", rule: oneOf(["ec2", "local"]) },
+    { key: "swarm.managers", type: "integer", default: 1, description: "Swarm managers, one per AZ in turn: 1, 3 or 5.", rule: oneOf([1, 3, 5], "a swarm needs an odd number of managers") },
+    { key: "swarm.managerInstanceType", type: "string", default: "t4g.small", description: "EC2 instance type of the managers.", rule: instanceType },
+    { key: "swarm.workerInstanceType", type: "string", default: "t4g.small", description: "EC2 instance type of the workers.", rule: instanceType },
+    { key: "swarm.workersMin", type: "integer", default: 0, description: "Fewest workers in the Auto Scaling group.", rule: intRange(0, 100) },
+    { key: "swarm.workersDesired", type: "integer", default: 0, description: "Workers at creation (the autoscaler owns it afterwards).", rule: intRange(0, 100) },
+    { key: "swarm.workersMax", type: "integer", default: 2, description: "Most workers in the Auto Scaling group.", rule: intRange(0, 100) },
+    { key: "swarm.workerCpuTarget", type: "integer", default: 60, description: "Average CPU % the worker group scales to hold.", rule: intRange(10, 90) },
+    { key: "swarm.rootVolumeGb", type: "integer", default: 20, description: "Encrypted gp3 root volume of every node, in GiB.", rule: intRange(8, 1000) },
+    { key: "swarm.amiId", type: "string", default: "", description: "Pin the node AMI; empty uses the current Amazon Linux 2023 AMI at creation and never replaces nodes for a newer one.", rule: ((v: string) => (v === "" || /^ami-[0-9a-f]{8,17}$/.test(v) ? undefined : "allowed: an AMI id such as ami-0123456789abcdef0, or empty")) as Rule },
+    { key: "swarm.access", type: "string", default: "ssm", description: "How Pulumi and operators reach the manager: `ssm` (Session Manager, no open port) or `ssh` (from `swarm.sshCidrs`).", rule: oneOf(["ssm", "ssh"]) },
+    { key: "swarm.sshCidrs", type: "array", default: [], description: "CIDRs allowed to SSH to the manager when `swarm.access` is `ssh`.", rule: cidrList },
+    { key: "swarm.sshUser", type: "string", default: "ec2-user", description: "SSH user on the nodes.", rule: ((v: string) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? undefined : "allowed: a Linux user name")) as Rule },
+    { key: "swarm.sshPublicKey", type: "string", default: "", description: "Public half of the key Pulumi uses to reach the manager's Docker API (the private half is `swarm.sshPrivateKey`).", rule: ((v: string) => (v === "" || /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(v) ? undefined : "allowed: an OpenSSH public key, or empty")) as Rule },
+    { key: "swarm.sshPrivateKey", type: "string", default: "", secret: true, description: "Private key for the SSH connection to the manager (set with `--secret`)." },
+    { key: "swarm.ingress", type: "string", default: "alb", description: "How public ports reach the swarm: `alb`, `nlb` (TCP), or `direct` (on the node's own address, cheapest).", rule: oneOf(["alb", "nlb", "direct"]) },
+    { key: "eks.version", type: "string", default: "1.34", description: "Kubernetes version of the control plane and node groups.", rule: oneOf(SUPPORTED_KUBERNETES_VERSIONS, "allowed supported versions") },
+    { key: "eks.instanceTypes", type: "array", default: ["t4g.medium"], description: "Instance types of the managed node group (one architecture).", rule: ((v: readonly string[]) => (v.length > 0 && v.every((t) => instanceType(t as never) === undefined) ? undefined : "allowed: a non-empty list of EC2 instance types")) as Rule },
+    { key: "eks.capacityType", type: "string", default: "ON_DEMAND", description: "`ON_DEMAND` or `SPOT` node capacity.", rule: oneOf(["ON_DEMAND", "SPOT"]) },
+    { key: "eks.nodesMin", type: "integer", default: 1, description: "Fewest nodes in the node group.", rule: intRange(0, 450) },
+    { key: "eks.nodesDesired", type: "integer", default: 2, description: "Nodes at creation (the autoscaler owns it afterwards).", rule: intRange(0, 450) },
+    { key: "eks.nodesMax", type: "integer", default: 3, description: "Most nodes in the node group.", rule: intRange(1, 450) },
+    { key: "eks.diskGb", type: "integer", default: 20, description: "Encrypted gp3 disk of every node, in GiB.", rule: intRange(20, 1000) },
+    { key: "eks.publicAccessCidrs", type: "array", default: [], description: "CIDRs that may reach the public API endpoint; empty keeps the endpoint private.", rule: cidrList },
+    { key: "eks.adminPrincipals", type: "array", default: [], description: "IAM role/user ARNs given cluster-admin through access entries.", rule: iamPrincipals },
+    { key: "workloads.replicas", type: "object", default: {}, description: "Per-stack replica counts by workload name, e.g. `{api: 3}`.", rule: positiveIntegerMap },
+    { key: "workloads.imageTags", type: "object", default: {}, description: "Per-stack tags of existing images by workload name, e.g. `{redis: 7.4-alpine}`.", rule: stringMap("a Docker tag", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/) },
+];
+
+/** One problem found in the configuration. */
+export class ConfigError extends Error {
+    constructor(public readonly problems: readonly string[]) {
+        super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Returns what is allowed when `cidr` is not a usable VPC CIDR, or undefined. */
+export function cidrProblem(cidr: string): string | undefined {
+    const match = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
+    if (!match || !net.isIPv4(match[1])) return "allowed: an IPv4 CIDR block such as 10.0.0.0/16";
+    const prefix = Number(match[2]);
+    if (prefix > 32) return "allowed: an IPv4 CIDR block such as 10.0.0.0/16";
+    const address = ipv4ToInt(match[1]);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    if ((address & mask) >>> 0 !== address) return `allowed: a network address with no host bits set, such as ${intToIpv4((address & mask) >>> 0)}/${prefix}`;
+    return undefined;
+}
+
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/** Returns what is allowed when `cidr` cannot be a VPC's block, or undefined. */
+export function vpcCidrProblem(cidr: string): string | undefined {
+    const problem = cidrProblem(cidr);
+    if (problem) return problem;
+    const [address, prefix] = cidr.split("/");
+    const inPrivateRange = PRIVATE_RANGES.some((range) => {
+        const [base, bits] = range.split("/");
+        const mask = (0xffffffff << (32 - Number(bits))) >>> 0;
+        return Number(prefix) >= Number(bits) && ((ipv4ToInt(address) & mask) >>> 0) === ipv4ToInt(base);
+    });
+    if (Number(prefix) < 16 || Number(prefix) > 24 || !inPrivateRange) {
+        return `allowed: a /16 to /24 block inside ${PRIVATE_RANGES.join(", ")}`;
+    }
+    return undefined;
+}
+
+export function ipv4ToInt(ip: string): number {
+    return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+export function intToIpv4(value: number): string {
+    return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join(".");
+}
+
+function describe(value: unknown): string {
+    return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+}
+
+/** Turns the raw string Pulumi hands over into the key's type, or says why it cannot. */
+function parseValue(def: KeyDefinition, raw: string): { value?: ConfigValue; problem?: string } {
+    const fullKey = `${NAMESPACE}:${def.key}`;
+    switch (def.type) {
+        case "string":
+            return { value: raw };
+        case "integer":
+            return /^-?\d+$/.test(raw.trim()) ? { value: Number(raw) } : { problem: `${fullKey} is ${describe(raw)}; expected an integer` };
+        case "boolean":
+            return raw === "true" || raw === "false" ? { value: raw === "true" } : { problem: `${fullKey} is ${describe(raw)}; expected true or false` };
+        case "array":
+        case "object": {
+            let parsed: unknown;
+            try {
+                parsed = JSON.parse(raw);
+            } catch {
+                return { problem: `${fullKey} is ${describe(raw)}; expected ${def.type === "array" ? "a list" : "a map"}` };
+            }
+            if (def.type === "array") {
+                return Array.isArray(parsed) && parsed.every((item) => typeof item === "string")
+                    ? { value: parsed }
+                    : { problem: `${fullKey} is ${describe(parsed)}; expected a list of strings` };
+            }
+            return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)
+                ? { value: parsed as Record<string, unknown> }
+                : { problem: `${fullKey} is ${describe(parsed)}; expected a map` };
+        }
+    }
+}
+
+function closestKey(unknown: string): string | undefined {
+    const distance = (a: string, b: string): number => {
+        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+        for (let i = 1; i <= a.length; i++) {
+            let previous = row[0];
+            row[0] = i;
+            for (let j = 1; j <= b.length; j++) {
+                const current = row[j];
+                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+                previous = current;
+            }
+        }
+        return row[b.length];
+    };
+    const best = CONFIG_KEYS.map((d) => ({ key: d.key, d: distance(unknown, d.key) })).sort((x, y) => x.d - y.d)[0];
+    return best && best.d <= 3 ? best.key : undefined;
+}
+
+/** Checks that span several keys; each names every key involved. */
+function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
+    const problems: string[] = [];
+    const range = (prefix: string, min: string, desired: string, max: string) => {
+        const [lo, mid, hi] = [values[min], values[desired], values[max]] as number[];
+        if (lo > mid || mid > hi) {
+            problems.push(`${NAMESPACE}:${prefix}${min.slice(prefix.length)}/${desired.slice(prefix.length)}/${max.slice(prefix.length)} are ${lo}/${mid}/${hi}; allowed: min <= desired <= max`);
+        }
+    };
+    range("swarm.", "swarm.workersMin", "swarm.workersDesired", "swarm.workersMax");
+    range("eks.", "eks.nodesMin", "eks.nodesDesired", "eks.nodesMax");
+    if (values["swarm.access"] === "ssh" && (values["swarm.sshCidrs"] as string[]).length === 0) {
+        problems.push(`${NAMESPACE}:swarm.sshCidrs is []; swarm.access "ssh" needs at least one CIDR to allow SSH from`);
+    }
+    if ((values["swarm.sshCidrs"] as string[]).some((c) => c === "0.0.0.0/0")) {
+        problems.push(`${NAMESPACE}:swarm.sshCidrs contains "0.0.0.0/0"; SSH must never be open to the whole internet: list your own CIDRs`);
+    }
+    if ((values["eks.publicAccessCidrs"] as string[]).some((c) => c === "0.0.0.0/0")) {
+        problems.push(`${NAMESPACE}:eks.publicAccessCidrs contains "0.0.0.0/0"; the API endpoint must not be open to the world: list your own CIDRs`);
+    }
+    if (values["target"] === "eks" && values["swarm.engine"] === "local") {
+        problems.push(`${NAMESPACE}:swarm.engine is "local" but ${NAMESPACE}:target is "eks"; the local engine runs the swarm target only`);
+    }
+    if (values["images.from"] !== "" && Object.keys(values["images.digests"] as object).length > 0) {
+        problems.push(`${NAMESPACE}:images.from and ${NAMESPACE}:images.digests are both set; allowed: one source of promoted images`);
+    }
+    if (values["ingress.domain"] !== "" && values["ingress.certificateArn"] !== "") {
+        problems.push(`${NAMESPACE}:ingress.domain and ${NAMESPACE}:ingress.certificateArn are both set; allowed: a domain (dockyard issues the certificate) or an existing certificate`);
+    }
+    return problems;
+}
+
+/**
+ * Reads and validates the raw config map (as Pulumi hands it over: full keys, string values) into
+ * a frozen `StackConfig`. Throws one `ConfigError` listing every problem.
+ */
+export function parseStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string): StackConfig {
+    const problems: string[] = [];
+    const known = new Map(CONFIG_KEYS.map((d) => [d.key, d]));
+
+    for (const fullKey of Object.keys(raw).sort()) {
+        if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+        const key = fullKey.slice(NAMESPACE.length + 1);
+        if (!known.has(key)) {
+            const suggestion = closestKey(key);
+            const nested = CONFIG_KEYS.some((d) => d.key.startsWith(`${key}.`));
+            problems.push(
+                `${fullKey} is not a dockyard setting` +
+                    (nested ? `; set its fields as flat keys without --path, e.g. \`pulumi config set ${CONFIG_KEYS.find((d) => d.key.startsWith(`${key}.`))!.key} <value>\`` : "") +
+                    (suggestion && !nested ? `; did you mean ${NAMESPACE}:${suggestion}?` : "") +
+                    `; allowed keys are listed in the README's config reference`,
+            );
+        }
+    }
+
+    const values: Record<string, ConfigValue> = {};
+    for (const def of CONFIG_KEYS) {
+        const rawValue = raw[`${NAMESPACE}:${def.key}`];
+        let value = def.default;
+        if (rawValue !== undefined) {
+            const parsed = parseValue(def, rawValue);
+            if (parsed.problem) {
+                problems.push(parsed.problem);
+                values[def.key] = def.default;
+                continue;
+            }
+            value = parsed.value!;
+        }
+        const allowed = def.rule?.(value as never);
+        if (allowed !== undefined) problems.push(`${NAMESPACE}:${def.key} is ${describe(value)}; ${allowed}`);
+        values[def.key] = allowed === undefined ? value : def.default;
+    }
+    problems.push(...crossKeyProblems(values));
+
+    if (problems.length > 0) throw new ConfigError(problems);
+    return deepFreeze(assemble(values, project, stack));
+}
+
+function assemble(v: Record<string, ConfigValue>, project: string, stack: string): StackConfig {
+    const s = (k: string) => v[k] as string;
+    const n = (k: string) => v[k] as number;
+    const a = (k: string) => [...(v[k] as string[])];
+    return {
+        project,
+        stack,
+        target: s("target") as Target,
+        region: s("region"),
+        production: v["production"] as boolean,
+        network: { cidr: s("network.cidr"), azs: n("network.azs"), natGateways: s("network.natGateways") as NatStrategy },
+        images: {
+            keepTagged: n("images.keepTagged"),
+            untaggedExpiryDays: n("images.untaggedExpiryDays"),
+            encryption: s("images.encryption") as RepositoryEncryption,
+            tag: s("images.tag"),
+            from: s("images.from"),
+            digests: { ...(v["images.digests"] as Record<string, string>) },
+        },
+        logRetentionDays: n("logs.retentionDays"),
+        certificateArn: s("ingress.certificateArn"),
+        domain: s("ingress.domain"),
+        swarm: {
+            engine: s("swarm.engine") as SwarmEngine,
+            managers: n("swarm.managers"),
+            managerInstanceType: s("swarm.managerInstanceType"),
+            workerInstanceType: s("swarm.workerInstanceType"),
+            workersMin: n("swarm.workersMin"),
+            workersDesired: n("swarm.workersDesired"),
+            workersMax: n("swarm.workersMax"),
+            workerCpuTarget: n("swarm.workerCpuTarget"),
+            rootVolumeGb: n("swarm.rootVolumeGb"),
+            amiId: s("swarm.amiId"),
+            access: s("swarm.access") as SwarmAccess,
+            sshCidrs: a("swarm.sshCidrs"),
+            sshUser: s("swarm.sshUser"),
+            sshPublicKey: s("swarm.sshPublicKey"),
+            ingress: s("swarm.ingress") as SwarmIngress,
+        },
+        eks: {
+            version: s("eks.version"),
+            instanceTypes: a("eks.instanceTypes"),
+            capacityType: s("eks.capacityType") as CapacityType,
+            nodesMin: n("eks.nodesMin"),
+            nodesDesired: n("eks.nodesDesired"),
+            nodesMax: n("eks.nodesMax"),
+            diskGb: n("eks.diskGb"),
+            publicAccessCidrs: a("eks.publicAccessCidrs"),
+            adminPrincipals: a("eks.adminPrincipals"),
+        },
+        workloads: {
+            replicas: { ...(v["workloads.replicas"] as Record<string, number>) },
+            imageTags: { ...(v["workloads.imageTags"] as Record<string, string>) },
+        },
+    };
+}
+
+/** Reads the running stack's configuration; stops the program with every problem before any resource exists. */
+export function loadStackConfig(): StackConfig {
+    try {
+        return parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+    } catch (err) {
+        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+}
+
+/** The SSH private key Pulumi uses to reach the swarm manager: a Pulumi secret, never plain. */
+export function sshPrivateKey(): pulumi.Output<string> | undefined {
+    return new pulumi.Config(NAMESPACE).getSecret("swarm.sshPrivateKey");
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object" && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const child of Object.values(value)) deepFreeze(child);
+    }
+    return value;
+}

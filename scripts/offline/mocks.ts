@@ -1,0 +1,91 @@
+/**
+ * What the offline runner answers in place of the cloud: the outputs a resource type reports after
+ * creation, and the data-source invokes the program calls. Everything here is deterministic (derived
+ * from names and inputs), so two renders of a stack are byte-identical. An invoke that is not listed
+ * fails loudly instead of returning undefined.
+ */
+import * as crypto from "node:crypto";
+import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
+
+export const ACCOUNT_ID = "123456789012";
+
+/** A stable fake hex string derived from a seed. */
+export function fakeHex(seed: string, length = 17): string {
+    return crypto.createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+type Inputs = Record<string, any>;
+
+const arn = (service: string, region: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT_ID}:${resource}`;
+
+/** Extra state per resource type, on top of the echoed inputs. */
+const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => Inputs> = {
+    "aws:ec2/vpc:Vpc": (name) => ({ id: `vpc-${fakeHex(name)}` }),
+    "aws:ec2/subnet:Subnet": (name) => ({ id: `subnet-${fakeHex(name)}` }),
+    "aws:ec2/securityGroup:SecurityGroup": (name) => ({ id: `sg-${fakeHex(name)}` }),
+    "aws:ec2/instance:Instance": (name) => ({ id: `i-${fakeHex(name)}`, privateIp: "10.0.0.10", publicIp: "198.51.100.10", publicDns: `ec2-198-51-100-10.compute.example` }),
+    "aws:ec2/launchTemplate:LaunchTemplate": (name) => ({ id: `lt-${fakeHex(name)}`, latestVersion: 1 }),
+    "aws:ec2/eip:Eip": (name) => ({ id: `eipalloc-${fakeHex(name)}`, publicIp: "198.51.100.20" }),
+    "aws:ecr/repository:Repository": (name, inputs, region) => ({
+        repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${inputs.name ?? name}`,
+        registryId: ACCOUNT_ID,
+        arn: arn("ecr", region, `repository/${inputs.name ?? name}`),
+    }),
+    "docker:index/image:Image": (name, inputs) => ({
+        repoDigest: `${String(inputs.imageName).split(":")[0]}@sha256:${fakeHex(`${name}:${inputs.imageName}`, 64)}`,
+        baseImageName: inputs.imageName,
+    }),
+    "aws:lb/loadBalancer:LoadBalancer": (name, _inputs, region) => ({
+        arn: arn("elasticloadbalancing", region, `loadbalancer/app/${name}/${fakeHex(name, 16)}`),
+        dnsName: `${name}-${fakeHex(name, 8)}.${region}.elb.amazonaws.com`,
+        zoneId: "Z35SXDOTRQ7X7K",
+    }),
+    "aws:eks/cluster:Cluster": (name, _inputs, region) => ({ endpoint: `https://${fakeHex(name, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com` }),
+    "eks:index:Cluster": (name, _inputs, region) => ({
+        kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name, cluster: { server: `https://${fakeHex(name, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com` } }] }),
+        eksCluster: { name: `${name}-eksCluster-${fakeHex(name, 7)}`, arn: arn("eks", region, `cluster/${name}`), endpoint: `https://${fakeHex(name, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`, vpcConfig: { clusterSecurityGroupId: `sg-${fakeHex(`${name}-cluster`)}` } },
+        clusterSecurityGroupId: `sg-${fakeHex(`${name}-cluster`)}`,
+        nodeSecurityGroupId: `sg-${fakeHex(`${name}-node`)}`,
+        oidcProviderArn: arn("iam", "", `oidc-provider/oidc.eks.${region}.amazonaws.com/id/${fakeHex(name, 32).toUpperCase()}`),
+    }),
+};
+
+const AZ_SUFFIXES = ["a", "b", "c", "d"];
+
+/** The data-source invokes dockyard calls, keyed by token. */
+const INVOKES: Record<string, (inputs: Inputs, region: string) => Inputs> = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": (_inputs, region) => ({
+        names: AZ_SUFFIXES.map((s) => `${region}${s}`),
+        zoneIds: AZ_SUFFIXES.map((_, i) => `${region.replace(/-/g, "").slice(0, 4)}-az${i + 1}`),
+        state: "available",
+    }),
+    "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/dockyard`, userId: "AIDEXAMPLE" }),
+    "aws:index/getRegion:getRegion": (_inputs, region) => ({ name: region, region, id: region }),
+    "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": (_inputs, region) => ({
+        userName: "AWS",
+        password: "mock-ecr-password",
+        authorizationToken: Buffer.from("AWS:mock-ecr-password").toString("base64"),
+        proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`,
+    }),
+    "aws:ssm/getParameter:getParameter": (inputs) => ({ name: inputs.name, type: "String", value: `ami-${fakeHex(String(inputs.name))}`, insecureValue: `ami-${fakeHex(String(inputs.name))}` }),
+};
+
+export class UnmockedInvokeError extends Error {}
+
+export function mockOutputs(args: MockResourceArgs, region: string): { id: string | undefined; state: Inputs } {
+    const extra = OUTPUTS[args.type]?.(args.name, args.inputs, region) ?? {};
+    const id = args.custom === false ? undefined : (extra.id ?? `${args.name}-id`);
+    const state: Inputs = { ...args.inputs, ...extra };
+    if (args.custom !== false && !("arn" in state) && args.type.startsWith("aws:")) {
+        const [, service] = /^aws:([a-z0-9]+)\//.exec(args.type) ?? [];
+        state.arn = arn(service ?? "aws", region, `${args.type.split(":").pop()!.toLowerCase()}/${args.name}`);
+    }
+    return { id, state };
+}
+
+export function mockInvoke(args: MockCallArgs, region: string): Inputs {
+    const answer = INVOKES[args.token];
+    if (!answer) throw new UnmockedInvokeError(`offline runner: no mock for invoke ${args.token} (add it to scripts/offline/mocks.ts)`);
+    return answer(args.inputs, region);
+}
