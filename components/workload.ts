@@ -105,3 +105,42 @@ export interface WorkloadSpec {
     /** Default true: containers write only to volumes and `/tmp`. */
     readonly readOnlyRootFilesystem?: boolean;
 }
+
+/** A public port of a workload as the load balancer and the Swarm adapter see it. */
+export interface PublicEndpoint {
+    readonly workload: string;
+    readonly portName: string;
+    readonly containerPort: number;
+    /** Port published on the swarm nodes (and target port of the load balancer); stack-unique. */
+    readonly publishedPort: number;
+    readonly protocol: "http" | "tcp";
+    readonly path: string;
+    readonly host?: string;
+}
+
+/** First port published on the swarm nodes; the load balancer forwards public traffic here. */
+export const FIRST_PUBLISHED_PORT = 8080;
+
+/**
+ * Every public port of the stack's services in declaration order, each given a stack-unique node
+ * port from FIRST_PUBLISHED_PORT on, so two workloads that both listen on 8080 never collide.
+ */
+export function publicEndpoints(specs: readonly WorkloadSpec[]): PublicEndpoint[] {
+    const endpoints: PublicEndpoint[] = [];
+    for (const spec of specs) {
+        if ((spec.kind ?? "service") !== "service") continue;
+        for (const port of spec.ports ?? []) {
+            if (!port.public) continue;
+            endpoints.push({
+                workload: spec.name,
+                portName: port.name,
+                containerPort: port.port,
+                publishedPort: FIRST_PUBLISHED_PORT + endpoints.length,
+                protocol: port.protocol ?? "http",
+                path: port.public.path ?? "/",
+                host: port.public.host,
+            });
+        }
+    }
+    return endpoints;
+}
