@@ -1,8 +1,12 @@
 import { expect } from "chai";
-import { ConfigError, parseStackConfig } from "../components/config";
-import { stackConfig, stackConfigMap } from "./harness";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { CONFIG_KEYS, ConfigError, parseStackConfig } from "../components/config";
+import { projectFile, readmeWithReference } from "../scripts/configReference";
+import { PROJECT_ROOT, stackConfig, stackConfigMap } from "./harness";
 
-function problemsOf(stack: string, overrides: Record<string, unknown>): readonly string[] {
+function problemsOf(overrides: Record<string, unknown>, stack = "dev"): readonly string[] {
     try {
         parseStackConfig(stackConfigMap(stack, overrides).config, "dockyard", stack);
     } catch (err) {
@@ -17,23 +21,143 @@ describe("config", () => {
         const config = stackConfig("dev");
         expect(config.target).to.equal("swarm");
         expect(config.swarm.managers).to.equal(1);
+        expect(config.swarm.managerInstanceType).to.match(/^t4g\./);
         expect(config.network.natGateways).to.equal("none");
         expect(config.production).to.equal(false);
-        expect(Object.isFrozen(config.swarm)).to.equal(true);
     });
 
-    it("loads the prod stack file: eks, highly available", () => {
+    it("loads the prod stack file: eks over three AZs with NAT per AZ and protected state", () => {
         const config = stackConfig("prod");
         expect(config.target).to.equal("eks");
         expect(config.network.azs).to.equal(3);
         expect(config.network.natGateways).to.equal("perAz");
         expect(config.production).to.equal(true);
+        expect(config.eks.nodesMin).to.be.at.least(3);
         expect(config.workloads.replicas).to.deep.equal({ api: 3, web: 3 });
     });
 
-    it("rejects an even number of managers with the exact message", () => {
-        expect(problemsOf("dev", { "swarm.managers": 2 })).to.deep.equal([
-            "dockyard:swarm.managers is 2; a swarm needs an odd number of managers: 1, 3 or 5",
+    it("fills every unset key with its default", () => {
+        const config = parseStackConfig({}, "dockyard", "bare");
+        expect(config.target).to.equal("swarm");
+        expect(config.network).to.deep.equal({ cidr: "10.0.0.0/16", azs: 2, natGateways: "none" });
+        expect(config.eks.publicAccessCidrs).to.deep.equal([]);
+        expect(config.workloads).to.deep.equal({ replicas: {}, imageTags: {} });
+    });
+
+    it("returns a deeply frozen object", () => {
+        const config = stackConfig("prod");
+        expect(Object.isFrozen(config)).to.equal(true);
+        expect(Object.isFrozen(config.eks.instanceTypes)).to.equal(true);
+        expect(() => {
+            (config.workloads.replicas as Record<string, number>).api = 9;
+        }).to.throw(TypeError);
+    });
+
+    it("parses integers, booleans, lists and maps from the strings Pulumi passes", () => {
+        const config = parseStackConfig(
+            {
+                "dockyard:swarm.managers": "3",
+                "dockyard:production": "true",
+                "dockyard:swarm.sshCidrs": '["203.0.113.0/24"]',
+                "dockyard:swarm.access": "ssh",
+                "dockyard:workloads.replicas": '{"api":4}',
+            },
+            "dockyard",
+            "s",
+        );
+        expect(config.swarm.managers).to.equal(3);
+        expect(config.production).to.equal(true);
+        expect(config.swarm.sshCidrs).to.deep.equal(["203.0.113.0/24"]);
+        expect(config.workloads.replicas).to.deep.equal({ api: 4 });
+    });
+
+    it("ignores keys of other namespaces such as aws:region", () => {
+        expect(problemsOf({ "aws:region": "eu-west-1", "kubernetes:context": "x" })).to.deep.equal([]);
+    });
+
+    const badConfigs: [string, Record<string, unknown>, string][] = [
+        ["wrong target", { target: "ecs" }, 'dockyard:target is "ecs"; allowed: swarm or eks'],
+        ["even manager count", { "swarm.managers": 2 }, "dockyard:swarm.managers is 2; a swarm needs an odd number of managers: 1, 3 or 5"],
+        ["too many managers", { "swarm.managers": 7 }, "dockyard:swarm.managers is 7; a swarm needs an odd number of managers: 1, 3 or 5"],
+        ["managers not a number", { "swarm.managers": "three" }, 'dockyard:swarm.managers is "three"; expected an integer'],
+        ["malformed CIDR", { "network.cidr": "10.0.0/16" }, 'dockyard:network.cidr is "10.0.0/16"; allowed: an IPv4 CIDR block such as 10.0.0.0/16'],
+        ["CIDR with host bits", { "network.cidr": "10.0.1.0/16" }, 'dockyard:network.cidr is "10.0.1.0/16"; allowed: a network address with no host bits set, such as 10.0.0.0/16'],
+        ["public CIDR", { "network.cidr": "8.8.0.0/16" }, 'dockyard:network.cidr is "8.8.0.0/16"; allowed: a /16 to /24 block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16'],
+        ["CIDR too large", { "network.cidr": "10.0.0.0/8" }, 'dockyard:network.cidr is "10.0.0.0/8"; allowed: a /16 to /24 block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16'],
+        ["one AZ", { "network.azs": 1 }, "dockyard:network.azs is 1; allowed: 2 or 3"],
+        ["four AZs", { "network.azs": 4 }, "dockyard:network.azs is 4; allowed: 2 or 3"],
+        ["unknown NAT strategy", { "network.natGateways": "multi" }, 'dockyard:network.natGateways is "multi"; allowed: none, single or perAz'],
+        ["negative replicas", { "workloads.replicas": { api: -1 } }, 'dockyard:workloads.replicas is {"api":-1}; allowed: a map of workload name to a replica count of 0 or more (bad: api=-1)'],
+        ["fractional replicas", { "workloads.replicas": { web: 1.5 } }, 'dockyard:workloads.replicas is {"web":1.5}; allowed: a map of workload name to a replica count of 0 or more (bad: web=1.5)'],
+        ["replicas not a map", { "workloads.replicas": [3] }, "dockyard:workloads.replicas is [3]; expected a map"],
+        ["unknown key with a suggestion", { "swarm.manager": 3 }, "dockyard:swarm.manager is not a dockyard setting; did you mean dockyard:swarm.managers?; allowed keys are listed in the README's config reference"],
+        ["unknown key without a suggestion", { colour: "blue" }, "dockyard:colour is not a dockyard setting; allowed keys are listed in the README's config reference"],
+        ["structured --path object", { swarm: { managers: 3 } }, "dockyard:swarm is not a dockyard setting; set its fields as flat keys without --path, e.g. `pulumi config set swarm.engine <value>`; allowed keys are listed in the README's config reference"],
+        ["boolean that is not", { production: "yes" }, 'dockyard:production is "yes"; expected true or false'],
+        ["unsupported region", { region: "mars-north-1" }, 'dockyard:region is "mars-north-1"; allowed: us-east-1, us-east-2, us-west-2, eu-west-1 or eu-central-1'],
+        ["bad instance type", { "swarm.managerInstanceType": "large" }, 'dockyard:swarm.managerInstanceType is "large"; allowed: an EC2 instance type such as t4g.small'],
+        ["empty node instance types", { "eks.instanceTypes": [] }, "dockyard:eks.instanceTypes is []; allowed: a non-empty list of EC2 instance types"],
+        ["instance types not a list", { "eks.instanceTypes": "m7g.large" }, 'dockyard:eks.instanceTypes is "m7g.large"; expected a list'],
+        ["unsupported Kubernetes version", { "eks.version": "1.20" }, 'dockyard:eks.version is "1.20"; allowed supported versions: 1.32, 1.33 or 1.34'],
+        ["capacity type", { "eks.capacityType": "spot" }, 'dockyard:eks.capacityType is "spot"; allowed: ON_DEMAND or SPOT'],
+        ["min above desired", { "eks.nodesMin": 4, "eks.nodesDesired": 2, "eks.nodesMax": 5 }, "dockyard:eks.nodesMin/nodesDesired/nodesMax are 4/2/5; allowed: min <= desired <= max"],
+        ["desired above max", { "swarm.workersDesired": 5, "swarm.workersMax": 3 }, "dockyard:swarm.workersMin/workersDesired/workersMax are 0/5/3; allowed: min <= desired <= max"],
+        ["log retention CloudWatch does not offer", { "logs.retentionDays": 10 }, "dockyard:logs.retentionDays is 10; allowed CloudWatch retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653"],
+        ["ssh access without CIDRs", { "swarm.access": "ssh" }, 'dockyard:swarm.sshCidrs is []; swarm.access "ssh" needs at least one CIDR to allow SSH from'],
+        ["ssh open to the world", { "swarm.access": "ssh", "swarm.sshCidrs": ["0.0.0.0/0"] }, 'dockyard:swarm.sshCidrs contains "0.0.0.0/0"; SSH must never be open to the whole internet: list your own CIDRs'],
+        ["bad CIDR in a list", { "eks.publicAccessCidrs": ["198.51.100.7"] }, 'dockyard:eks.publicAccessCidrs is ["198.51.100.7"]; allowed: a list of IPv4 CIDR blocks such as 203.0.113.0/24 (bad: 198.51.100.7)'],
+        ["admin principal that is not an ARN", { "eks.adminPrincipals": ["alice"] }, 'dockyard:eks.adminPrincipals is ["alice"]; allowed: IAM role or user ARNs (bad: alice)'],
+        ["promotion source that is not a stack reference", { "images.from": "dev" }, 'dockyard:images.from is "dev"; allowed: a stack reference org/project/stack, or empty'],
+        ["digest that is a tag", { "images.digests": { api: "repo/api:1.0" } }, 'dockyard:images.digests is {"api":"repo/api:1.0"}; allowed: a map of workload name to an image reference pinned by digest (…@sha256:<64 hex>) (bad: api="repo/api:1.0")'],
+        ["local engine with eks", { target: "eks", "swarm.engine": "local" }, 'dockyard:swarm.engine is "local" but dockyard:target is "eks"; the local engine runs the swarm target only'],
+    ];
+
+    for (const [what, overrides, message] of badConfigs) {
+        it(`rejects ${what}`, () => {
+            expect(problemsOf(overrides)).to.deep.equal([message]);
+        });
+    }
+
+    it("reports every problem at once, not just the first", () => {
+        const problems = problemsOf({ target: "nomad", "swarm.managers": 4, "network.azs": 9, typo: 1 });
+        expect(problems).to.have.members([
+            "dockyard:typo is not a dockyard setting; allowed keys are listed in the README's config reference",
+            'dockyard:target is "nomad"; allowed: swarm or eks',
+            "dockyard:swarm.managers is 4; a swarm needs an odd number of managers: 1, 3 or 5",
+            "dockyard:network.azs is 9; allowed: 2 or 3",
         ]);
+        try {
+            parseStackConfig(stackConfigMap("dev", { target: "nomad", "network.azs": 9 }).config, "dockyard", "dev");
+            expect.fail("expected a ConfigError");
+        } catch (err) {
+            expect((err as Error).message).to.match(/^invalid stack configuration \(2 problems\):\n {2}- /);
+        }
+    });
+
+    it("Pulumi.yaml declares every key with its type, default and description", () => {
+        const file = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
+        expect(file, "run `npm run config-reference`").to.equal(projectFile(file));
+        const declared = YAML.parse(file).config;
+        expect(Object.keys(declared)).to.deep.equal(CONFIG_KEYS.map((d) => d.key));
+        for (const def of CONFIG_KEYS) {
+            expect(declared[def.key], def.key).to.include({ type: def.type });
+            expect(declared[def.key].default, def.key).to.deep.equal(def.default);
+            expect(declared[def.key].description, def.key).to.be.a("string").and.not.equal("");
+        }
+    });
+
+    it("the README's config reference matches CONFIG_KEYS", () => {
+        const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+        expect(readme, "run `npm run config-reference`").to.equal(readmeWithReference(readme));
+        for (const def of CONFIG_KEYS) expect(readme).to.include(`\`dockyard:${def.key}\``);
+    });
+
+    it("every stack file in the repository validates", () => {
+        const stacks = fs.readdirSync(PROJECT_ROOT).filter((f) => /^Pulumi\.[a-z0-9-]+\.yaml$/.test(f));
+        expect(stacks).to.include.members(["Pulumi.dev.yaml", "Pulumi.prod.yaml"]);
+        for (const file of stacks) {
+            const stack = file.split(".")[1];
+            expect(() => stackConfig(stack), file).not.to.throw();
+        }
     });
 });

@@ -1,0 +1,57 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "../scripts/render";
+import { PROJECT_ROOT } from "./harness";
+
+function render(...args: string[]) {
+    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "scripts", "render.ts"), ...args], {
+        cwd: PROJECT_ROOT,
+        encoding: "utf8",
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+    });
+}
+
+describe("render", function () {
+    this.timeout(180_000);
+    const outDir = (stack: string) => path.join(PROJECT_ROOT, "out", stack);
+
+    afterEach(() => {
+        for (const stack of ["render-test-a", "render-test-b", "render-test-bad"]) fs.rmSync(outDir(stack), { recursive: true, force: true });
+    });
+
+    it("picks Pulumi.<stack>.yaml, or the file given with --config-file", () => {
+        expect(parseArgs(["dev"]).configFile).to.equal(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"));
+        expect(parseArgs(["x", "--config-file", "/tmp/s.yaml"])).to.deep.equal({ stack: "x", configFile: "/tmp/s.yaml" });
+        expect(() => parseArgs([])).to.throw("usage: npm run render -- <stack>");
+        expect(() => parseArgs(["dev", "--verbose"])).to.throw("unknown option --verbose");
+    });
+
+    it("writes one entry per resource, and two renders of a stack are byte-identical", () => {
+        const first = render("render-test-a", "--config-file", path.join(PROJECT_ROOT, "Pulumi.dev.yaml"));
+        expect(first.status, first.stderr).to.equal(0);
+        const second = render("render-test-b", "--config-file", path.join(PROJECT_ROOT, "Pulumi.dev.yaml"));
+        expect(second.status, second.stderr).to.equal(0);
+        const a = fs.readFileSync(path.join(outDir("render-test-a"), "resources.json"), "utf8");
+        const b = fs.readFileSync(path.join(outDir("render-test-b"), "resources.json"), "utf8");
+        expect(a.replace(/render-test-a/g, "S")).to.equal(b.replace(/render-test-b/g, "S"));
+        const entries = JSON.parse(a) as Record<string, unknown>[];
+        expect(entries.length).to.be.greaterThan(0);
+        for (const entry of entries) expect(Object.keys(entry)).to.deep.equal(["type", "name", "parent", "provider", "inputs"]);
+        expect(first.stdout).to.match(/stack render-test-a: \d+ resources\n/);
+        expect(first.stdout).to.include("pulumi:providers:aws");
+    });
+
+    it("exits 1 on invalid config, prints every problem to stderr and writes nothing", () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-")), "Pulumi.bad.yaml");
+        fs.writeFileSync(file, "config:\n  dockyard:target: nomad\n  dockyard:swarm.managers: 2\n");
+        const result = render("render-test-bad", "--config-file", file);
+        expect(result.status).to.equal(1);
+        expect(result.stderr).to.include('dockyard:target is "nomad"; allowed: swarm or eks');
+        expect(result.stderr).to.include("dockyard:swarm.managers is 2; a swarm needs an odd number of managers: 1, 3 or 5");
+        expect(result.stdout).to.equal("");
+        expect(fs.existsSync(outDir("render-test-bad"))).to.equal(false);
+    });
+});
