@@ -65,6 +65,8 @@ export interface EksConfig {
     readonly diskGb: number;
     readonly publicAccessCidrs: readonly string[];
     readonly adminPrincipals: readonly string[];
+    /** EKS add-on name to pinned version (`aws eks describe-addon-versions`). */
+    readonly addonVersions: Readonly<Record<string, string>>;
 }
 
 export interface WorkloadOverrides {
@@ -107,6 +109,17 @@ export interface KeyDefinition {
 /** Regions the price table and the AMI/AZ lookups are documented for. */
 export const SUPPORTED_REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1"] as const;
 export const SUPPORTED_KUBERNETES_VERSIONS = ["1.32", "1.33", "1.34"] as const;
+
+/** EKS add-on versions for the default Kubernetes version (1.34), from the EKS user guide and describe-addon-versions, 2025-11. */
+export const DEFAULT_EKS_ADDON_VERSIONS: Readonly<Record<string, string>> = {
+    "vpc-cni": "v1.20.4-eksbuild.1",
+    "kube-proxy": "v1.34.1-eksbuild.2",
+    coredns: "v1.12.4-eksbuild.1",
+    "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
+    "aws-ebs-csi-driver": "v1.48.0-eksbuild.2",
+    "aws-efs-csi-driver": "v2.1.13-eksbuild.1",
+    "metrics-server": "v0.8.0-eksbuild.2",
+};
 
 /** "a, b or c" */
 export const listOr = (items: readonly (string | number)[]): string =>
@@ -199,6 +212,7 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "eks.diskGb", type: "integer", default: 20, description: "Encrypted gp3 disk of every node, in GiB.", rule: intRange(20, 1000) },
     { key: "eks.publicAccessCidrs", type: "array", default: [], description: "CIDRs that may reach the public API endpoint; empty keeps the endpoint private.", rule: cidrList },
     { key: "eks.adminPrincipals", type: "array", default: [], description: "IAM role/user ARNs given cluster-admin through access entries.", rule: iamPrincipals },
+    { key: "eks.addonVersions", type: "object", default: DEFAULT_EKS_ADDON_VERSIONS, description: "EKS add-on versions by add-on name; keys you leave out keep their default (for Kubernetes 1.34).", rule: ((map: Record<string, unknown>) => { const bad = Object.entries(map).filter(([k, v]) => !(k in DEFAULT_EKS_ADDON_VERSIONS) || typeof v !== "string" || !/^v\d+\.\d+\.\d+-eksbuild\.\d+$/.test(v)); return bad.length === 0 ? undefined : `allowed: a map of ${listOr(Object.keys(DEFAULT_EKS_ADDON_VERSIONS))} to a version such as v1.12.4-eksbuild.1 (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`; }) as Rule },
     { key: "workloads.replicas", type: "object", default: {}, description: "Per-stack replica counts by workload name, e.g. `{api: 3}`.", rule: positiveIntegerMap },
     { key: "workloads.imageTags", type: "object", default: {}, description: "Per-stack tags of existing images by workload name, e.g. `{redis: 7.4-alpine}`.", rule: stringMap("a Docker tag", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/) },
 ];
@@ -428,6 +442,7 @@ function assemble(v: Record<string, ConfigValue>, project: string, stack: string
             diskGb: n("eks.diskGb"),
             publicAccessCidrs: a("eks.publicAccessCidrs"),
             adminPrincipals: a("eks.adminPrincipals"),
+            addonVersions: { ...DEFAULT_EKS_ADDON_VERSIONS, ...(v["eks.addonVersions"] as Record<string, string>) },
         },
         workloads: {
             replicas: { ...(v["workloads.replicas"] as Record<string, number>) },
