@@ -5,6 +5,8 @@
  * fails loudly instead of returning undefined.
  */
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
 
 export const ACCOUNT_ID = "123456789012";
@@ -18,8 +20,38 @@ type Inputs = Record<string, any>;
 
 const arn = (service: string, region: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT_ID}:${resource}`;
 
+/** Outputs of the stacks a `pulumi.StackReference` reads, by `org/project/stack`; tests set them. */
+const STACK_OUTPUTS = new Map<string, Inputs>();
+
+/** Makes the referenced stack `name` export `outputs`; `undefined` restores the default. */
+export function setStackOutputs(name: string, outputs: Inputs | undefined): void {
+    if (outputs === undefined) STACK_OUTPUTS.delete(name);
+    else STACK_OUTPUTS.set(name, outputs);
+}
+
+/**
+ * Unless a test set them, a referenced stack exports `imageDigests` for every sample service under
+ * `services/`, as if it had built and pushed them: deterministic, derived from the stack's name.
+ */
+function stackOutputs(name: string, region: string): Inputs {
+    const set = STACK_OUTPUTS.get(name);
+    if (set) return set;
+    const [, project, stack] = name.split("/");
+    const servicesDir = path.resolve(__dirname, "..", "..", "services");
+    const services = fs.existsSync(servicesDir) ? fs.readdirSync(servicesDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];
+    const digest = (service: string) => `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${project}/${stack}/${service}@sha256:${fakeHex(`${name}/${service}`, 64)}`;
+    return { imageDigests: Object.fromEntries(services.map((service) => [service, digest(service)])) };
+}
+
 /** Extra state per resource type, on top of the echoed inputs. */
 const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => Inputs> = {
+    // The Kubernetes provider names objects that have no metadata.name (auto-naming) with a random suffix.
+    "kubernetes:core/v1:Secret": (name, inputs) => ({ metadata: { ...inputs.metadata, name: inputs.metadata?.name ?? `${name}-${fakeHex(name, 8)}` } }),
+    "kubernetes:networking.k8s.io/v1:Ingress": (name, inputs, region) => {
+        const group = inputs.metadata?.annotations?.["alb.ingress.kubernetes.io/group.name"] ?? name;
+        return { status: { loadBalancer: { ingress: [{ hostname: `k8s-${group}-${fakeHex(group, 10)}-${fakeHex(`${group}-id`, 10)}.${region}.elb.amazonaws.com` }] } } };
+    },
+    "random:index/randomPassword:RandomPassword": (name, inputs) => ({ result: fakeHex(`${name}-password`, inputs.length ?? 16) }),
     "aws:ec2/vpc:Vpc": (name) => ({ id: `vpc-${fakeHex(name)}` }),
     "aws:ec2/subnet:Subnet": (name) => ({ id: `subnet-${fakeHex(name)}` }),
     "aws:ec2/securityGroup:SecurityGroup": (name) => ({ id: `sg-${fakeHex(name)}` }),
@@ -35,15 +67,28 @@ const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => 
         repoDigest: `${String(inputs.imageName).split(":")[0]}@sha256:${fakeHex(`${name}:${inputs.imageName}`, 64)}`,
         baseImageName: inputs.imageName,
     }),
+    "pulumi:pulumi:StackReference": (_name, inputs, region) => ({ outputs: stackOutputs(String(inputs.name), region), secretOutputNames: [] }),
     "aws:lb/loadBalancer:LoadBalancer": (name, _inputs, region) => ({
         arn: arn("elasticloadbalancing", region, `loadbalancer/app/${name}/${fakeHex(name, 16)}`),
         dnsName: `${name}-${fakeHex(name, 8)}.${region}.elb.amazonaws.com`,
         zoneId: "Z35SXDOTRQ7X7K",
     }),
+    "aws:acm/certificate:Certificate": (name, inputs) => ({
+        domainValidationOptions: [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])].map((domainName: string) => ({
+            domainName,
+            resourceRecordName: `_${fakeHex(`${name}:${domainName}`, 32)}.${domainName}.`,
+            resourceRecordType: "CNAME",
+            resourceRecordValue: `_${fakeHex(`${domainName}:value`, 32)}.acm-validations.aws.`,
+        })),
+    }),
+    "aws:route53/record:Record": (_name, inputs) => ({ fqdn: String(inputs.name).replace(/\.$/, "") }),
+    "aws:kms/key:Key": (name, _inputs, region) => ({ keyId: `${fakeHex(name, 8)}-0000-4000-8000-${fakeHex(name, 12)}`, arn: arn("kms", region, `key/${fakeHex(name, 8)}-0000-4000-8000-${fakeHex(name, 12)}`) }),
+    "aws:efs/fileSystem:FileSystem": (name, _inputs, region) => ({ id: `fs-${fakeHex(name)}`, dnsName: `fs-${fakeHex(name)}.efs.${region}.amazonaws.com` }),
+    "command:local:Command": (_name, inputs) => ({ stdout: inputs.create ? "ready" : "", stderr: "" }),
     "aws:eks/cluster:Cluster": (name, _inputs, region) => ({ endpoint: `https://${fakeHex(name, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com` }),
-    "eks:index:Cluster": (name, _inputs, region) => ({
+    "eks:index:Cluster": (name, inputs, region) => ({
         kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name, cluster: { server: `https://${fakeHex(name, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com` } }] }),
-        eksCluster: { name: `${name}-eksCluster-${fakeHex(name, 7)}`, arn: arn("eks", region, `cluster/${name}`), endpoint: `https://${fakeHex(name, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`, vpcConfig: { clusterSecurityGroupId: `sg-${fakeHex(`${name}-cluster`)}` } },
+        eksCluster: { name: inputs.name ?? `${name}-eksCluster-${fakeHex(name, 7)}`, arn: arn("eks", region, `cluster/${inputs.name ?? name}`), endpoint: `https://${fakeHex(name, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`, vpcConfig: { clusterSecurityGroupId: `sg-${fakeHex(`${name}-cluster`)}` } },
         clusterSecurityGroupId: `sg-${fakeHex(`${name}-cluster`)}`,
         nodeSecurityGroupId: `sg-${fakeHex(`${name}-node`)}`,
         oidcProviderArn: arn("iam", "", `oidc-provider/oidc.eks.${region}.amazonaws.com/id/${fakeHex(name, 32).toUpperCase()}`),
@@ -59,6 +104,7 @@ const INVOKES: Record<string, (inputs: Inputs, region: string) => Inputs> = {
         zoneIds: AZ_SUFFIXES.map((_, i) => `${region.replace(/-/g, "").slice(0, 4)}-az${i + 1}`),
         state: "available",
     }),
+    "aws:route53/getZone:getZone": (inputs) => ({ name: inputs.name, zoneId: `Z${fakeHex(String(inputs.name), 20).toUpperCase()}`, id: `Z${fakeHex(String(inputs.name), 20).toUpperCase()}`, privateZone: false }),
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/dockyard`, userId: "AIDEXAMPLE" }),
     "aws:index/getRegion:getRegion": (_inputs, region) => ({ name: region, region, id: region }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
