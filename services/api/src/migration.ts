@@ -1,0 +1,57 @@
+/**
+ * The one-off migration run before the api starts: creates the counter key and records the data
+ * layout version. Idempotent, so a re-run (a new deploy, a retried job) changes nothing.
+ */
+import { RedisClient, RedisOptions } from "./resp";
+
+export const SCHEMA_VERSION_KEY = "dockyard:schema-version";
+export const SCHEMA_VERSION = 1;
+
+export interface MigrationResult {
+    /** False when the counter already existed and kept its value. */
+    readonly counterCreated: boolean;
+    readonly counter: number;
+    readonly schemaVersion: number;
+}
+
+export async function migrate(client: RedisClient, counterKey: string): Promise<MigrationResult> {
+    const counterCreated = await client.setIfAbsent(counterKey, "0");
+    const counter = Number(await client.get(counterKey));
+    if (!Number.isInteger(counter)) throw new Error(`${counterKey} holds a value that is not an integer; refusing to continue`);
+    const recorded = Number((await client.get(SCHEMA_VERSION_KEY)) ?? 0);
+    if (recorded > SCHEMA_VERSION) {
+        throw new Error(`${SCHEMA_VERSION_KEY} is ${recorded}, newer than this image's ${SCHEMA_VERSION}; deploy a newer image`);
+    }
+    await client.command("SET", SCHEMA_VERSION_KEY, String(SCHEMA_VERSION));
+    return { counterCreated, counter, schemaVersion: SCHEMA_VERSION };
+}
+
+export interface RetryOptions {
+    readonly attempts: number;
+    readonly delayMs: number;
+    readonly log?: (message: string) => void;
+}
+
+/**
+ * Connects with retries: the job may start while Redis is still starting or loading its
+ * append-only file (`-LOADING`), which clears within seconds.
+ */
+export async function connectWithRetry(options: RedisOptions, retry: RetryOptions): Promise<RedisClient> {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            const client = await RedisClient.connect(options);
+            try {
+                await client.ping();
+                return client;
+            } catch (error) {
+                client.close();
+                throw error;
+            }
+        } catch (error) {
+            const message = `Redis at ${options.host}:${options.port}, attempt ${attempt}/${retry.attempts}: ${(error as Error).message}`;
+            if (attempt >= retry.attempts) throw new Error(message);
+            retry.log?.(message);
+            await new Promise((done) => setTimeout(done, retry.delayMs));
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import { expect } from "chai";
+import * as http from "node:http";
+import * as net from "node:net";
+import { createHandler } from "../src/app";
+import { Counter, RedisCounter } from "../src/counter";
+import { FakeRedis } from "./fakeRedis";
+
+interface Reply {
+    status: number;
+    headers: http.IncomingHttpHeaders;
+    body: any;
+}
+
+async function serve(counter: Counter, log: (m: string) => void = () => undefined): Promise<{ url: string; close(): Promise<void> }> {
+    const handle = createHandler({ counter, log });
+    const server = http.createServer((req, res) => void handle(req, res));
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+        url: `http://127.0.0.1:${port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+    };
+}
+
+function request(url: string, method = "GET"): Promise<Reply> {
+    return new Promise((done, fail) => {
+        const req = http.request(url, { method, agent: false }, (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk) => (text += chunk));
+            res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }));
+        });
+        req.on("error", fail);
+        req.end();
+    });
+}
+
+describe("api: HTTP handlers", () => {
+    it("answers /healthz without touching the counter", async () => {
+        let calls = 0;
+        const app = await serve({ increment: async () => ++calls });
+        try {
+            const reply = await request(`${app.url}/healthz`);
+            expect(reply.status).to.equal(200);
+            expect(reply.body).to.deep.equal({ status: "ok" });
+            expect(reply.headers["content-type"]).to.equal("application/json; charset=utf-8");
+            expect(calls).to.equal(0);
+        } finally {
+            await app.close();
+        }
+    });
+
+    it("increments and returns the hit count as JSON on GET /api/hits", async () => {
+        let hits = 41;
+        const app = await serve({ increment: async () => ++hits });
+        try {
+            expect((await request(`${app.url}/api/hits`)).body).to.deep.equal({ hits: 42 });
+            const second = await request(`${app.url}/api/hits?from=web`);
+            expect(second.status).to.equal(200);
+            expect(second.body).to.deep.equal({ hits: 43 });
+            expect(second.headers["cache-control"]).to.equal("no-store");
+        } finally {
+            await app.close();
+        }
+    });
+
+    it("answers 503 when the counter fails, logging the cause but not leaking it", async () => {
+        const logged: string[] = [];
+        const app = await serve({ increment: async () => Promise.reject(new Error("NOAUTH secret detail")) }, (m) => logged.push(m));
+        try {
+            const reply = await request(`${app.url}/api/hits`);
+            expect(reply.status).to.equal(503);
+            expect(reply.body).to.deep.equal({ error: "the counter store is unavailable" });
+            expect(JSON.stringify(reply.body)).not.to.contain("NOAUTH");
+            expect(logged).to.deep.equal(["GET /api/hits failed: NOAUTH secret detail"]);
+        } finally {
+            await app.close();
+        }
+    });
+
+    it("answers 404 for unknown paths and 405 with Allow for other methods", async () => {
+        let calls = 0;
+        const app = await serve({ increment: async () => ++calls });
+        try {
+            const missing = await request(`${app.url}/nope`);
+            expect(missing.status).to.equal(404);
+            expect(missing.body).to.deep.equal({ error: "no route for /nope" });
+            const post = await request(`${app.url}/api/hits`, "POST");
+            expect(post.status).to.equal(405);
+            expect(post.headers.allow).to.equal("GET");
+            expect(calls).to.equal(0);
+        } finally {
+            await app.close();
+        }
+    });
+});
+
+describe("api: RedisCounter", () => {
+    let fake: FakeRedis;
+    afterEach(async () => fake?.stop());
+
+    it("counts in Redis over one authenticated connection", async () => {
+        fake = await FakeRedis.start({ password: "pw" });
+        const counter = new RedisCounter({ host: "127.0.0.1", port: fake.port, key: "hits", password: () => "pw" });
+        const counts = await Promise.all([counter.increment(), counter.increment(), counter.increment()]);
+        expect([...counts].sort()).to.deep.equal([1, 2, 3]);
+        expect(fake.data.get("hits")).to.equal("3");
+        expect(fake.connections).to.equal(1);
+        counter.close();
+    });
+
+    it("reconnects, re-reading the password, after the connection breaks", async () => {
+        fake = await FakeRedis.start({ password: "pw" });
+        let reads = 0;
+        const counter = new RedisCounter({ host: "127.0.0.1", port: fake.port, key: "hits", password: () => (reads++, "pw") });
+        expect(await counter.increment()).to.equal(1);
+        fake.hangUpOn = "INCR";
+        expect(await counter.increment().catch((e) => e.message)).to.equal("Redis connection closed");
+        fake.hangUpOn = undefined;
+        expect(await counter.increment()).to.equal(2);
+        expect(fake.connections).to.equal(2);
+        expect(reads).to.equal(2);
+        counter.close();
+    });
+
+    it("retries the connection on the next call after a failed connect", async () => {
+        fake = await FakeRedis.start({ password: "pw" });
+        let password = "wrong";
+        const counter = new RedisCounter({ host: "127.0.0.1", port: fake.port, key: "hits", password: () => password });
+        expect(await counter.increment().catch((e) => e.message)).to.match(/^WRONGPASS/);
+        password = "pw";
+        expect(await counter.increment()).to.equal(1);
+        counter.close();
+    });
+});
