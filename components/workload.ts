@@ -3,6 +3,7 @@
  * stack's target adapter (Kubernetes or Swarm) turns it into that target's resources.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type { WorkloadOverrides } from "./config";
 
 /** Built from a folder of this repository, or an existing image used as is. */
 export type ImageSource =
@@ -143,4 +144,332 @@ export function publicEndpoints(specs: readonly WorkloadSpec[]): PublicEndpoint[
         }
     }
     return endpoints;
+}
+
+/** Health-check timings when the spec leaves them out; both adapters use these. */
+export const HEALTH_DEFAULTS = { intervalSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, startPeriodSeconds: 0 } as const;
+
+/** The uid and gid a container runs as when the spec names no `user`. */
+export const DEFAULT_USER = { uid: 10001, gid: 10001 } as const;
+
+/** Where secrets are mounted on both targets; one file per secret. */
+export const SECRETS_DIR = "/run/secrets";
+
+/** Scratch directory every container gets, writable even with a read-only root filesystem. */
+export const SCRATCH_DIR = "/tmp";
+
+/** Volumes dockyard adds itself (scratch, secrets) are named with this prefix. */
+export const RESERVED_VOLUME_PREFIX = "dockyard-";
+
+/** Size of a `persistent` or `shared` volume when the spec gives none. */
+export const DEFAULT_VOLUME_SIZE = "1Gi";
+
+/** Docker refuses a task with less than a hundredth of a CPU. */
+const MIN_CPU = 0.01;
+
+/** Docker refuses a memory limit below 6 MiB; Kubernetes containers would not start either. */
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Kubernetes port names (IANA service names): at most 15 characters, at least one letter, no `--`. */
+const PORT_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_NAME = /^(?!\.{1,2}$)[-._a-zA-Z0-9]{1,253}$/;
+const USER = /^(\d+)(?::(\d+))?$/;
+const QUANTITY = /^(\d+(?:\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?\d+)?$/;
+const QUANTITY_FACTOR: Record<string, number> = {
+    "": 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/**
+ * The value of a Kubernetes quantity (`250m` → 0.25, `256Mi` → 268435456), or undefined when the
+ * text is not one. The Swarm adapter converts CPU and memory with it too.
+ */
+export function parseQuantity(text: string): number | undefined {
+    const match = QUANTITY.exec(text);
+    if (!match) return undefined;
+    const [, number, suffix = ""] = match;
+    const factor = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : QUANTITY_FACTOR[suffix];
+    return Number(number) * factor;
+}
+
+/** The numeric uid and gid of `spec.user`, defaulting to DEFAULT_USER; a lone uid uses itself as gid. */
+export function userOf(spec: WorkloadSpec): { uid: number; gid: number } {
+    const match = spec.user === undefined ? undefined : USER.exec(spec.user);
+    if (!match) return { ...DEFAULT_USER };
+    const uid = Number(match[1]);
+    return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
+}
+
+/** Replicas a workload starts with: autoscaling's `min` when it autoscales, else `replicas` (default 1). */
+export function initialReplicas(spec: WorkloadSpec): number {
+    return spec.autoscaling ? Math.max(spec.autoscaling.min, spec.replicas ?? spec.autoscaling.min) : (spec.replicas ?? 1);
+}
+
+const isJob = (spec: WorkloadSpec) => (spec.kind ?? "service") === "job";
+const show = (value: unknown) => JSON.stringify(value) ?? String(value);
+const isInt = (value: unknown, min: number, max = Number.MAX_SAFE_INTEGER) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+
+function duplicates(values: readonly unknown[]): unknown[] {
+    return [...new Set(values.filter((v, i) => values.indexOf(v) !== i))];
+}
+
+/** Problems of one workload in isolation; `field` paths follow the spec (`ports[0].port`). */
+function workloadProblems(spec: WorkloadSpec): string[] {
+    const problems: string[] = [];
+    const bad = (field: string, value: unknown, allowed: string) => problems.push(`${field} is ${show(value)}; allowed: ${allowed}`);
+    const job = isJob(spec);
+
+    if (!["service", "job"].includes(spec.kind ?? "service")) bad("kind", spec.kind, "service or job");
+    imageProblems(spec.image, bad);
+    if (spec.command !== undefined && spec.command.length === 0) bad("command", spec.command, "at least one element, or leave it out to keep the image's entrypoint");
+    if (spec.replicas !== undefined) {
+        if (!isInt(spec.replicas, 0, 1000)) bad("replicas", spec.replicas, "a whole number from 0 to 1000");
+        else if (job && spec.replicas !== 1) bad("replicas", spec.replicas, "1 for a job (it runs once), or leave it out");
+    }
+
+    const ports = spec.ports ?? [];
+    ports.forEach((port, i) => {
+        const at = `ports[${i}]`;
+        if (typeof port.name !== "string" || !PORT_NAME.test(port.name)) bad(`${at}.name`, port.name, "lowercase letters, digits and single hyphens, at most 15 characters, at least one letter");
+        if (!isInt(port.port, 1, 65535)) bad(`${at}.port`, port.port, "1 to 65535");
+        const protocol = port.protocol ?? "http";
+        if (!["http", "tcp"].includes(protocol)) bad(`${at}.protocol`, port.protocol, "http or tcp");
+        if (!port.public) return;
+        if (job) bad(`${at}.public`, port.public, "nothing on a job (jobs are not reachable from the internet)");
+        if (port.public.path !== undefined && (protocol !== "http" || !/^\/[^\s]*$/.test(port.public.path))) {
+            bad(`${at}.public.path`, port.public.path, protocol === "http" ? "a path starting with / and without spaces" : "nothing on a tcp port (only http ports are routed by path)");
+        }
+        if (port.public.host !== undefined && (protocol !== "http" || !DNS_SUBDOMAIN.test(port.public.host))) {
+            bad(`${at}.public.host`, port.public.host, protocol === "http" ? "a lowercase DNS name such as api.example.com" : "nothing on a tcp port (only http ports are routed by host)");
+        }
+    });
+    for (const name of duplicates(ports.map((p) => p.name))) bad("ports[].name", name, "names unique within the workload");
+    for (const port of duplicates(ports.map((p) => p.port))) bad("ports[].port", port, "port numbers unique within the workload");
+
+    for (const key of Object.keys(spec.env ?? {})) {
+        if (!ENV_NAME.test(key)) bad(`env.${key}`, key, "a name of letters, digits and _ that does not start with a digit");
+        else if (typeof spec.env![key] !== "string") bad(`env.${key}`, spec.env![key], "a string");
+    }
+    for (const key of Object.keys(spec.secrets ?? {})) {
+        if (!SECRET_NAME.test(key)) bad(`secrets.${key}`, key, "a file name of letters, digits, -, _ and . (it becomes /run/secrets/<name>)");
+    }
+
+    resourceProblems(spec.resources, bad);
+    if (spec.health !== undefined) healthProblems(spec.health, bad);
+    volumeProblems(spec, bad);
+
+    if (spec.update !== undefined) {
+        const u = spec.update;
+        if (job) bad("update", u, "nothing on a job (a job is replaced, not rolled)");
+        if (u.parallelism !== undefined && !isInt(u.parallelism, 1, 1000)) bad("update.parallelism", u.parallelism, "a whole number from 1 to 1000");
+        if (u.delaySeconds !== undefined && !isInt(u.delaySeconds, 0, 3600)) bad("update.delaySeconds", u.delaySeconds, "a whole number of seconds from 0 to 3600");
+        if (u.onFailure !== undefined && !["rollback", "pause"].includes(u.onFailure)) bad("update.onFailure", u.onFailure, "rollback or pause");
+        if (u.order !== undefined && !["start-first", "stop-first"].includes(u.order)) bad("update.order", u.order, "start-first or stop-first");
+        if (u.order === "start-first" && (spec.volumes ?? []).some((v) => v.kind === "persistent")) {
+            bad("update.order", u.order, "stop-first on a workload with a persistent volume (two replicas must not write the same data)");
+        }
+    }
+
+    if (spec.autoscaling !== undefined) {
+        const a = spec.autoscaling;
+        if (job) bad("autoscaling", a, "nothing on a job");
+        if (!isInt(a.min, 1, 1000)) bad("autoscaling.min", a.min, "a whole number from 1 to 1000");
+        if (!isInt(a.max, 1, 1000)) bad("autoscaling.max", a.max, "a whole number from 1 to 1000");
+        else if (isInt(a.min, 1) && a.max < a.min) bad("autoscaling.max", a.max, `at least autoscaling.min (${a.min})`);
+        if (!isInt(a.cpuPercent, 1, 100)) bad("autoscaling.cpuPercent", a.cpuPercent, "a whole percentage from 1 to 100");
+        if (spec.replicas !== undefined && isInt(a.min, 1) && isInt(a.max, 1) && (spec.replicas < a.min || spec.replicas > a.max)) {
+            bad("replicas", spec.replicas, `a count within autoscaling.min and autoscaling.max (${a.min} to ${a.max}), or leave it out`);
+        }
+    }
+
+    if (spec.user !== undefined) {
+        const match = USER.exec(String(spec.user));
+        if (!match || Number(match[1]) === 0 || Number(match[1]) > 2147483647 || Number(match[2] ?? 1) > 2147483647) {
+            bad("user", spec.user, "a numeric uid[:gid] such as 10001:10001; the uid must not be 0 (root)");
+        }
+    }
+    if (spec.readOnlyRootFilesystem !== undefined && typeof spec.readOnlyRootFilesystem !== "boolean") bad("readOnlyRootFilesystem", spec.readOnlyRootFilesystem, "true or false");
+    return problems;
+}
+
+type Bad = (field: string, value: unknown, allowed: string) => void;
+
+function imageProblems(image: ImageSource, bad: Bad): void {
+    const source = image as { build?: { context?: unknown }; ref?: unknown } | undefined;
+    const hasBuild = source?.build !== undefined;
+    const hasRef = source?.ref !== undefined;
+    if (hasBuild === hasRef) {
+        bad("image", image, "either { build: { context } } or { ref } (exactly one)");
+        return;
+    }
+    if (hasRef && (typeof source!.ref !== "string" || !/^[^\s]+$/.test(source!.ref))) bad("image.ref", source!.ref, "an image reference such as redis:7.4-alpine");
+    if (hasBuild && (typeof source!.build!.context !== "string" || source!.build!.context === "")) bad("image.build.context", source!.build!.context, "a folder relative to the project root");
+}
+
+function resourceProblems(resources: ResourceSpec | undefined, bad: Bad): void {
+    if (!resources?.requests || !resources?.limits) {
+        bad("resources", resources, "{ requests: { cpu, memory }, limits: { cpu, memory } }");
+        return;
+    }
+    for (const what of ["cpu", "memory"] as const) {
+        const values: Partial<Record<"requests" | "limits", number>> = {};
+        for (const side of ["requests", "limits"] as const) {
+            const text = resources[side][what];
+            const value = typeof text === "string" ? parseQuantity(text) : undefined;
+            const field = `resources.${side}.${what}`;
+            if (value === undefined) bad(field, text, what === "cpu" ? "a Kubernetes quantity such as 250m or 1.5" : "a Kubernetes quantity such as 256Mi or 1Gi");
+            else if (what === "cpu" && value < MIN_CPU) bad(field, text, "at least 10m (Docker runs nothing smaller)");
+            else if (what === "memory" && value < MIN_MEMORY_BYTES) bad(field, text, "at least 6Mi");
+            else values[side] = value;
+        }
+        if (values.requests !== undefined && values.limits !== undefined && values.requests > values.limits) {
+            bad(`resources.requests.${what}`, resources.requests[what], `at most resources.limits.${what} (${resources.limits[what]})`);
+        }
+    }
+}
+
+function healthProblems(health: HealthCheck, bad: Bad): void {
+    const probes = (["http", "tcp", "command"] as const).filter((k) => health[k] !== undefined);
+    if (probes.length !== 1) bad("health", probes, "exactly one of health.http, health.tcp or health.command");
+    if (health.http) {
+        if (typeof health.http.path !== "string" || !/^\/[^\s]*$/.test(health.http.path)) bad("health.http.path", health.http.path, "a path starting with / and without spaces");
+        if (!isInt(health.http.port, 1, 65535)) bad("health.http.port", health.http.port, "1 to 65535");
+    }
+    if (health.tcp && !isInt(health.tcp.port, 1, 65535)) bad("health.tcp.port", health.tcp.port, "1 to 65535");
+    if (health.command && (health.command.length === 0 || health.command.some((part) => typeof part !== "string" || part === ""))) {
+        bad("health.command", health.command, "a non-empty list of non-empty strings, such as [\"redis-cli\", \"ping\"]");
+    }
+    for (const field of ["intervalSeconds", "timeoutSeconds", "failureThreshold"] as const) {
+        if (health[field] !== undefined && !isInt(health[field], 1, 3600)) bad(`health.${field}`, health[field], "a whole number from 1 to 3600");
+    }
+    if (health.startPeriodSeconds !== undefined && !isInt(health.startPeriodSeconds, 0, 3600)) bad("health.startPeriodSeconds", health.startPeriodSeconds, "a whole number of seconds from 0 to 3600");
+}
+
+function volumeProblems(spec: WorkloadSpec, bad: Bad): void {
+    const volumes = spec.volumes ?? [];
+    volumes.forEach((volume, i) => {
+        const at = `volumes[${i}]`;
+        if (typeof volume.name !== "string" || !DNS_LABEL.test(volume.name) || volume.name.length > 40 || volume.name.startsWith(RESERVED_VOLUME_PREFIX)) {
+            bad(`${at}.name`, volume.name, `a DNS-1123 label (lowercase letters, digits, -) of at most 40 characters, not starting with ${RESERVED_VOLUME_PREFIX}`);
+        }
+        if (!["persistent", "shared", "ephemeral"].includes(volume.kind)) bad(`${at}.kind`, volume.kind, "persistent, shared or ephemeral");
+        else if (volume.kind === "persistent" && isJob(spec)) bad(`${at}.kind`, volume.kind, "shared or ephemeral on a job (persistent data belongs to one service replica)");
+        const path = volume.mountPath;
+        if (typeof path !== "string" || !/^\/[^\s:]*[^\s:/]$/.test(path)) bad(`${at}.mountPath`, path, "an absolute path other than / without spaces, colons or a trailing /");
+        else if ([SCRATCH_DIR, SECRETS_DIR].some((reserved) => path === reserved || path.startsWith(`${reserved}/`))) bad(`${at}.mountPath`, path, `a path outside ${SCRATCH_DIR} and ${SECRETS_DIR} (dockyard mounts those)`);
+        if (volume.size !== undefined) {
+            const bytes = typeof volume.size === "string" ? parseQuantity(volume.size) : undefined;
+            if (bytes === undefined || bytes < MIN_MEMORY_BYTES) bad(`${at}.size`, volume.size, "a Kubernetes quantity of at least 6Mi, such as 10Gi");
+        }
+    });
+    for (const name of duplicates(volumes.map((v) => v.name))) bad("volumes[].name", name, "names unique within the workload");
+    for (const path of duplicates(volumes.map((v) => v.mountPath))) bad("volumes[].mountPath", path, "mount paths unique within the workload");
+}
+
+/** Problems between workloads: unique names, `after` naming existing jobs without cycles, public routes. */
+function stackProblems(specs: readonly WorkloadSpec[]): string[] {
+    const problems: string[] = [];
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    for (const name of duplicates(specs.map((s) => s.name))) problems.push(`workload ${show(name)}: name is declared more than once; allowed: names unique in the stack`);
+    for (const spec of specs) {
+        (spec.after ?? []).forEach((dependency, i) => {
+            const target = byName.get(dependency);
+            const at = `workload ${show(spec.name)}: after[${i}] is ${show(dependency)}`;
+            if (dependency === spec.name) problems.push(`${at}; allowed: another workload (not itself)`);
+            else if (!target) problems.push(`${at}, which does not exist; allowed: a job of this stack (${jobNames(specs)})`);
+            else if (!isJob(target)) problems.push(`${at}, a service; allowed: a job of this stack (${jobNames(specs)})`);
+        });
+    }
+    const cycle = findCycle(specs);
+    if (cycle) problems.push(`workload ${show(cycle[0])}: after forms a cycle (${cycle.join(" -> ")}); allowed: jobs ordered without cycles`);
+    const routes = new Map<string, string>();
+    for (const spec of specs) {
+        (spec.ports ?? []).forEach((port, i) => {
+            if (!port.public || (port.protocol ?? "http") !== "http" || isJob(spec)) return;
+            const route = `${port.public.host ?? "*"}${port.public.path ?? "/"}`;
+            const owner = routes.get(route);
+            if (owner) problems.push(`workload ${show(spec.name)}: ports[${i}].public routes ${route}, which ${owner} already routes; allowed: a host and path no other public port uses`);
+            else routes.set(route, `workload ${show(spec.name)}`);
+        });
+    }
+    return problems;
+}
+
+const jobNames = (specs: readonly WorkloadSpec[]) => specs.filter(isJob).map((s) => s.name).join(", ") || "none";
+
+function findCycle(specs: readonly WorkloadSpec[]): string[] | undefined {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (name: string, path: string[]): string[] | undefined => {
+        if (state.get(name) === "done") return undefined;
+        if (state.get(name) === "visiting") return [...path.slice(path.indexOf(name)), name];
+        state.set(name, "visiting");
+        for (const next of byName.get(name)?.after ?? []) {
+            if (next === name || !byName.has(next)) continue;
+            const cycle = visit(next, [...path, name]);
+            if (cycle) return cycle;
+        }
+        state.set(name, "done");
+        return undefined;
+    };
+    for (const spec of specs) {
+        const cycle = visit(spec.name, []);
+        if (cycle) return cycle;
+    }
+    return undefined;
+}
+
+/**
+ * Every problem of a stack's workloads, each naming the workload and the field, the value and what
+ * is allowed; empty when the specs are valid. Pure: runs before any resource exists.
+ */
+export function validateWorkloads(specs: readonly WorkloadSpec[]): string[] {
+    const problems: string[] = [];
+    for (const spec of specs) {
+        const label = `workload ${show(spec.name)}`;
+        if (typeof spec.name !== "string" || !DNS_LABEL.test(spec.name) || spec.name.length > 40) {
+            problems.push(`${label}: name is ${show(spec.name)}; allowed: a DNS-1123 label (lowercase letters, digits, -) of at most 40 characters`);
+        }
+        problems.push(...workloadProblems(spec).map((p) => `${label}: ${p}`));
+    }
+    return [...problems, ...stackProblems(specs)];
+}
+
+/** `ref` with its tag (and any digest) replaced by `tag`; a registry port is not a tag. */
+export function withTag(ref: string, tag: string): string {
+    const name = ref.split("@")[0];
+    const slash = name.lastIndexOf("/");
+    const colon = name.lastIndexOf(":");
+    return `${colon > slash ? name.slice(0, colon) : name}:${tag}`;
+}
+
+/**
+ * The stack's workloads with its overrides applied, validated: throws one Error listing every
+ * problem (unknown workloads in overrides included) before any resource exists.
+ */
+export function prepareWorkloads(specs: readonly WorkloadSpec[], overrides: WorkloadOverrides): WorkloadSpec[] {
+    const problems: string[] = [];
+    const names = specs.map((s) => s.name);
+    const known = names.join(", ") || "none";
+    for (const [key, map] of [["replicas", overrides.replicas], ["imageTags", overrides.imageTags]] as const) {
+        for (const name of Object.keys(map)) {
+            if (!names.includes(name)) problems.push(`dockyard:workloads.${key} names workload ${show(name)}, which does not exist; allowed: ${known}`);
+        }
+    }
+    const prepared = specs.map((spec): WorkloadSpec => {
+        let result: WorkloadSpec = spec;
+        if (Object.prototype.hasOwnProperty.call(overrides.replicas, spec.name)) result = { ...result, replicas: overrides.replicas[spec.name] };
+        if (Object.prototype.hasOwnProperty.call(overrides.imageTags, spec.name)) {
+            const image = spec.image as { ref?: string };
+            if (typeof image.ref === "string") result = { ...result, image: { ref: withTag(image.ref, overrides.imageTags[spec.name]) } };
+            else problems.push(`dockyard:workloads.imageTags names workload ${show(spec.name)}, which builds its image; allowed: workloads with an image ref (${specs.filter((s) => "ref" in s.image).map((s) => s.name).join(", ") || "none"})`);
+        }
+        return result;
+    });
+    problems.push(...validateWorkloads(prepared));
+    if (problems.length > 0) throw new Error(`dockyard: the workloads are invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
+    return prepared;
 }

@@ -1,0 +1,349 @@
+/**
+ * The pure half of the Kubernetes adapter: one WorkloadSpec in, the specs of the Kubernetes objects
+ * that run it out. No resources are created here, so tests call every function directly.
+ */
+import type { apps, autoscaling, batch, core, networking, policy } from "@pulumi/kubernetes/types/input";
+import type * as pulumi from "@pulumi/pulumi";
+import {
+    DEFAULT_VOLUME_SIZE,
+    HEALTH_DEFAULTS,
+    HealthCheck,
+    PortSpec,
+    RESERVED_VOLUME_PREFIX,
+    SCRATCH_DIR,
+    SECRETS_DIR,
+    VolumeSpec,
+    WorkloadSpec,
+    initialReplicas,
+    userOf,
+} from "../workload";
+
+type Labels = Record<string, string>;
+
+export type ControllerKind = "Deployment" | "StatefulSet" | "Job";
+
+/** The TLS policy of HTTPS listeners: TLS 1.3 and 1.2 with forward-secret ciphers only. */
+export const ALB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/** Retries of a failed job pod before the Job (and `pulumi up`) fails. */
+export const JOB_BACKOFF_LIMIT = 3;
+
+/** A finished Job is kept a day so its logs can be read, then Kubernetes deletes it. */
+export const JOB_TTL_SECONDS = 86400;
+
+/** Mode of the secret files: readable by the owner and the pod's group (fsGroup), nobody else. */
+export const SECRET_FILE_MODE = 0o440;
+
+export const SCRATCH_VOLUME = `${RESERVED_VOLUME_PREFIX}tmp`;
+export const SECRETS_VOLUME = `${RESERVED_VOLUME_PREFIX}secrets`;
+
+const ALB = "alb.ingress.kubernetes.io";
+const NLB = "service.beta.kubernetes.io";
+
+const isJob = (spec: WorkloadSpec) => (spec.kind ?? "service") === "job";
+
+/** The labels a workload's selector matches on; stable for the workload's life (selectors are immutable). */
+export function selectorLabels(spec: WorkloadSpec): Labels {
+    return { "app.kubernetes.io/name": spec.name };
+}
+
+/** Every label a workload's objects and pods carry. */
+export function workloadLabels(spec: WorkloadSpec): Labels {
+    return {
+        ...selectorLabels(spec),
+        "app.kubernetes.io/component": spec.kind ?? "service",
+        "app.kubernetes.io/part-of": "dockyard",
+        "app.kubernetes.io/managed-by": "pulumi",
+    };
+}
+
+/** Deployment, StatefulSet (a `persistent` volume needs per-replica claims) or Job. */
+export function controllerKind(spec: WorkloadSpec): ControllerKind {
+    if (isJob(spec)) return "Job";
+    return (spec.volumes ?? []).some((v) => v.kind === "persistent") ? "StatefulSet" : "Deployment";
+}
+
+const handler = (health: HealthCheck): core.v1.Probe => {
+    if (health.http) return { httpGet: { path: health.http.path, port: health.http.port } };
+    if (health.tcp) return { tcpSocket: { port: health.tcp.port } };
+    return { exec: { command: [...(health.command ?? [])] } };
+};
+
+export interface Probes {
+    readinessProbe?: core.v1.Probe;
+    livenessProbe?: core.v1.Probe;
+    startupProbe?: core.v1.Probe;
+}
+
+/**
+ * Readiness and liveness from the one health check; the start period becomes a startup probe that
+ * allows that long before liveness counts, as Docker's `start-period` does. A job gets liveness only:
+ * nothing routes traffic to it.
+ */
+export function probes(spec: WorkloadSpec): Probes {
+    if (!spec.health) return {};
+    const h = { ...HEALTH_DEFAULTS, ...spec.health };
+    const probe = { ...handler(spec.health), periodSeconds: h.intervalSeconds, timeoutSeconds: h.timeoutSeconds, failureThreshold: h.failureThreshold };
+    const result: Probes = { livenessProbe: probe };
+    if (!isJob(spec)) result.readinessProbe = probe;
+    if (h.startPeriodSeconds > 0) {
+        result.startupProbe = { ...probe, failureThreshold: Math.ceil(h.startPeriodSeconds / h.intervalSeconds) + h.failureThreshold };
+    }
+    return result;
+}
+
+export function podSecurityContext(spec: WorkloadSpec): core.v1.PodSecurityContext {
+    const { uid, gid } = userOf(spec);
+    return {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: gid,
+        // Volumes (EBS, EFS, secrets) become group-owned by the workload's gid, so the non-root user can use them.
+        fsGroup: gid,
+        fsGroupChangePolicy: "OnRootMismatch",
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+export function containerSecurityContext(spec: WorkloadSpec): core.v1.SecurityContext {
+    return {
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        readOnlyRootFilesystem: spec.readOnlyRootFilesystem ?? true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+export interface StorageClasses {
+    readonly persistentStorageClass: string;
+    readonly sharedStorageClass: string;
+}
+
+/** The name of the ReadWriteMany claim behind a `shared` volume. */
+export const sharedClaimName = (spec: WorkloadSpec, volume: VolumeSpec) => `${spec.name}-${volume.name}`;
+
+export function sharedClaimSpec(volume: VolumeSpec, classes: StorageClasses): core.v1.PersistentVolumeClaimSpec {
+    return { accessModes: ["ReadWriteMany"], storageClassName: classes.sharedStorageClass, resources: { requests: { storage: volume.size ?? DEFAULT_VOLUME_SIZE } } };
+}
+
+export interface PodStorage {
+    volumes: core.v1.Volume[];
+    volumeMounts: core.v1.VolumeMount[];
+    /** StatefulSet claim templates, one per `persistent` volume. */
+    claimTemplates: core.v1.PersistentVolumeClaim[];
+}
+
+/**
+ * Pod volumes and mounts: `/tmp` scratch always, the secrets read-only at /run/secrets, `persistent`
+ * as StatefulSet claim templates (ReadWriteOnce), `shared` as a ReadWriteMany claim, `ephemeral` as emptyDir.
+ */
+export function podStorage(spec: WorkloadSpec, classes: StorageClasses, secretName?: pulumi.Input<string>): PodStorage {
+    const storage: PodStorage = {
+        volumes: [{ name: SCRATCH_VOLUME, emptyDir: {} }],
+        volumeMounts: [{ name: SCRATCH_VOLUME, mountPath: SCRATCH_DIR }],
+        claimTemplates: [],
+    };
+    if (secretName !== undefined) {
+        storage.volumes.push({ name: SECRETS_VOLUME, secret: { secretName, defaultMode: SECRET_FILE_MODE } });
+        storage.volumeMounts.push({ name: SECRETS_VOLUME, mountPath: SECRETS_DIR, readOnly: true });
+    }
+    for (const volume of spec.volumes ?? []) {
+        storage.volumeMounts.push({ name: volume.name, mountPath: volume.mountPath });
+        if (volume.kind === "persistent") {
+            storage.claimTemplates.push({
+                metadata: { name: volume.name, labels: selectorLabels(spec) },
+                spec: { accessModes: ["ReadWriteOnce"], storageClassName: classes.persistentStorageClass, resources: { requests: { storage: volume.size ?? DEFAULT_VOLUME_SIZE } } },
+            });
+        } else if (volume.kind === "shared") {
+            storage.volumes.push({ name: volume.name, persistentVolumeClaim: { claimName: sharedClaimName(spec, volume) } });
+        } else {
+            storage.volumes.push({ name: volume.name, emptyDir: volume.size === undefined ? {} : { sizeLimit: volume.size } });
+        }
+    }
+    return storage;
+}
+
+export function container(spec: WorkloadSpec, image: pulumi.Input<string>, volumeMounts: core.v1.VolumeMount[]): core.v1.Container {
+    return {
+        name: spec.name,
+        image,
+        imagePullPolicy: "IfNotPresent",
+        ...(spec.command ? { command: [...spec.command] } : {}),
+        ...(spec.args ? { args: [...spec.args] } : {}),
+        ports: (spec.ports ?? []).map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+        ...(spec.env && Object.keys(spec.env).length > 0 ? { env: Object.entries(spec.env).map(([name, value]) => ({ name, value })) } : {}),
+        resources: {
+            requests: { cpu: spec.resources.requests.cpu, memory: spec.resources.requests.memory },
+            limits: { cpu: spec.resources.limits.cpu, memory: spec.resources.limits.memory },
+        },
+        ...probes(spec),
+        securityContext: containerSecurityContext(spec),
+        volumeMounts,
+    };
+}
+
+/** Spread replicas over zones, then nodes, without blocking scheduling when a zone is short. */
+export function topologySpread(spec: WorkloadSpec): core.v1.TopologySpreadConstraint[] {
+    return ["topology.kubernetes.io/zone", "kubernetes.io/hostname"].map((topologyKey) => ({
+        maxSkew: 1,
+        topologyKey,
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: { matchLabels: selectorLabels(spec) },
+    }));
+}
+
+export function podTemplate(spec: WorkloadSpec, image: pulumi.Input<string>, storage: PodStorage): core.v1.PodTemplateSpec {
+    return {
+        metadata: { labels: workloadLabels(spec) },
+        spec: {
+            serviceAccountName: spec.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: podSecurityContext(spec),
+            containers: [container(spec, image, storage.volumeMounts)],
+            volumes: storage.volumes,
+            ...(isJob(spec) ? { restartPolicy: "Never" } : { topologySpreadConstraints: topologySpread(spec) }),
+        },
+    };
+}
+
+/**
+ * Rolling update: start-first surges `parallelism` new pods and keeps every old one until they are
+ * ready; stop-first replaces `parallelism` at a time. `delaySeconds` is how long a new pod must stay
+ * ready before the rollout moves on.
+ */
+export function deploymentStrategy(spec: WorkloadSpec): apps.v1.DeploymentStrategy {
+    const parallelism = spec.update?.parallelism ?? 1;
+    const startFirst = (spec.update?.order ?? "start-first") === "start-first";
+    return { type: "RollingUpdate", rollingUpdate: startFirst ? { maxSurge: parallelism, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: parallelism } };
+}
+
+export function deploymentSpec(spec: WorkloadSpec, template: core.v1.PodTemplateSpec): apps.v1.DeploymentSpec {
+    return {
+        replicas: initialReplicas(spec),
+        selector: { matchLabels: selectorLabels(spec) },
+        template,
+        strategy: deploymentStrategy(spec),
+        minReadySeconds: spec.update?.delaySeconds ?? 0,
+        revisionHistoryLimit: 5,
+    };
+}
+
+/** A StatefulSet rolls one pod at a time, stop-first: a replica's volume is never written by two pods. */
+export function statefulSetSpec(spec: WorkloadSpec, template: core.v1.PodTemplateSpec, storage: PodStorage): apps.v1.StatefulSetSpec {
+    return {
+        replicas: initialReplicas(spec),
+        serviceName: spec.name,
+        selector: { matchLabels: selectorLabels(spec) },
+        template,
+        volumeClaimTemplates: storage.claimTemplates,
+        updateStrategy: { type: "RollingUpdate" },
+        minReadySeconds: spec.update?.delaySeconds ?? 0,
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        revisionHistoryLimit: 5,
+    };
+}
+
+export function jobSpec(template: core.v1.PodTemplateSpec): batch.v1.JobSpec {
+    return { backoffLimit: JOB_BACKOFF_LIMIT, ttlSecondsAfterFinished: JOB_TTL_SECONDS, completions: 1, parallelism: 1, template };
+}
+
+const tcpPort = (p: PortSpec): core.v1.ServicePort => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" });
+
+/** The in-stack Service: every port, reachable as `<workload>:<port>` from the stack's other workloads. */
+export function serviceSpec(spec: WorkloadSpec): core.v1.ServiceSpec | undefined {
+    const ports = spec.ports ?? [];
+    if (isJob(spec) || ports.length === 0) return undefined;
+    return {
+        type: "ClusterIP",
+        selector: selectorLabels(spec),
+        ports: ports.map((p) => ({ ...tcpPort(p), appProtocol: (p.protocol ?? "http") === "http" ? "http" : "tcp" })),
+    };
+}
+
+const publicPorts = (spec: WorkloadSpec, protocol: "http" | "tcp") => (isJob(spec) ? [] : (spec.ports ?? []).filter((p) => p.public && (p.protocol ?? "http") === protocol));
+
+/** Public tcp ports: a Service of type LoadBalancer that the AWS Load Balancer Controller turns into an NLB. */
+export function publicTcpService(spec: WorkloadSpec): { annotations: Labels; spec: core.v1.ServiceSpec } | undefined {
+    const ports = publicPorts(spec, "tcp");
+    if (ports.length === 0) return undefined;
+    return {
+        annotations: {
+            [`${NLB}/aws-load-balancer-type`]: "external",
+            [`${NLB}/aws-load-balancer-nlb-target-type`]: "ip",
+            [`${NLB}/aws-load-balancer-scheme`]: "internet-facing",
+        },
+        spec: { type: "LoadBalancer", selector: selectorLabels(spec), ports: ports.map(tcpPort) },
+    };
+}
+
+export interface IngressSettings {
+    readonly ingressClass: string;
+    readonly group: string;
+    readonly certificateArn?: pulumi.Input<string>;
+}
+
+/**
+ * Rule order inside the stack's ALB group: host rules before hostless ones, longer paths first,
+ * so `/api` is matched before a catch-all `/`.
+ */
+export function ingressOrder(spec: WorkloadSpec): number {
+    const orders = publicPorts(spec, "http").map((p) => (p.public!.host ? -500 : 500) - Math.min((p.public!.path ?? "/").length, 499));
+    return Math.min(...orders);
+}
+
+/** The ALB health check follows the workload's HTTP health check when it has one. */
+function healthCheckAnnotations(spec: WorkloadSpec, routed: readonly PortSpec[]): Record<string, string> {
+    const http = spec.health?.http;
+    if (!http) return { [`${ALB}/healthcheck-path`]: "/" };
+    const onRoutedPort = routed.some((p) => p.port === http.port);
+    return { [`${ALB}/healthcheck-path`]: http.path, ...(onRoutedPort ? {} : { [`${ALB}/healthcheck-port`]: String(http.port) }) };
+}
+
+/** Public http ports: an Ingress in the stack's ALB group, HTTPS with a redirect when there is a certificate. */
+export function ingress(spec: WorkloadSpec, settings: IngressSettings): { annotations: Record<string, pulumi.Input<string>>; spec: networking.v1.IngressSpec } | undefined {
+    const ports = publicPorts(spec, "http");
+    if (ports.length === 0) return undefined;
+    const tls = settings.certificateArn !== undefined;
+    const annotations: Record<string, pulumi.Input<string>> = {
+        [`${ALB}/group.name`]: settings.group,
+        [`${ALB}/group.order`]: String(ingressOrder(spec)),
+        [`${ALB}/scheme`]: "internet-facing",
+        [`${ALB}/target-type`]: "ip",
+        [`${ALB}/listen-ports`]: JSON.stringify(tls ? [{ HTTP: 80 }, { HTTPS: 443 }] : [{ HTTP: 80 }]),
+        ...healthCheckAnnotations(spec, ports),
+    };
+    if (tls) {
+        annotations[`${ALB}/certificate-arn`] = settings.certificateArn!;
+        annotations[`${ALB}/ssl-redirect`] = "443";
+        annotations[`${ALB}/ssl-policy`] = ALB_TLS_POLICY;
+    }
+    const hosts = [...new Set(ports.map((p) => p.public!.host))];
+    const rules = hosts.map((host) => ({
+        ...(host ? { host } : {}),
+        http: {
+            paths: ports
+                .filter((p) => p.public!.host === host)
+                .map((p) => ({ path: p.public!.path ?? "/", pathType: "Prefix", backend: { service: { name: spec.name, port: { name: p.name } } } })),
+        },
+    }));
+    return { annotations, spec: { ingressClassName: settings.ingressClass, rules } };
+}
+
+export function autoscalerSpec(spec: WorkloadSpec): autoscaling.v2.HorizontalPodAutoscalerSpec | undefined {
+    if (!spec.autoscaling || isJob(spec)) return undefined;
+    return {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: controllerKind(spec), name: spec.name },
+        minReplicas: spec.autoscaling.min,
+        maxReplicas: spec.autoscaling.max,
+        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: spec.autoscaling.cpuPercent } } }],
+    };
+}
+
+/** Voluntary disruptions (node drains, upgrades) take one replica at a time, when there is more than one. */
+export function disruptionBudgetSpec(spec: WorkloadSpec): policy.v1.PodDisruptionBudgetSpec | undefined {
+    if (isJob(spec) || initialReplicas(spec) <= 1) return undefined;
+    return { maxUnavailable: 1, selector: { matchLabels: selectorLabels(spec) } };
+}

@@ -1,0 +1,140 @@
+/**
+ * `dockyard:kubernetes:Workload`: one WorkloadSpec as the Kubernetes objects that run it. The mapping
+ * itself lives in ./manifests; this component only creates the resources.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { KubernetesPlatform } from "../platform";
+import type { WorkloadSpec } from "../workload";
+import * as manifests from "./manifests";
+
+export interface KubernetesWorkloadArgs {
+    readonly spec: WorkloadSpec;
+    /** Image reference the container runs (an ECR digest or the spec's `ref`). */
+    readonly image: pulumi.Input<string>;
+    readonly namespace: pulumi.Input<string>;
+    readonly platform: KubernetesPlatform;
+    /** The stack's ALB group: every public workload of a stack shares one load balancer. */
+    readonly ingressGroup: string;
+    /** Resources the workload's pods wait for, such as the Jobs named in `spec.after`. */
+    readonly waitFor?: pulumi.Resource[];
+}
+
+export class KubernetesWorkload extends pulumi.ComponentResource {
+    public readonly serviceAccount: k8s.core.v1.ServiceAccount;
+    /** The secrets as files, when the spec has any. */
+    public readonly secret?: k8s.core.v1.Secret;
+    /** The claims behind `shared` volumes. */
+    public readonly sharedClaims: k8s.core.v1.PersistentVolumeClaim[];
+    /** What runs the pods: a Deployment, a StatefulSet (persistent volumes) or a Job. */
+    public readonly controller: k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet | k8s.batch.v1.Job;
+    /** Set for `kind: job`: what workloads that run `after` it depend on. */
+    public readonly job?: k8s.batch.v1.Job;
+    public readonly service?: k8s.core.v1.Service;
+    /** The NLB Service of public tcp ports. */
+    public readonly publicService?: k8s.core.v1.Service;
+    /** The ALB Ingress of public http ports. */
+    public readonly ingress?: k8s.networking.v1.Ingress;
+    public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
+    public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    /** DNS name of the ALB serving this workload's public http ports, once the controller has made it. */
+    public readonly ingressHostname: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: KubernetesWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:kubernetes:Workload", name, {}, opts);
+        const { spec, platform, namespace } = args;
+        const base = { parent: this, provider: platform.provider };
+        const after = (...resources: pulumi.Input<pulumi.Resource>[]) => ({ ...base, dependsOn: [...platform.dependsOn, ...resources] });
+        const metadata = (extra: { annotations?: Record<string, pulumi.Input<string>> } = {}) => ({ name: spec.name, namespace, labels: manifests.workloadLabels(spec), ...extra });
+
+        this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-serviceaccount`, { metadata: metadata(), automountServiceAccountToken: false }, after());
+
+        const secrets = Object.entries(spec.secrets ?? {});
+        if (secrets.length > 0) {
+            // Auto-named: a changed secret is a new Secret (the provider replaces Secrets), which rolls the pods.
+            this.secret = new k8s.core.v1.Secret(
+                `${name}-secret`,
+                {
+                    metadata: { namespace, labels: manifests.workloadLabels(spec) },
+                    type: "Opaque",
+                    stringData: Object.fromEntries(secrets.map(([key, value]) => [key, pulumi.secret(value)])),
+                },
+                after(),
+            );
+        }
+
+        this.sharedClaims = (spec.volumes ?? [])
+            .filter((v) => v.kind === "shared")
+            .map(
+                (volume) =>
+                    new k8s.core.v1.PersistentVolumeClaim(
+                        `${name}-${volume.name}-claim`,
+                        { metadata: { ...metadata(), name: manifests.sharedClaimName(spec, volume) }, spec: manifests.sharedClaimSpec(volume, platform) },
+                        after(),
+                    ),
+            );
+
+        const storage = manifests.podStorage(spec, platform, this.secret?.metadata.name);
+        const template = manifests.podTemplate(spec, args.image, storage);
+        const podPrerequisites = after(this.serviceAccount, ...this.sharedClaims, ...(args.waitFor ?? []));
+        switch (manifests.controllerKind(spec)) {
+            case "Job":
+                this.job = new k8s.batch.v1.Job(
+                    `${name}-job`,
+                    { metadata: metadata(), spec: manifests.jobSpec(template) },
+                    // A Job's pod template is immutable, and a new image or args must run the job again.
+                    { ...podPrerequisites, replaceOnChanges: ["spec"], deleteBeforeReplace: true },
+                );
+                this.controller = this.job;
+                break;
+            case "StatefulSet":
+                this.controller = new k8s.apps.v1.StatefulSet(
+                    `${name}-statefulset`,
+                    { metadata: metadata(), spec: manifests.statefulSetSpec(spec, template, storage) },
+                    { ...podPrerequisites, ignoreChanges: spec.autoscaling ? ["spec.replicas"] : [] },
+                );
+                break;
+            case "Deployment":
+                this.controller = new k8s.apps.v1.Deployment(
+                    `${name}-deployment`,
+                    { metadata: metadata(), spec: manifests.deploymentSpec(spec, template) },
+                    // The autoscaler owns the replica count once it exists.
+                    { ...podPrerequisites, ignoreChanges: spec.autoscaling ? ["spec.replicas"] : [] },
+                );
+                break;
+        }
+
+        const serviceSpec = manifests.serviceSpec(spec);
+        if (serviceSpec) this.service = new k8s.core.v1.Service(`${name}-service`, { metadata: metadata(), spec: serviceSpec }, after());
+
+        const publicTcp = manifests.publicTcpService(spec);
+        if (publicTcp) {
+            this.publicService = new k8s.core.v1.Service(
+                `${name}-public`,
+                { metadata: { ...metadata({ annotations: publicTcp.annotations }), name: `${spec.name}-public` }, spec: publicTcp.spec },
+                after(),
+            );
+        }
+
+        const ingress = manifests.ingress(spec, { ingressClass: platform.ingressClass, group: args.ingressGroup, certificateArn: platform.certificateArn });
+        if (ingress) {
+            this.ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, { metadata: metadata({ annotations: ingress.annotations }), spec: ingress.spec }, after(this.service!));
+        }
+        this.ingressHostname = this.ingress ? this.ingress.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname) : pulumi.output(undefined);
+
+        const autoscalerSpec = manifests.autoscalerSpec(spec);
+        if (autoscalerSpec) {
+            this.autoscaler = new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, { metadata: metadata(), spec: autoscalerSpec }, after(this.controller));
+        }
+
+        const budgetSpec = manifests.disruptionBudgetSpec(spec);
+        if (budgetSpec) this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: metadata(), spec: budgetSpec }, after());
+
+        this.registerOutputs({
+            controller: this.controller,
+            service: this.service,
+            ingress: this.ingress,
+            ingressHostname: this.ingressHostname,
+        });
+    }
+}

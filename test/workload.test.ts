@@ -1,0 +1,290 @@
+import { expect } from "chai";
+import {
+    WorkloadSpec,
+    initialReplicas,
+    parseQuantity,
+    prepareWorkloads,
+    publicEndpoints,
+    userOf,
+    validateWorkloads,
+    withTag,
+} from "../components/workload";
+
+const resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+const service = (name: string, extra: Partial<WorkloadSpec> = {}): WorkloadSpec => ({ name, image: { ref: "nginx:1.27" }, resources, ...extra });
+const job = (name: string, extra: Partial<WorkloadSpec> = {}): WorkloadSpec => service(name, { kind: "job", ...extra });
+/** The problems of one workload `w` with the given fields. */
+const problemsOf = (extra: Record<string, unknown>) => validateWorkloads([service("w", extra as Partial<WorkloadSpec>)]);
+
+describe("workload validation", () => {
+    it("accepts a rich, valid stack", () => {
+        const specs = [
+            job("migrate", { args: ["migrate"], volumes: [{ name: "scratch", kind: "ephemeral", mountPath: "/work", size: "1Gi" }] }),
+            service("api", {
+                image: { build: { context: "services/api" } },
+                ports: [{ name: "http", port: 8080, public: { path: "/api", host: "api.example.com" } }, { name: "metrics", port: 9090 }],
+                env: { LOG_LEVEL: "info" },
+                secrets: { "api-token": "x" },
+                health: { http: { path: "/healthz", port: 8080 }, intervalSeconds: 5, startPeriodSeconds: 20 },
+                volumes: [{ name: "uploads", kind: "shared", mountPath: "/data/uploads" }],
+                update: { parallelism: 2, delaySeconds: 5, onFailure: "rollback", order: "start-first" },
+                autoscaling: { min: 2, max: 6, cpuPercent: 70 },
+                after: ["migrate"],
+                user: "1000:1000",
+            }),
+            service("redis", { user: "999", ports: [{ name: "redis", port: 6379, protocol: "tcp" }], volumes: [{ name: "data", kind: "persistent", mountPath: "/data" }], update: { order: "stop-first" } }),
+        ];
+        expect(validateWorkloads(specs)).to.deep.equal([]);
+    });
+
+    it("names the workload, the field, the value and what is allowed", () => {
+        expect(problemsOf({ ports: [{ name: "http", port: 70000 }] })).to.deep.equal(['workload "w": ports[0].port is 70000; allowed: 1 to 65535']);
+    });
+
+    it("rejects names that are not DNS-1123 labels, and duplicates", () => {
+        expect(validateWorkloads([service("Api_1"), service("ok"), service("ok")])).to.deep.equal([
+            'workload "Api_1": name is "Api_1"; allowed: a DNS-1123 label (lowercase letters, digits, -) of at most 40 characters',
+            'workload "ok": name is declared more than once; allowed: names unique in the stack',
+        ]);
+        expect(validateWorkloads([service("a".repeat(41))])).to.have.length(1);
+    });
+
+    it("checks ports: names, range, protocol, uniqueness and public routes", () => {
+        expect(
+            problemsOf({
+                ports: [
+                    { name: "HTTP", port: 0 },
+                    { name: "a", port: 80, protocol: "udp" },
+                    { name: "a", port: 80 },
+                    { name: "db", port: 5432, protocol: "tcp", public: { path: "/db", host: "db.example.com" } },
+                    { name: "web", port: 81, public: { path: "api", host: "Bad Host" } },
+                ],
+            }),
+        ).to.deep.equal([
+            'workload "w": ports[0].name is "HTTP"; allowed: lowercase letters, digits and single hyphens, at most 15 characters, at least one letter',
+            'workload "w": ports[0].port is 0; allowed: 1 to 65535',
+            'workload "w": ports[1].protocol is "udp"; allowed: http or tcp',
+            'workload "w": ports[3].public.path is "/db"; allowed: nothing on a tcp port (only http ports are routed by path)',
+            'workload "w": ports[3].public.host is "db.example.com"; allowed: nothing on a tcp port (only http ports are routed by host)',
+            'workload "w": ports[4].public.path is "api"; allowed: a path starting with / and without spaces',
+            'workload "w": ports[4].public.host is "Bad Host"; allowed: a lowercase DNS name such as api.example.com',
+            'workload "w": ports[].name is "a"; allowed: names unique within the workload',
+            'workload "w": ports[].port is 80; allowed: port numbers unique within the workload',
+        ]);
+        expect(problemsOf({ ports: [{ name: "12", port: 1.5 }] })).to.deep.equal([
+            'workload "w": ports[0].name is "12"; allowed: lowercase letters, digits and single hyphens, at most 15 characters, at least one letter',
+            'workload "w": ports[0].port is 1.5; allowed: 1 to 65535',
+        ]);
+    });
+
+    it("rejects two public ports on the same host and path across workloads", () => {
+        const a = service("a", { ports: [{ name: "http", port: 80, public: {} }] });
+        const b = service("b", { ports: [{ name: "http", port: 80, public: { path: "/" } }] });
+        expect(validateWorkloads([a, b])).to.deep.equal(['workload "b": ports[0].public routes */, which workload "a" already routes; allowed: a host and path no other public port uses']);
+    });
+
+    it("checks cpu and memory quantities, minimums and request <= limit", () => {
+        expect(problemsOf({ resources: { requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "half", memory: "512Mi" } } })).to.deep.equal([
+            'workload "w": resources.limits.cpu is "half"; allowed: a Kubernetes quantity such as 250m or 1.5',
+            'workload "w": resources.requests.memory is "1Gi"; allowed: at most resources.limits.memory (512Mi)',
+        ]);
+        expect(problemsOf({ resources: { requests: { cpu: "5m", memory: "1M" }, limits: { cpu: "1", memory: "256 Mi" } } })).to.deep.equal([
+            'workload "w": resources.requests.cpu is "5m"; allowed: at least 10m (Docker runs nothing smaller)',
+            'workload "w": resources.requests.memory is "1M"; allowed: at least 6Mi',
+            'workload "w": resources.limits.memory is "256 Mi"; allowed: a Kubernetes quantity such as 256Mi or 1Gi',
+        ]);
+        expect(problemsOf({ resources: { requests: { cpu: "1" } } })).to.deep.equal(['workload "w": resources is {"requests":{"cpu":"1"}}; allowed: { requests: { cpu, memory }, limits: { cpu, memory } }']);
+    });
+
+    it("checks the image, command, env, secrets, replicas and kind", () => {
+        expect(problemsOf({ image: { ref: "a", build: { context: "x" } }, command: [], env: { "1BAD": "x" }, secrets: { "a/b": "x" }, replicas: -1, kind: "cron" })).to.deep.equal([
+            'workload "w": kind is "cron"; allowed: service or job',
+            'workload "w": image is {"ref":"a","build":{"context":"x"}}; allowed: either { build: { context } } or { ref } (exactly one)',
+            'workload "w": command is []; allowed: at least one element, or leave it out to keep the image\'s entrypoint',
+            'workload "w": replicas is -1; allowed: a whole number from 0 to 1000',
+            'workload "w": env.1BAD is "1BAD"; allowed: a name of letters, digits and _ that does not start with a digit',
+            'workload "w": secrets.a/b is "a/b"; allowed: a file name of letters, digits, -, _ and . (it becomes /run/secrets/<name>)',
+        ]);
+        expect(problemsOf({ image: { ref: "has space" } })).to.deep.equal(['workload "w": image.ref is "has space"; allowed: an image reference such as redis:7.4-alpine']);
+        expect(problemsOf({ image: { build: { context: "" } } })).to.deep.equal(['workload "w": image.build.context is ""; allowed: a folder relative to the project root']);
+    });
+
+    it("checks the health check: exactly one probe, paths, ports and positive timings", () => {
+        expect(problemsOf({ health: { http: { path: "healthz", port: 0 }, tcp: { port: 80 }, intervalSeconds: 0, timeoutSeconds: 2.5, failureThreshold: -1, startPeriodSeconds: -5 } })).to.deep.equal([
+            'workload "w": health is ["http","tcp"]; allowed: exactly one of health.http, health.tcp or health.command',
+            'workload "w": health.http.path is "healthz"; allowed: a path starting with / and without spaces',
+            'workload "w": health.http.port is 0; allowed: 1 to 65535',
+            'workload "w": health.intervalSeconds is 0; allowed: a whole number from 1 to 3600',
+            'workload "w": health.timeoutSeconds is 2.5; allowed: a whole number from 1 to 3600',
+            'workload "w": health.failureThreshold is -1; allowed: a whole number from 1 to 3600',
+            'workload "w": health.startPeriodSeconds is -5; allowed: a whole number of seconds from 0 to 3600',
+        ]);
+        expect(problemsOf({ health: {} })).to.deep.equal(['workload "w": health is []; allowed: exactly one of health.http, health.tcp or health.command']);
+        expect(problemsOf({ health: { command: [] } })).to.deep.equal(['workload "w": health.command is []; allowed: a non-empty list of non-empty strings, such as ["redis-cli", "ping"]']);
+        expect(problemsOf({ health: { tcp: { port: 65536 } } })).to.deep.equal(['workload "w": health.tcp.port is 65536; allowed: 1 to 65535']);
+    });
+
+    it("checks volumes: names, kinds, mount paths, sizes and uniqueness", () => {
+        expect(
+            problemsOf({
+                volumes: [
+                    { name: "Data", kind: "disk", mountPath: "data" },
+                    { name: "dockyard-tmp", kind: "ephemeral", mountPath: "/tmp/x" },
+                    { name: "a", kind: "shared", mountPath: "/run/secrets" },
+                    { name: "a", kind: "persistent", mountPath: "/srv", size: "lots" },
+                    { name: "b", kind: "ephemeral", mountPath: "/srv" },
+                ],
+            }),
+        ).to.deep.equal([
+            'workload "w": volumes[0].name is "Data"; allowed: a DNS-1123 label (lowercase letters, digits, -) of at most 40 characters, not starting with dockyard-',
+            'workload "w": volumes[0].kind is "disk"; allowed: persistent, shared or ephemeral',
+            'workload "w": volumes[0].mountPath is "data"; allowed: an absolute path other than / without spaces, colons or a trailing /',
+            'workload "w": volumes[1].name is "dockyard-tmp"; allowed: a DNS-1123 label (lowercase letters, digits, -) of at most 40 characters, not starting with dockyard-',
+            'workload "w": volumes[1].mountPath is "/tmp/x"; allowed: a path outside /tmp and /run/secrets (dockyard mounts those)',
+            'workload "w": volumes[2].mountPath is "/run/secrets"; allowed: a path outside /tmp and /run/secrets (dockyard mounts those)',
+            'workload "w": volumes[3].size is "lots"; allowed: a Kubernetes quantity of at least 6Mi, such as 10Gi',
+            'workload "w": volumes[].name is "a"; allowed: names unique within the workload',
+            'workload "w": volumes[].mountPath is "/srv"; allowed: mount paths unique within the workload',
+        ]);
+        expect(problemsOf({ volumes: [{ name: "root", kind: "ephemeral", mountPath: "/" }] })).to.have.length(1);
+    });
+
+    it("checks the update policy, and forbids start-first with a persistent volume", () => {
+        expect(
+            problemsOf({ update: { parallelism: 0, delaySeconds: -1, onFailure: "continue", order: "start-first" }, volumes: [{ name: "data", kind: "persistent", mountPath: "/data" }] }),
+        ).to.deep.equal([
+            'workload "w": update.parallelism is 0; allowed: a whole number from 1 to 1000',
+            'workload "w": update.delaySeconds is -1; allowed: a whole number of seconds from 0 to 3600',
+            'workload "w": update.onFailure is "continue"; allowed: rollback or pause',
+            'workload "w": update.order is "start-first"; allowed: stop-first on a workload with a persistent volume (two replicas must not write the same data)',
+        ]);
+        expect(problemsOf({ update: { order: "random" } })).to.deep.equal(['workload "w": update.order is "random"; allowed: start-first or stop-first']);
+    });
+
+    it("checks autoscaling: min <= max, cpuPercent 1 to 100, replicas within the range", () => {
+        expect(problemsOf({ autoscaling: { min: 3, max: 2, cpuPercent: 0 } })).to.deep.equal([
+            'workload "w": autoscaling.max is 2; allowed: at least autoscaling.min (3)',
+            'workload "w": autoscaling.cpuPercent is 0; allowed: a whole percentage from 1 to 100',
+        ]);
+        expect(problemsOf({ autoscaling: { min: 0, max: 2, cpuPercent: 101 } })).to.deep.equal([
+            'workload "w": autoscaling.min is 0; allowed: a whole number from 1 to 1000',
+            'workload "w": autoscaling.cpuPercent is 101; allowed: a whole percentage from 1 to 100',
+        ]);
+        expect(problemsOf({ replicas: 9, autoscaling: { min: 2, max: 4, cpuPercent: 50 } })).to.deep.equal([
+            'workload "w": replicas is 9; allowed: a count within autoscaling.min and autoscaling.max (2 to 4), or leave it out',
+        ]);
+    });
+
+    it("checks the user: numeric uid[:gid], never root", () => {
+        for (const user of ["0", "0:0", "app", "1000:app", "1000:"]) {
+            expect(problemsOf({ user })).to.deep.equal([`workload "w": user is ${JSON.stringify(user)}; allowed: a numeric uid[:gid] such as 10001:10001; the uid must not be 0 (root)`]);
+        }
+        expect(problemsOf({ user: "1000:0" })).to.deep.equal([]);
+        expect(problemsOf({ readOnlyRootFilesystem: "yes" })).to.deep.equal(['workload "w": readOnlyRootFilesystem is "yes"; allowed: true or false']);
+    });
+
+    it("keeps jobs one-off: no public ports, rollout, autoscaling, persistent volumes or replicas above 1", () => {
+        const bad = job("migrate", {
+            replicas: 2,
+            ports: [{ name: "http", port: 80, public: {} }],
+            update: { parallelism: 1 },
+            autoscaling: { min: 1, max: 2, cpuPercent: 50 },
+            volumes: [{ name: "data", kind: "persistent", mountPath: "/data" }],
+        });
+        expect(validateWorkloads([bad])).to.deep.equal([
+            'workload "migrate": replicas is 2; allowed: 1 for a job (it runs once), or leave it out',
+            'workload "migrate": ports[0].public is {}; allowed: nothing on a job (jobs are not reachable from the internet)',
+            'workload "migrate": volumes[0].kind is "persistent"; allowed: shared or ephemeral on a job (persistent data belongs to one service replica)',
+            'workload "migrate": update is {"parallelism":1}; allowed: nothing on a job (a job is replaced, not rolled)',
+            'workload "migrate": autoscaling is {"min":1,"max":2,"cpuPercent":50}; allowed: nothing on a job',
+        ]);
+    });
+
+    it("checks ordering: after names existing jobs, not itself, not services, without cycles", () => {
+        const specs = [
+            job("a", { after: ["b"] }),
+            job("b", { after: ["a"] }),
+            service("web"),
+            service("api", { after: ["api", "web", "ghost"] }),
+        ];
+        expect(validateWorkloads(specs)).to.deep.equal([
+            'workload "api": after[0] is "api"; allowed: another workload (not itself)',
+            'workload "api": after[1] is "web", a service; allowed: a job of this stack (a, b)',
+            'workload "api": after[2] is "ghost", which does not exist; allowed: a job of this stack (a, b)',
+            'workload "a": after forms a cycle (a -> b -> a); allowed: jobs ordered without cycles',
+        ]);
+    });
+
+    it("reports every problem of every workload at once", () => {
+        const problems = validateWorkloads([service("a", { replicas: -1 }), service("b", { ports: [{ name: "x", port: 0 }] }), service("B")]);
+        expect(problems.map((p) => p.split(":")[0])).to.deep.equal(['workload "a"', 'workload "b"', 'workload "B"']);
+    });
+});
+
+describe("prepareWorkloads", () => {
+    const specs = [service("api", { image: { build: { context: "services/api" } } }), service("redis", { image: { ref: "redis:7.2-alpine" } })];
+
+    it("applies replica and image tag overrides without touching the input", () => {
+        const prepared = prepareWorkloads(specs, { replicas: { api: 3 }, imageTags: { redis: "7.4-alpine" } });
+        expect(prepared.map((s) => [s.name, s.replicas, s.image])).to.deep.equal([
+            ["api", 3, { build: { context: "services/api" } }],
+            ["redis", undefined, { ref: "redis:7.4-alpine" }],
+        ]);
+        expect(specs[1].image).to.deep.equal({ ref: "redis:7.2-alpine" });
+    });
+
+    it("throws one error listing unknown workloads, bad overrides and spec problems together", () => {
+        const broken = [...specs, service("bad", { ports: [{ name: "http", port: 70000 }] })];
+        expect(() => prepareWorkloads(broken, { replicas: { ghost: 2, api: -1 }, imageTags: { api: "v2", nope: "1" } })).to.throw(
+            [
+                "dockyard: the workloads are invalid (5 problems):",
+                '  - dockyard:workloads.replicas names workload "ghost", which does not exist; allowed: api, redis, bad',
+                '  - dockyard:workloads.imageTags names workload "nope", which does not exist; allowed: api, redis, bad',
+                '  - dockyard:workloads.imageTags names workload "api", which builds its image; allowed: workloads with an image ref (redis, bad)',
+                '  - workload "api": replicas is -1; allowed: a whole number from 0 to 1000',
+                '  - workload "bad": ports[0].port is 70000; allowed: 1 to 65535',
+            ].join("\n"),
+        );
+    });
+
+    it("returns valid specs unchanged when there are no overrides", () => {
+        expect(prepareWorkloads(specs, { replicas: {}, imageTags: {} })).to.deep.equal(specs);
+    });
+});
+
+describe("workload helpers", () => {
+    it("parses Kubernetes quantities", () => {
+        expect(parseQuantity("250m")).to.equal(0.25);
+        expect(parseQuantity("1.5")).to.equal(1.5);
+        expect(parseQuantity("256Mi")).to.equal(256 * 2 ** 20);
+        expect(parseQuantity("1G")).to.equal(1e9);
+        expect(parseQuantity("2e3")).to.equal(2000);
+        expect(parseQuantity(".5")).to.equal(0.5);
+        for (const bad of ["", "m", "1.", "-1", "1 Gi", "1GB", "1mi"]) expect(parseQuantity(bad), bad).to.equal(undefined);
+    });
+
+    it("replaces an image tag, keeping a registry port and dropping a digest", () => {
+        expect(withTag("redis:7.2", "7.4")).to.equal("redis:7.4");
+        expect(withTag("redis", "7.4")).to.equal("redis:7.4");
+        expect(withTag("localhost:5000/team/redis", "7.4")).to.equal("localhost:5000/team/redis:7.4");
+        expect(withTag("localhost:5000/redis:1@sha256:abc", "7.4")).to.equal("localhost:5000/redis:7.4");
+    });
+
+    it("derives the user and the initial replica count", () => {
+        expect(userOf(service("w"))).to.deep.equal({ uid: 10001, gid: 10001 });
+        expect(userOf(service("w", { user: "999" }))).to.deep.equal({ uid: 999, gid: 999 });
+        expect(userOf(service("w", { user: "1000:2000" }))).to.deep.equal({ uid: 1000, gid: 2000 });
+        expect(initialReplicas(service("w"))).to.equal(1);
+        expect(initialReplicas(service("w", { replicas: 0 }))).to.equal(0);
+        expect(initialReplicas(service("w", { autoscaling: { min: 2, max: 5, cpuPercent: 60 } }))).to.equal(2);
+        expect(initialReplicas(service("w", { replicas: 4, autoscaling: { min: 2, max: 5, cpuPercent: 60 } }))).to.equal(4);
+    });
+
+    it("keeps numbering public endpoints of services only", () => {
+        const endpoints = publicEndpoints([service("a", { ports: [{ name: "http", port: 80, public: {} }] }), job("j"), service("b", { ports: [{ name: "db", port: 5432, protocol: "tcp", public: {} }] })]);
+        expect(endpoints.map((e) => [e.workload, e.publishedPort, e.protocol])).to.deep.equal([
+            ["a", 8080, "http"],
+            ["b", 8081, "tcp"],
+        ]);
+    });
+});
