@@ -1,0 +1,63 @@
+/**
+ * The whole program per stack: what each target renders, that every resource goes through the
+ * stack's providers, and that the Kubernetes objects of prod pass the Kubernetes schema.
+ */
+import { expect } from "chai";
+import { kubernetesProblems } from "./k8sSchema";
+import { ofType, ProgramRun, renderStack, resolve } from "./harness";
+
+describe("the whole stack", function () {
+    this.timeout(120_000);
+    const renders = new Map<string, ProgramRun>();
+    const render = async (stack: string) => {
+        if (!renders.has(stack)) renders.set(stack, await renderStack(stack));
+        return renders.get(stack)!;
+    };
+
+    it("prod: every Kubernetes object validates against the schema, selectors and ports line up", async () => {
+        const run = await render("prod");
+        expect(ofType(run.resources, "kubernetes:apps/v1:Deployment").map((r) => r.name)).to.include.members(["api-deployment", "web-deployment"]);
+        expect(kubernetesProblems(run.resources)).to.deep.equal([]);
+    });
+
+    it("prod: every Kubernetes resource uses the cluster's provider", async () => {
+        const run = await render("prod");
+        const kubernetes = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        expect(kubernetes.length).to.be.greaterThan(15);
+        expect([...new Set(kubernetes.map((r) => r.provider))]).to.deep.equal(["prod-eks-k8s"]);
+    });
+
+    for (const stack of ["dev", "prod"]) {
+        it(`${stack}: every AWS resource uses the stack's tagged AWS provider`, async () => {
+            const run = await render(stack);
+            const awsResources = run.resources.filter((r) => r.custom && r.type.startsWith("aws:"));
+            expect(awsResources.length).to.be.greaterThan(20);
+            const others = awsResources.filter((r) => r.provider !== `${stack}-aws`).map((r) => `${r.type} ${r.name} -> ${r.provider}`);
+            expect(others).to.deep.equal([]);
+        });
+    }
+
+    it("dev: the swarm target deploys every sample workload through the manager's Docker provider", async () => {
+        const run = await render("dev");
+        expect(ofType(run.resources, "eks:index:Cluster")).to.have.length(0);
+        const services = ofType(run.resources, "docker:index/service:Service");
+        expect(services.map((s) => (s.inputs as any).name).sort()).to.deep.equal(["dev-api", "dev-migrate", "dev-redis", "dev-web"]);
+        expect([...new Set(services.map((s) => s.provider))]).to.have.length(1);
+    });
+
+    it("local: creates no AWS resource at all and builds images without pushing", async () => {
+        const run = await render("local");
+        expect(run.resources.filter((r) => r.type.startsWith("aws:"))).to.deep.equal([]);
+        const images = ofType(run.resources, "docker:index/image:Image");
+        expect(images.length).to.be.greaterThan(0);
+        for (const image of images) expect((image.inputs as any).skipPush, image.name).to.equal(true);
+        expect(await resolve(run.outputs.url as string)).to.match(/^http:\/\/localhost:\d+$/);
+    });
+
+    it("exports the image digests another stack promotes", async () => {
+        const run = await render("dev");
+        const digests = (await resolve(run.outputs.imageDigests as Record<string, string>)) ?? {};
+        expect(Object.keys(digests).sort()).to.deep.equal(["api", "migrate", "web"]);
+        for (const ref of Object.values(digests)) expect(ref).to.match(/@sha256:[0-9a-f]{64}$/);
+    });
+});
