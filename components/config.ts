@@ -53,6 +53,8 @@ export interface SwarmConfig {
     readonly sshUser: string;
     readonly sshPublicKey: string;
     readonly ingress: SwarmIngress;
+    /** Scheduled worker capacity, each `"<cron, UTC> <min>/<desired>/<max>"`. */
+    readonly workerSchedule: readonly string[];
 }
 
 export interface EksConfig {
@@ -203,6 +205,7 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "swarm.sshPublicKey", type: "string", default: "", description: "Public half of the key Pulumi uses to reach the manager's Docker API (the private half is `swarm.sshPrivateKey`).", rule: ((v: string) => (v === "" || /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(v) ? undefined : "allowed: an OpenSSH public key, or empty")) as Rule },
     { key: "swarm.sshPrivateKey", type: "string", default: "", secret: true, description: "Private key for the SSH connection to the manager (set with `--secret`)." },
     { key: "swarm.ingress", type: "string", default: "alb", description: "How public ports reach the swarm: `alb`, `nlb` (TCP), or `direct` (on the node's own address, cheapest).", rule: oneOf(["alb", "nlb", "direct"]) },
+    { key: "swarm.workerSchedule", type: "array", default: [], description: "Scheduled worker capacity, each `\"<cron, UTC> <min>/<desired>/<max>\"`, e.g. `\"0 20 * * 1-5 0/0/1\"` for evenings.", rule: ((values: readonly string[]) => { const bad = values.filter((v) => { const m = /^(?:\S+ ){5}(\d+)\/(\d+)\/(\d+)$/.exec(v); return !m || Number(m[1]) > Number(m[2]) || Number(m[2]) > Number(m[3]) || Number(m[3]) > 100; }); return bad.length === 0 ? undefined : `allowed: entries "<minute hour day month weekday> <min>/<desired>/<max>" with min <= desired <= max <= 100 (bad: ${bad.map((v) => JSON.stringify(v)).join(", ")})`; }) as Rule },
     { key: "eks.version", type: "string", default: "1.34", description: "Kubernetes version of the control plane and node groups.", rule: oneOf(SUPPORTED_KUBERNETES_VERSIONS, "allowed supported versions") },
     { key: "eks.instanceTypes", type: "array", default: ["t4g.medium"], description: "Instance types of the managed node group (one architecture).", rule: ((v: readonly string[]) => (v.length > 0 && v.every((t) => instanceType(t as never) === undefined) ? undefined : "allowed: a non-empty list of EC2 instance types")) as Rule },
     { key: "eks.capacityType", type: "string", default: "ON_DEMAND", description: "`ON_DEMAND` or `SPOT` node capacity.", rule: oneOf(["ON_DEMAND", "SPOT"]) },
@@ -431,6 +434,7 @@ function assemble(v: Record<string, ConfigValue>, project: string, stack: string
             sshUser: s("swarm.sshUser"),
             sshPublicKey: s("swarm.sshPublicKey"),
             ingress: s("swarm.ingress") as SwarmIngress,
+            workerSchedule: a("swarm.workerSchedule"),
         },
         eks: {
             version: s("eks.version"),

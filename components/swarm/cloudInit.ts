@@ -1,0 +1,322 @@
+/**
+ * The cloud-init user data of the swarm's nodes, rendered by a pure function of the stack's plain
+ * settings (no Outputs), so the three variants are golden files a test compares and lints.
+ *
+ * Bootstrap: install Docker and the ECR credential helper; write daemon.json (awslogs to the
+ * stack's log group, node labels); then by role:
+ * - first manager: join the existing swarm if its parameters name a live manager (a replaced first
+ *   manager must not start a second swarm), else `swarm init` and publish the join tokens
+ *   (SecureString, the stack's KMS key) and the join address under the stack's parameter path;
+ * - other managers and workers: wait for those parameters (bounded, logged retries) and join.
+ * Managers run a reaper (the leader keeps the join address current, labels nodes with their AZ,
+ * drains workers the Auto Scaling group is terminating, removes nodes whose instance is gone);
+ * workers watch their own termination notice, wait for the drain, leave the swarm and complete the
+ * lifecycle hook, so a scale-in leaves no ghosts that would break quorum arithmetic.
+ */
+import * as YAML from "yaml";
+
+export type NodeRole = "first-manager" | "manager" | "worker";
+
+export interface BootstrapSettings {
+    readonly role: NodeRole;
+    readonly region: string;
+    /** SSM path of the stack's swarm parameters, e.g. `/dockyard/dev/swarm`. */
+    readonly parameterPath: string;
+    readonly logGroupName: string;
+    /** Alias of the stack's KMS key for the SecureString tokens, e.g. `alias/dockyard-dev-swarm`. */
+    readonly kmsKeyAlias: string;
+    /** How many managers the stack runs: a lone first manager may start a new swarm when its old one is gone. */
+    readonly managers: number;
+    readonly workerGroupName: string;
+    readonly sshUser: string;
+    /** Authorized for `sshUser`; empty for none (Session Manager shell only). */
+    readonly sshPublicKey: string;
+}
+
+/** Name of the worker group's termination hook; the worker completes it after leaving the swarm. */
+export const LIFECYCLE_HOOK_NAME = "drain-and-leave";
+/** Seconds the hook holds a terminating worker before the group proceeds anyway. */
+export const LIFECYCLE_HOOK_TIMEOUT_SECONDS = 600;
+
+const q = (value: string | number) => `'${String(value).replace(/'/g, `'"'"'`)}'`;
+
+const ROLE_TITLE: Record<NodeRole, string> = { "first-manager": "first manager", manager: "manager", worker: "worker" };
+
+/** Settings and helpers every script starts with. */
+function prelude(s: BootstrapSettings, tag: string): string {
+    return `#!/bin/bash
+# dockyard swarm ${ROLE_TITLE[s.role]}: ${tag} (rendered by components/swarm/cloudInit.ts)
+set -euo pipefail
+
+REGION=${q(s.region)}
+PARAMETER_PATH=${q(s.parameterPath)}
+
+log() { echo "${tag}: $*"; }
+
+# IMDSv2 only: every read takes a session token.
+imds() {
+  local token
+  token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+  curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/$1"
+}
+
+get_param() {
+  aws ssm get-parameter --region "$REGION" --name "$PARAMETER_PATH/$1" --with-decryption --query Parameter.Value --output text 2>/dev/null
+}
+`;
+}
+
+function bootstrapScript(s: BootstrapSettings): string {
+    const manager = s.role !== "worker";
+    const common = `${prelude(s, "dockyard-bootstrap")}
+ROLE=${q(s.role)}
+LOG_GROUP=${q(s.logGroupName)}
+${manager ? `KMS_KEY=${q(s.kmsKeyAlias)}\n` : ""}${s.role === "first-manager" ? `EXPECTED_MANAGERS=${s.managers}\n` : ""}SSH_USER=${q(s.sshUser)}
+JOIN_ATTEMPTS=30
+WAIT_ATTEMPTS=60
+RETRY_SECONDS=10
+
+INSTANCE_ID=$(imds meta-data/instance-id)
+AZ=$(imds meta-data/placement/availability-zone)
+PRIVATE_IP=$(imds meta-data/local-ipv4)
+ACCOUNT_ID=$(imds dynamic/instance-identity/document | jq -r .accountId)
+log "$ROLE $INSTANCE_ID in $AZ at $PRIVATE_IP"
+
+# live-restore stays off: dockerd refuses to start its swarm component with it (docker/docs#16059).
+configure_docker() {
+  mkdir -p /etc/docker
+  jq -n --arg region "$REGION" --arg group "$LOG_GROUP" --arg az "$AZ" --arg id "$INSTANCE_ID" --arg role "$ROLE" '{
+    "log-driver": "awslogs",
+    "log-opts": {"awslogs-region": $region, "awslogs-group": $group, "tag": "{{.Name}}/{{.ID}}", "mode": "non-blocking", "max-buffer-size": "4m"},
+    "live-restore": false,
+    "labels": ["dockyard.az=\\($az)", "dockyard.instance-id=\\($id)", "dockyard.role=\\($role)"]
+  }' > /etc/docker/daemon.json
+  local registry="$ACCOUNT_ID.dkr.ecr.$REGION.amazonaws.com" home
+  for home in /root "/home/$SSH_USER"; do
+    mkdir -p "$home/.docker"
+    jq -n --arg registry "$registry" '{credHelpers: {($registry): "ecr-login"}}' > "$home/.docker/config.json"
+  done
+  if id "$SSH_USER" >/dev/null 2>&1; then
+    chown -R "$SSH_USER:" "/home/$SSH_USER/.docker"
+    usermod -aG docker "$SSH_USER"
+  fi
+  systemctl enable --now docker
+}
+
+swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
+
+# Waits (bounded, logged) until the first manager has published the join parameters.
+wait_for_swarm() {
+  local attempt
+  for attempt in $(seq 1 "$WAIT_ATTEMPTS"); do
+    if [ -n "$(get_param join-address || true)" ]; then return 0; fi
+    log "waiting for $PARAMETER_PATH/join-address (attempt $attempt of $WAIT_ATTEMPTS)"
+    sleep "$RETRY_SECONDS"
+  done
+  log "gave up: no swarm published its join parameters under $PARAMETER_PATH"
+  return 1
+}
+
+# join_swarm manager|worker ATTEMPTS: joins through the published address, retrying with logs.
+join_swarm() {
+  local kind=$1 attempts=$2 attempt address token
+  for attempt in $(seq 1 "$attempts"); do
+    address=$(get_param join-address || true)
+    token=$(get_param "$kind-token" || true)
+    if [ -n "$address" ] && [ -n "$token" ] &&
+      docker swarm join --token "$token" --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" "$address:2377"; then
+      log "joined the swarm at $address as a $kind"
+      return 0
+    fi
+    log "could not join the swarm at \${address:-?} as a $kind (attempt $attempt of $attempts)"
+    sleep "$RETRY_SECONDS"
+  done
+  return 1
+}
+`;
+    const publish = `
+# put_param NAME TYPE: the value comes on stdin, so no token ever appears in a process list.
+put_param() {
+  local extra=()
+  if [ "$2" = SecureString ]; then extra=(--key-id "$KMS_KEY"); fi
+  jq -Rn --arg name "$PARAMETER_PATH/$1" --arg type "$2" '{Name: $name, Type: $type, Value: input, Overwrite: true}' |
+    aws ssm put-parameter --region "$REGION" "\${extra[@]}" --cli-input-json file:///dev/stdin >/dev/null
+}
+
+publish_swarm() {
+  docker swarm join-token -q manager | put_param manager-token SecureString
+  docker swarm join-token -q worker | put_param worker-token SecureString
+  echo "$PRIVATE_IP" | put_param join-address String
+  log "published the join parameters under $PARAMETER_PATH"
+}
+`;
+    const main: Record<NodeRole, string> = {
+        "first-manager": `
+# A lone manager's replacement takes over while the old one still counts for quorum (2 of 2).
+take_over_as_single_manager() {
+  local node
+  for node in $(docker node ls --filter role=manager --format '{{if not .Self}}{{.ID}}{{end}}'); do
+    docker node demote "$node" && log "demoted the old manager $node; the reaper removes it once its instance is gone"
+  done
+}
+
+start_or_rejoin() {
+  if [ -n "$(get_param join-address || true)" ]; then
+    local attempts=$JOIN_ATTEMPTS
+    if [ "$EXPECTED_MANAGERS" -eq 1 ]; then attempts=3; fi
+    log "found parameters of an existing swarm; joining it instead of starting a second one"
+    if join_swarm manager "$attempts"; then
+      if [ "$EXPECTED_MANAGERS" -eq 1 ]; then take_over_as_single_manager; fi
+      return 0
+    fi
+    if [ "$EXPECTED_MANAGERS" -gt 1 ]; then
+      log "no manager of the existing swarm answered; refusing to start a second swarm (see docs/swarm.md, replacing a manager)"
+      return 1
+    fi
+    log "the single manager of the old swarm is gone; starting a new swarm"
+  fi
+  docker swarm init --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377"
+  publish_swarm
+}
+
+configure_docker
+if [ "$(swarm_state)" = active ]; then log "already in a swarm"; exit 0; fi
+start_or_rejoin
+`,
+        manager: `
+configure_docker
+if [ "$(swarm_state)" = active ]; then log "already in a swarm"; exit 0; fi
+wait_for_swarm
+join_swarm manager "$JOIN_ATTEMPTS"
+`,
+        worker: `
+configure_docker
+if [ "$(swarm_state)" = active ]; then log "already in a swarm"; exit 0; fi
+wait_for_swarm
+join_swarm worker "$JOIN_ATTEMPTS"
+`,
+    };
+    return common + (manager ? publish : "") + main[s.role];
+}
+
+/** Managers, every minute; only the leader acts. */
+function reaperScript(s: BootstrapSettings): string {
+    return `${prelude(s, "dockyard-reaper")}
+WORKER_GROUP=${q(s.workerGroupName)}
+
+[ "$(docker node inspect self --format '{{if .ManagerStatus}}{{.ManagerStatus.Leader}}{{end}}')" = true ] || exit 0
+
+# The join address follows the leader, so a replaced first manager never strands new nodes.
+address=$(docker node inspect self --format '{{.Status.Addr}}')
+if [ "$(get_param join-address || true)" != "$address" ]; then
+  aws ssm put-parameter --region "$REGION" --name "$PARAMETER_PATH/join-address" --type String --overwrite --value "$address" >/dev/null
+  log "join address is now $address"
+fi
+
+terminating=" $(aws autoscaling describe-auto-scaling-instances --region "$REGION" \\
+  --query "AutoScalingInstances[?AutoScalingGroupName=='$WORKER_GROUP' && LifecycleState=='Terminating:Wait'].InstanceId" --output text | tr '\\t' ' ') "
+
+instance_gone() {
+  local state
+  state=$(aws ec2 describe-instances --region "$REGION" --instance-ids "$1" --query 'Reservations[].Instances[].State.Name' --output text 2>&1 || true)
+  case "$state" in
+    terminated | shutting-down | *InvalidInstanceID.NotFound*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+for node in $(docker node ls --format '{{.ID}}'); do
+  IFS='|' read -r state role availability instance az label <<<"$(docker node inspect "$node" --format \\
+    '{{.Status.State}}|{{.Spec.Role}}|{{.Spec.Availability}}|{{index .Description.Engine.Labels "dockyard.instance-id"}}|{{index .Description.Engine.Labels "dockyard.az"}}|{{index .Spec.Labels "dockyard.az"}}')"
+  [ -n "$instance" ] || continue
+  if [ "$state" = down ] && instance_gone "$instance"; then
+    if [ "$role" = manager ]; then docker node demote "$node"; fi
+    docker node rm --force "$node"
+    log "removed node $node: its instance $instance is gone"
+    continue
+  fi
+  if [ "$availability" != drain ] && [[ "$terminating" == *" $instance "* ]]; then
+    docker node update --availability drain "$node" >/dev/null
+    log "draining node $node: the worker group is terminating $instance"
+  fi
+  if [ -n "$az" ] && [ "$label" != "$az" ]; then
+    docker node update --label-add "dockyard.az=$az" --label-add "dockyard.instance-id=$instance" "$node" >/dev/null
+    log "labelled node $node with dockyard.az=$az"
+  fi
+done
+`;
+}
+
+/** Workers, every 15 seconds: leave the swarm when the group announces this instance's termination. */
+function lifecycleScript(s: BootstrapSettings): string {
+    return `${prelude(s, "dockyard-lifecycle")}
+WORKER_GROUP=${q(s.workerGroupName)}
+HOOK=${q(LIFECYCLE_HOOK_NAME)}
+DONE=/run/dockyard-left-swarm
+
+[ -e "$DONE" ] && exit 0
+[ "$(imds meta-data/autoscaling/target-lifecycle-state || true)" = Terminated ] || exit 0
+
+log "termination announced; waiting for the managers to drain this node"
+for _ in $(seq 1 60); do
+  [ -z "$(docker ps -q --filter label=com.docker.swarm.task.id)" ] && break
+  sleep 5
+done
+docker swarm leave || log "leaving the swarm failed; the managers' reaper removes the node once the instance is gone"
+touch "$DONE"
+aws autoscaling complete-lifecycle-action --region "$REGION" --auto-scaling-group-name "$WORKER_GROUP" \\
+  --lifecycle-hook-name "$HOOK" --instance-id "$(imds meta-data/instance-id)" --lifecycle-action-result CONTINUE
+log "left the swarm and completed $HOOK"
+`;
+}
+
+function timerUnits(name: string, description: string, everySeconds: number) {
+    return [
+        {
+            path: `/etc/systemd/system/${name}.service`,
+            permissions: "0644",
+            owner: "root:root",
+            content: `[Unit]\nDescription=${description}\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/${name}\n`,
+        },
+        {
+            path: `/etc/systemd/system/${name}.timer`,
+            permissions: "0644",
+            owner: "root:root",
+            content: `[Unit]\nDescription=${description} (every ${everySeconds} s)\n\n[Timer]\nOnBootSec=120\nOnUnitInactiveSec=${everySeconds}\nAccuracySec=5\n\n[Install]\nWantedBy=timers.target\n`,
+        },
+    ];
+}
+
+/** The shell scripts a node's cloud-init installs, by path: for shellcheck and for reading. */
+export function nodeScripts(s: BootstrapSettings): Record<string, string> {
+    return {
+        "/usr/local/sbin/dockyard-bootstrap": bootstrapScript(s),
+        ...(s.role === "worker" ? { "/usr/local/sbin/dockyard-lifecycle": lifecycleScript(s) } : { "/usr/local/sbin/dockyard-reaper": reaperScript(s) }),
+    };
+}
+
+/** The default user (ec2-user) takes the key directly; another user is created with it. */
+function sshKeys(s: BootstrapSettings) {
+    if (!s.sshPublicKey) return {};
+    if (s.sshUser === "ec2-user") return { ssh_authorized_keys: [s.sshPublicKey] };
+    return { users: ["default", { name: s.sshUser, shell: "/bin/bash", ssh_authorized_keys: [s.sshPublicKey] }] };
+}
+
+/** The node's whole user data: a `#cloud-config` document. */
+export function renderCloudInit(s: BootstrapSettings): string {
+    const timer = s.role === "worker" ? "dockyard-lifecycle" : "dockyard-reaper";
+    const doc = {
+        package_update: true,
+        packages: ["docker", "amazon-ecr-credential-helper", "jq"],
+        ...sshKeys(s),
+        write_files: [
+            ...Object.entries(nodeScripts(s)).map(([path, content]) => ({ path, permissions: "0750", owner: "root:root", content })),
+            ...(s.role === "worker"
+                ? timerUnits(timer, "dockyard: leave the swarm when the worker group terminates this instance", 15)
+                : timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60)),
+        ],
+        runcmd: [["/usr/local/sbin/dockyard-bootstrap"], ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", `${timer}.timer`]],
+    };
+    const header = `#cloud-config\n# dockyard swarm ${ROLE_TITLE[s.role]}: rendered by components/swarm/cloudInit.ts\n`;
+    return header + YAML.stringify(doc, { lineWidth: 0 });
+}

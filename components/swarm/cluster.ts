@@ -1,0 +1,200 @@
+/**
+ * `dockyard:swarm:Cluster`: a self-healing Docker Swarm on EC2 that Pulumi deploys to. Wires the
+ * parts together; each decision lives in its own file's pure functions (see docs/swarm.md).
+ */
+import * as aws from "@pulumi/aws";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config";
+import { aliasRecord, publicHostNames } from "../dns";
+import type { SwarmPlatform } from "../platform";
+import type { PublicEndpoint } from "../workload";
+import { AccessSettings, connectHint, dockerHost, identityFilePath, sshOptions, writeIdentityFile } from "./access";
+import type { BootstrapSettings } from "./cloudInit";
+import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
+import { listenerPlan, SwarmLoadBalancer } from "./loadBalancer";
+import { SwarmNodes } from "./nodes";
+import { readinessGate } from "./readiness";
+import { securityGroupRules, SwarmSecurityGroups } from "./securityGroups";
+import { SwarmStorage } from "./storage";
+
+export interface SwarmNetwork {
+    readonly vpcId: pulumi.Input<string>;
+    readonly vpcCidr: pulumi.Input<string>;
+    /** Where nodes run: public subnets without NAT, private ones with it. */
+    readonly nodeSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly azs: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export interface SwarmClusterArgs {
+    readonly config: StackConfig;
+    readonly network: SwarmNetwork;
+    /** The stack's public ports (`publicEndpoints()` of the workloads). */
+    readonly endpoints: readonly PublicEndpoint[];
+    /** Private half of `swarm.sshPublicKey` (a secret); without it SSH uses the operator's agent. */
+    readonly sshPrivateKey?: pulumi.Output<string>;
+    /** Certificate for the HTTPS listener (a `DomainCertificate` or `ingress.certificateArn`). */
+    readonly certificateArn?: pulumi.Input<string>;
+    /** Hosted zone of `ingress.domain`: alias records are made for the public host names. */
+    readonly zoneId?: pulumi.Input<string>;
+}
+
+/** Names fixed by the stack, so the nodes' bootstrap is a pure function of the config. */
+export function swarmNames(config: Pick<StackConfig, "project" | "stack">) {
+    const base = `${config.project}-${config.stack}-swarm`;
+    return {
+        parameterPath: `/${config.project}/${config.stack}/swarm`,
+        logGroupName: `/${config.project}/${config.stack}/swarm`,
+        kmsKeyAlias: `alias/${base}`,
+        workerGroupName: `${base}-workers`,
+    };
+}
+
+/** What every node's bootstrap needs but its role. */
+export function bootstrapSettings(config: StackConfig): Omit<BootstrapSettings, "role"> {
+    const { swarm } = config;
+    return { ...swarmNames(config), region: config.region, managers: swarm.managers, sshUser: swarm.sshUser, sshPublicKey: swarm.sshPublicKey };
+}
+
+/** Settings the cluster refuses before creating anything. */
+export function swarmConfigProblems(config: StackConfig): string[] {
+    const problems: string[] = [];
+    if (config.swarm.access === "ssh" && config.network.natGateways !== "none") {
+        problems.push(
+            `dockyard:swarm.access is "ssh" but dockyard:network.natGateways is ${JSON.stringify(config.network.natGateways)}: the managers sit in private subnets with no public address; allowed: swarm.access "ssm", or natGateways "none"`,
+        );
+    }
+    if (config.swarm.ingress === "direct" && config.network.natGateways !== "none") {
+        problems.push(`dockyard:swarm.ingress is "direct" but dockyard:network.natGateways is ${JSON.stringify(config.network.natGateways)}: direct ingress needs the manager in a public subnet; allowed: natGateways "none", or ingress "alb"/"nlb"`);
+    }
+    return problems;
+}
+
+export class SwarmCluster extends pulumi.ComponentResource {
+    public readonly platform: SwarmPlatform;
+    /** Where the public endpoints answer: the load balancer, or the manager's own address with `direct` ingress. */
+    public readonly url: pulumi.Output<string>;
+    public readonly managerInstanceId: pulumi.Output<string>;
+    public readonly connectHint: pulumi.Output<string>;
+    public readonly logGroupName: pulumi.Output<string>;
+    public readonly loadBalancer?: SwarmLoadBalancer;
+
+    constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:swarm:Cluster", name, {}, opts);
+        const { config, network, endpoints } = args;
+        const swarm = config.swarm;
+        const problems = swarmConfigProblems(config);
+        if (problems.length > 0) throw new Error(problems.join("\n"));
+        const names = swarmNames(config);
+        const plan = listenerPlan(endpoints, swarm.ingress, args.certificateArn !== undefined);
+
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: names.logGroupName, retentionInDays: config.logRetentionDays }, { parent: this });
+        const key = new aws.kms.Key(
+            `${name}-key`,
+            { description: `dockyard: swarm join tokens of ${config.project}/${config.stack}`, enableKeyRotation: true, deletionWindowInDays: config.production ? 30 : 7 },
+            { parent: this, protect: config.production },
+        );
+        new aws.kms.Alias(`${name}-key`, { name: names.kmsKeyAlias, targetKeyId: key.keyId }, { parent: this });
+
+        const groups = new SwarmSecurityGroups(
+            `${name}-sg`,
+            { vpcId: network.vpcId, rules: securityGroupRules({ ingress: swarm.ingress, access: swarm.access, sshCidrs: swarm.sshCidrs, endpoints, listeners: plan }) },
+            { parent: this },
+        );
+        const storage = new SwarmStorage(`${name}-storage`, { subnetIds: network.nodeSubnetIds, subnetCount: config.network.azs, securityGroupId: groups.ids.efs!, production: config.production }, { parent: this });
+
+        if (plan.kind !== "none") {
+            this.loadBalancer = new SwarmLoadBalancer(
+                `${name}-lb`,
+                { plan, vpcId: network.vpcId, subnetIds: network.publicSubnetIds, securityGroupId: groups.ids.lb!, certificateArn: args.certificateArn, deletionProtection: config.production },
+                { parent: this },
+            );
+        }
+
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        const scope = pulumi.all([partition, identity.accountId, key.arn]).apply(
+            ([p, accountId, kmsKeyArn]): NodeIamScope => ({ partition: p, region: config.region, accountId, kmsKeyArn, ...names }),
+        );
+        const nodes = new SwarmNodes(
+            `${name}-nodes`,
+            {
+                config,
+                subnetIds: network.nodeSubnetIds,
+                nodeSecurityGroupId: groups.ids.nodes!,
+                managerSecurityGroupId: groups.ids.managers!,
+                bootstrap: bootstrapSettings(config),
+                managerPolicy: scope.apply((s) => JSON.stringify(managerPolicy(s))),
+                workerPolicy: scope.apply((s) => JSON.stringify(workerPolicy(s))),
+                partition,
+                targetGroups: this.loadBalancer ? plan.targetGroups.map((tg, i) => ({ key: tg.key, port: tg.port, arn: this.loadBalancer!.targetGroupArns[i] })) : [],
+            },
+            { parent: this, dependsOn: [logGroup] },
+        );
+        const manager = nodes.managers[0];
+
+        let publicAddress: pulumi.Output<string> = manager.publicIp;
+        if (swarm.ingress === "direct") {
+            publicAddress = new aws.ec2.Eip(`${name}-manager-ip`, { domain: "vpc", instance: manager.id, tags: { Name: `${name}-manager` } }, { parent: this }).publicIp;
+        }
+        const https = args.certificateArn !== undefined && plan.kind === "application";
+        const firstPort = endpoints[0]?.publishedPort;
+        this.url = this.loadBalancer
+            ? pulumi.interpolate`${https ? "https" : "http"}://${this.loadBalancer.dnsName}`
+            : firstPort !== undefined
+              ? pulumi.interpolate`http://${publicAddress}:${firstPort}`
+              : pulumi.interpolate`http://${publicAddress}`;
+
+        const hostNames = publicHostNames(config.domain, endpoints);
+        if (args.zoneId !== undefined) {
+            for (const hostName of hostNames) {
+                if (this.loadBalancer) {
+                    aliasRecord(`${name}-dns-${hostName}`, { zoneId: args.zoneId, hostName, targetDnsName: this.loadBalancer.dnsName, targetZoneId: this.loadBalancer.zoneId }, { parent: this });
+                } else {
+                    new aws.route53.Record(`${name}-dns-${hostName}`, { zoneId: args.zoneId, name: hostName, type: "A", ttl: 300, records: [publicAddress] }, { parent: this });
+                }
+            }
+        }
+
+        const target = swarm.access === "ssm" ? manager.id : publicAddress;
+        // The key file must exist before ssh runs; the settings carry the dependency (and stay secret).
+        const access = pulumi.output(args.sshPrivateKey ?? "").apply((privateKey): AccessSettings => {
+            const settings = { access: swarm.access, region: config.region, sshUser: swarm.sshUser };
+            if (privateKey.trim() === "") return settings;
+            const identityFile = identityFilePath(config.project, config.stack);
+            writeIdentityFile(identityFile, privateKey);
+            return { ...settings, identityFile };
+        });
+        const options = access.apply(sshOptions);
+        const gate = readinessGate(
+            `${name}-ready`,
+            {
+                after: [...nodes.managers, ...(nodes.workerGroup ? [nodes.workerGroup] : [])],
+                sshTarget: pulumi.interpolate`${swarm.sshUser}@${target}`,
+                sshOptions: options,
+                expectedNodes: swarm.managers + swarm.workersDesired,
+                managerInstanceId: manager.id,
+            },
+            { parent: this },
+        );
+        const provider = new docker.Provider(
+            `${name}-docker`,
+            // The host waits for the gate's answer, so the provider never pings a daemon that is not there yet.
+            { host: pulumi.all([target, gate.stdout]).apply(([t]) => dockerHost(swarm.sshUser, t)), sshOpts: options },
+            { parent: this, dependsOn: [gate] },
+        );
+
+        this.platform = {
+            kind: "swarm",
+            provider,
+            engine: "ec2",
+            efs: { fileSystemId: storage.fileSystemId, dnsName: storage.dnsName },
+            dependsOn: [gate],
+        };
+        this.managerInstanceId = manager.id;
+        this.connectHint = pulumi.unsecret(pulumi.all([access, target]).apply(([a, t]) => connectHint(a, t)));
+        this.logGroupName = logGroup.name;
+        this.registerOutputs({ url: this.url, managerInstanceId: this.managerInstanceId, connectHint: this.connectHint, logGroupName: this.logGroupName });
+    }
+}

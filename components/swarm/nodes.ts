@@ -1,0 +1,197 @@
+/**
+ * The swarm's machines: managers as fixed instances spread over the AZs (a manager is a Raft member
+ * with state; an Auto Scaling group would replace two at once and lose quorum), and workers in an
+ * Auto Scaling group whose scale-in goes through the drain-and-leave lifecycle hook.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config";
+import { stackTags } from "../tags";
+import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, renderCloudInit } from "./cloudInit";
+import { NODE_MANAGED_POLICIES, EC2_TRUST_POLICY } from "./iam";
+
+export const MANAGER_COUNTS = [1, 3, 5] as const;
+
+/** The AZ (index into the node subnets) of each manager: one per AZ in turn. */
+export function managerPlacement(managers: number, azCount: number): number[] {
+    if (!(MANAGER_COUNTS as readonly number[]).includes(managers)) {
+        throw new Error(`dockyard:swarm.managers is ${managers}; allowed: 1, 3 or 5 (a swarm needs an odd number of managers)`);
+    }
+    if (!Number.isInteger(azCount) || azCount < 1) throw new Error(`the network has ${azCount} AZs; a swarm needs at least one`);
+    return Array.from({ length: managers }, (_, i) => i % azCount);
+}
+
+/** `arm64` for Graviton instance types (t4g, m7g, c7gn, …), else `x86_64`. */
+export function architectureOf(instanceType: string): "arm64" | "x86_64" {
+    return /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType) ? "arm64" : "x86_64";
+}
+
+/** The public SSM parameter holding the current Amazon Linux 2023 AMI for an architecture. */
+export function amiParameterName(architecture: "arm64" | "x86_64"): string {
+    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
+}
+
+/**
+ * What `pulumi up` leaves alone on a node: the AMI unless `swarm.amiId` pins it (then a new pin
+ * replaces the node), and a manager's user data, which only ever runs on its first boot.
+ */
+export function nodeIgnoreChanges(kind: "manager" | "worker", amiId: string): string[] {
+    const ami = amiId === "" ? [kind === "manager" ? "ami" : "imageId"] : [];
+    return kind === "manager" ? [...ami, "userData"] : ami;
+}
+
+export interface ScheduledCapacity {
+    readonly recurrence: string;
+    readonly minSize: number;
+    readonly desiredCapacity: number;
+    readonly maxSize: number;
+}
+
+/** `swarm.workerSchedule` entries (`"<cron> min/desired/max"`, validated by the config) as scheduled actions. */
+export function workerSchedule(entries: readonly string[]): ScheduledCapacity[] {
+    return entries.map((entry) => {
+        const fields = entry.trim().split(/\s+/);
+        const [minSize, desiredCapacity, maxSize] = fields[5].split("/").map(Number);
+        return { recurrence: fields.slice(0, 5).join(" "), minSize, desiredCapacity, maxSize };
+    });
+}
+
+/** IMDSv2 only, and one hop: containers on bridge networks cannot borrow the node's role. */
+export const METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 } as const;
+
+export interface SwarmNodesArgs {
+    readonly config: StackConfig;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly nodeSecurityGroupId: pulumi.Input<string>;
+    readonly managerSecurityGroupId: pulumi.Input<string>;
+    /** Everything of the bootstrap but the role. */
+    readonly bootstrap: Omit<BootstrapSettings, "role">;
+    readonly managerPolicy: pulumi.Input<string>;
+    readonly workerPolicy: pulumi.Input<string>;
+    readonly partition: pulumi.Input<string>;
+    /** Target groups every node joins, each on its published port. */
+    readonly targetGroups: readonly { readonly key: string; readonly arn: pulumi.Input<string>; readonly port: number }[];
+}
+
+export class SwarmNodes extends pulumi.ComponentResource {
+    public readonly managers: aws.ec2.Instance[];
+    public readonly workerGroup?: aws.autoscaling.Group;
+
+    constructor(name: string, args: SwarmNodesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:swarm:Nodes", name, {}, opts);
+        const { config } = args;
+        const swarm = config.swarm;
+        const placement = managerPlacement(swarm.managers, config.network.azs);
+        const publicIp = config.network.natGateways === "none";
+        const amiOf = (instanceType: string) =>
+            swarm.amiId !== "" ? pulumi.output(swarm.amiId) : aws.ssm.getParameterOutput({ name: amiParameterName(architectureOf(instanceType)) }, { parent: this }).value;
+        const userData = (role: NodeRole) => renderCloudInit({ ...args.bootstrap, role });
+
+        const role = (kind: "manager" | "worker", policy: pulumi.Input<string>) => {
+            const r = new aws.iam.Role(`${name}-${kind}`, { assumeRolePolicy: JSON.stringify(EC2_TRUST_POLICY), description: `dockyard swarm ${kind}s of ${config.project}/${config.stack}` }, { parent: this });
+            for (const managed of NODE_MANAGED_POLICIES) {
+                new aws.iam.RolePolicyAttachment(`${name}-${kind}-${managed}`, { role: r.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/${managed}` }, { parent: this });
+            }
+            new aws.iam.RolePolicy(`${name}-${kind}`, { role: r.name, policy }, { parent: this });
+            return new aws.iam.InstanceProfile(`${name}-${kind}`, { role: r.name }, { parent: this });
+        };
+        const managerProfile = role("manager", args.managerPolicy);
+
+        const managerAmi = amiOf(swarm.managerInstanceType);
+        this.managers = [];
+        placement.forEach((az, i) => {
+            const nodeRole: NodeRole = i === 0 ? "first-manager" : "manager";
+            const instance = new aws.ec2.Instance(
+                `${name}-manager-${i}`,
+                {
+                    ami: managerAmi,
+                    instanceType: swarm.managerInstanceType,
+                    subnetId: pulumi.output(args.subnetIds).apply((ids) => ids[az]),
+                    vpcSecurityGroupIds: [args.nodeSecurityGroupId, args.managerSecurityGroupId],
+                    iamInstanceProfile: managerProfile.name,
+                    associatePublicIpAddress: publicIp,
+                    metadataOptions: METADATA_OPTIONS,
+                    rootBlockDevice: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: true, deleteOnTermination: true, tags: { Name: `${name}-manager-${i}` } },
+                    userData: userData(nodeRole),
+                    disableApiTermination: config.production,
+                    tags: { Name: `${name}-manager-${i}`, "dockyard:role": nodeRole, "dockyard:swarm-index": String(i) },
+                },
+                {
+                    parent: this,
+                    dependsOn: i === 0 ? [] : [this.managers[0]],
+                    ignoreChanges: nodeIgnoreChanges("manager", swarm.amiId),
+                },
+            );
+            this.managers.push(instance);
+            for (const tg of args.targetGroups) {
+                new aws.lb.TargetGroupAttachment(`${name}-manager-${i}-tg-${tg.key}`, { targetGroupArn: tg.arn, targetId: instance.id, port: tg.port }, { parent: this });
+            }
+        });
+
+        if (swarm.workersMax > 0) {
+            const workerProfile = role("worker", args.workerPolicy);
+            const tags = { ...stackTags(config), Name: `${name}-worker`, "dockyard:role": "worker" };
+            const template = new aws.ec2.LaunchTemplate(
+                `${name}-worker`,
+                {
+                    imageId: amiOf(swarm.workerInstanceType),
+                    instanceType: swarm.workerInstanceType,
+                    updateDefaultVersion: true,
+                    iamInstanceProfile: { arn: workerProfile.arn },
+                    metadataOptions: METADATA_OPTIONS,
+                    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: "true", deleteOnTermination: "true" } }],
+                    networkInterfaces: [{ associatePublicIpAddress: String(publicIp), securityGroups: [args.nodeSecurityGroupId], deleteOnTermination: "true" }],
+                    userData: Buffer.from(userData("worker")).toString("base64"),
+                    // Instances an Auto Scaling group launches get no provider default tags: tag them here.
+                    tagSpecifications: [
+                        { resourceType: "instance", tags },
+                        { resourceType: "volume", tags },
+                    ],
+                },
+                { parent: this, ignoreChanges: nodeIgnoreChanges("worker", swarm.amiId) },
+            );
+            this.workerGroup = new aws.autoscaling.Group(
+                `${name}-workers`,
+                {
+                    name: args.bootstrap.workerGroupName,
+                    minSize: swarm.workersMin,
+                    maxSize: swarm.workersMax,
+                    desiredCapacity: swarm.workersDesired,
+                    vpcZoneIdentifiers: args.subnetIds,
+                    launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
+                    healthCheckType: "EC2",
+                    healthCheckGracePeriod: 300,
+                    defaultInstanceWarmup: 300,
+                    targetGroupArns: args.targetGroups.map((tg) => tg.arn),
+                    initialLifecycleHooks: [
+                        { name: LIFECYCLE_HOOK_NAME, lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", heartbeatTimeout: LIFECYCLE_HOOK_TIMEOUT_SECONDS, defaultResult: "CONTINUE" },
+                    ],
+                    // A new launch template version rolls the workers one batch at a time, each through the hook.
+                    instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 50 } },
+                    tags: Object.entries({ ...stackTags(config), "dockyard:role": "worker" }).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+                },
+                // The autoscaler owns the desired count after creation.
+                { parent: this, dependsOn: [this.managers[0]], ignoreChanges: ["desiredCapacity"] },
+            );
+            new aws.autoscaling.Policy(
+                `${name}-workers-cpu`,
+                {
+                    autoscalingGroupName: this.workerGroup.name,
+                    policyType: "TargetTrackingScaling",
+                    estimatedInstanceWarmup: 300,
+                    targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" }, targetValue: swarm.workerCpuTarget },
+                },
+                { parent: this },
+            );
+            // Scheduled scale-in terminates through the same drain-and-leave hook as any other.
+            workerSchedule(swarm.workerSchedule).forEach((action, i) => {
+                new aws.autoscaling.Schedule(
+                    `${name}-workers-schedule-${i}`,
+                    { autoscalingGroupName: this.workerGroup!.name, scheduledActionName: `dockyard-${i}`, timeZone: "Etc/UTC", ...action },
+                    { parent: this },
+                );
+            });
+        }
+        this.registerOutputs({ managerIds: this.managers.map((m) => m.id) });
+    }
+}

@@ -1,0 +1,137 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import * as YAML from "yaml";
+import { bootstrapSettings } from "../components/swarm/cluster";
+import { NodeRole, nodeScripts, renderCloudInit } from "../components/swarm/cloudInit";
+import { readinessScript } from "../components/swarm/readiness";
+import { sshOptions } from "../components/swarm/access";
+import { PROJECT_ROOT, stackConfig } from "./harness";
+
+// Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended change, then review the diff.
+const GOLDEN_DIR = path.join(PROJECT_ROOT, "test", "golden");
+const ROLES: NodeRole[] = ["first-manager", "manager", "worker"];
+const settings = (role: NodeRole) => ({
+    ...bootstrapSettings(stackConfig("dev", { "swarm.managers": 3, "swarm.sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDockyardGoldenTestKey0000000000000000000000 golden@dockyard" })),
+    role,
+});
+
+function tool(command: string, args: string[], input?: string) {
+    const result = spawnSync(command, args, { encoding: "utf8", input });
+    if (result.error) throw new Error(`${command} is not installed (apt-get install shellcheck cloud-init): ${result.error.message}`);
+    return result;
+}
+
+describe("swarm cloud-init", () => {
+    let dir: string;
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-cloudinit-"));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    for (const role of ROLES) {
+        describe(role, () => {
+            const rendered = renderCloudInit(settings(role));
+
+            it("matches its golden file", () => {
+                const golden = path.join(GOLDEN_DIR, `cloud-init-${role}.yaml`);
+                if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, rendered);
+                expect(rendered).to.equal(fs.readFileSync(golden, "utf8"));
+            });
+
+            it("fits EC2's 16 KB user-data limit", () => {
+                expect(Buffer.byteLength(rendered)).to.be.lessThan(16 * 1024);
+            });
+
+            it("passes cloud-init schema", () => {
+                const file = path.join(dir, `${role}.yaml`);
+                fs.writeFileSync(file, rendered);
+                const result = tool("cloud-init", ["schema", "--config-file", file]);
+                expect(result.status, result.stdout + result.stderr).to.equal(0);
+                expect(result.stdout).to.include("Valid cloud-config");
+            });
+
+            it("installs scripts that pass shellcheck", () => {
+                const files = YAML.parse(rendered).write_files as { path: string; content: string; permissions: string }[];
+                const scripts = files.filter((f) => f.content.startsWith("#!/bin/bash"));
+                expect(scripts.map((f) => f.path)).to.deep.equal(Object.keys(nodeScripts(settings(role))));
+                for (const script of scripts) {
+                    expect(script.permissions).to.equal("0750");
+                    const result = tool("shellcheck", ["-s", "bash", "-f", "gcc", "-"], script.content);
+                    expect(result.status, `${script.path}:\n${result.stdout}${result.stderr}`).to.equal(0);
+                }
+            });
+        });
+    }
+
+    it("first manager rejoins an existing swarm before it would init, and publishes tokens as SecureStrings", () => {
+        const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
+        const rejoin = script.indexOf("joining it instead of starting a second one");
+        const init = script.indexOf("docker swarm init --advertise-addr");
+        expect(rejoin).to.be.greaterThan(0);
+        expect(init).to.be.greaterThan(rejoin);
+        expect(script).to.include("put_param manager-token SecureString");
+        expect(script).to.include("put_param worker-token SecureString");
+        expect(script).to.include("--key-id \"$KMS_KEY\"");
+        expect(script).to.include("PARAMETER_PATH='/dockyard/dev/swarm'");
+        expect(script).to.include("refusing to start a second swarm");
+        // A lone manager's replacement demotes the old manager right after joining, while 2 of 2 still form a quorum.
+        expect(script).to.match(/if join_swarm manager "\$attempts"; then\n\s+if \[ "\$EXPECTED_MANAGERS" -eq 1 \]; then take_over_as_single_manager; fi/);
+        expect(script).to.include("docker node demote \"$node\"");
+    });
+
+    it("other nodes wait with bounded, logged retries and never init a swarm", () => {
+        for (const role of ["manager", "worker"] as const) {
+            const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
+            expect(script).not.to.include("swarm init");
+            expect(script).to.match(/for attempt in \$\(seq 1 "\$WAIT_ATTEMPTS"\)/);
+            expect(script).to.include('log "waiting for $PARAMETER_PATH/join-address');
+            expect(script).to.include(`join_swarm ${role} "$JOIN_ATTEMPTS"`);
+        }
+    });
+
+    it("configures Docker: awslogs to the stack's log group, ECR credential helper, AZ labels, live-restore off for swarm mode", () => {
+        const script = nodeScripts(settings("worker"))["/usr/local/sbin/dockyard-bootstrap"];
+        expect(script).to.include("LOG_GROUP='/dockyard/dev/swarm'");
+        expect(script).to.include('"log-driver": "awslogs"');
+        expect(script).to.include('{credHelpers: {($registry): "ecr-login"}}');
+        expect(script).to.include("dockyard.az=\\($az)");
+        expect(script).to.include('"live-restore": false');
+        expect(YAML.parse(renderCloudInit(settings("worker"))).packages).to.include.members(["docker", "amazon-ecr-credential-helper"]);
+    });
+
+    it("workers leave through the lifecycle hook; managers drain terminating workers and remove dead nodes", () => {
+        const lifecycle = nodeScripts(settings("worker"))["/usr/local/sbin/dockyard-lifecycle"];
+        expect(lifecycle).to.include("autoscaling/target-lifecycle-state");
+        expect(lifecycle.indexOf("docker swarm leave")).to.be.lessThan(lifecycle.indexOf("complete-lifecycle-action"));
+        expect(lifecycle).to.include("WORKER_GROUP='dockyard-dev-swarm-workers'");
+        const reaper = nodeScripts(settings("manager"))["/usr/local/sbin/dockyard-reaper"];
+        expect(reaper).to.include("docker node update --availability drain");
+        expect(reaper).to.include("docker node demote");
+        expect(reaper).to.include("docker node rm --force");
+        expect(reaper).to.include("Terminating:Wait");
+    });
+
+    it("puts the SSH public key on the node only when one is configured", () => {
+        expect(YAML.parse(renderCloudInit(settings("first-manager"))).ssh_authorized_keys).to.have.length(1);
+        const withoutKey = { ...settings("first-manager"), sshPublicKey: "" };
+        expect(YAML.parse(renderCloudInit(withoutKey))).not.to.have.property("ssh_authorized_keys");
+    });
+
+    it("the readiness gate's script passes shellcheck and is bounded", () => {
+        const script = readinessScript({
+            sshTarget: "ec2-user@i-0123456789abcdef0",
+            sshOptions: sshOptions({ access: "ssm", region: "us-east-1", sshUser: "ec2-user", identityFile: "~/.ssh/dockyard/dockyard-dev" }),
+            expectedNodes: 3,
+            timeoutSeconds: 900,
+            pollSeconds: 15,
+        });
+        const result = tool("shellcheck", ["-s", "bash", "-f", "gcc", "-"], script);
+        expect(result.status, result.stdout + result.stderr).to.equal(0);
+        expect(script).to.include("deadline=$((SECONDS + 900))");
+        expect(script).to.include("was not ready within 900 s");
+        expect(script).to.include("'ProxyCommand=aws ssm start-session --region us-east-1 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p'");
+    });
+});
