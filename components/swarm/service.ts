@@ -1,0 +1,297 @@
+/**
+ * The pure half of the Swarm adapter: a `WorkloadSpec` mapped to the pieces of a `docker.Service`
+ * (and its secrets and volumes). No resources are created here; `workload.ts` wires these pieces to
+ * real resources, and tests call these functions directly.
+ */
+import * as crypto from "node:crypto";
+import type * as Inputs from "@pulumi/docker/types/input";
+import * as pulumi from "@pulumi/pulumi";
+import { HEALTH_DEFAULTS, initialReplicas, userOf } from "../workload";
+import type { HealthCheck, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
+
+/** `ec2`: the routing mesh behind a load balancer; `local`: ports bound on this machine only. */
+export type SwarmEngine = "ec2" | "local";
+
+/** Secret files are readable by the workload's user only. */
+export const SECRET_FILE_MODE = 0o400;
+/** A job that fails is retried this many times in all (Kubernetes' backoffLimit plays this role). */
+export const JOB_MAX_ATTEMPTS = 3;
+export const CONVERGE_TIMEOUT = "5m";
+
+const DECIMAL_SUFFIX: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+
+/** Kubernetes CPU quantity (`250m`, `0.5`, `2`) to Docker NanoCPUs (1 CPU = 1e9). */
+export function cpuToNanoCpus(quantity: string, field = "cpu"): number {
+    const match = /^(\d+(?:\.\d+)?|\.\d+)(m?)$/.exec(quantity);
+    if (!match) throw new Error(`${field}: "${quantity}" is not a CPU quantity; allowed: cores such as 0.5 or 2, or millicores such as 250m`);
+    const cores = Number(match[1]) / (match[2] === "m" ? 1000 : 1);
+    const nano = Math.round(cores * 1e9);
+    // The engine refuses less than a hundredth of a CPU (NanoCPUs below 1e7) at task start.
+    if (nano < 1e7) throw new Error(`${field}: "${quantity}" is below the Docker minimum of 10m (0.01 CPU)`);
+    return nano;
+}
+
+/** Kubernetes memory quantity (`256Mi`, `1G`, `512k`, `1000`) to bytes. */
+export function memoryToBytes(quantity: string, field = "memory"): number {
+    const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|)$/.exec(quantity);
+    if (!match) throw new Error(`${field}: "${quantity}" is not a memory quantity; allowed: bytes with an optional suffix such as 256Mi, 1Gi or 500M`);
+    const bytes = Math.round(Number(match[1]) * (BINARY_SUFFIX[match[2]] ?? DECIMAL_SUFFIX[match[2]]));
+    // Docker refuses a memory limit under 6 MiB.
+    if (bytes < 6 * 2 ** 20) throw new Error(`${field}: "${quantity}" is below the Docker minimum of 6Mi`);
+    return bytes;
+}
+
+export function swarmResources(spec: WorkloadSpec): Inputs.ServiceTaskSpecResources {
+    const at = (path: string) => `workload ${spec.name}: resources.${path}`;
+    return {
+        limits: {
+            nanoCpus: cpuToNanoCpus(spec.resources.limits.cpu, at("limits.cpu")),
+            memoryBytes: memoryToBytes(spec.resources.limits.memory, at("limits.memory")),
+        },
+        reservation: {
+            nanoCpus: cpuToNanoCpus(spec.resources.requests.cpu, at("requests.cpu")),
+            memoryBytes: memoryToBytes(spec.resources.requests.memory, at("requests.memory")),
+        },
+    };
+}
+
+const seconds = (value: number) => `${value}s`;
+
+/**
+ * The health check runs inside the container, so HTTP and TCP checks need a client in the image:
+ * `wget` for HTTP and `sh` + `nc` for TCP (busybox and Alpine images have both); images without
+ * them declare a `command` check instead.
+ */
+export function healthTest(health: HealthCheck): string[] {
+    if (health.command) return ["CMD", ...health.command];
+    if (health.http) return ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${health.http.port}${health.http.path}`];
+    if (health.tcp) return ["CMD-SHELL", `nc -w 2 127.0.0.1 ${health.tcp.port} </dev/null`];
+    throw new Error("health: one of http, tcp or command is required");
+}
+
+export function swarmHealthcheck(spec: WorkloadSpec): Inputs.ServiceTaskSpecContainerSpecHealthcheck | undefined {
+    const health = spec.health;
+    if (!health) return undefined;
+    return {
+        tests: healthTest(health),
+        interval: seconds(health.intervalSeconds ?? HEALTH_DEFAULTS.intervalSeconds),
+        timeout: seconds(health.timeoutSeconds ?? HEALTH_DEFAULTS.timeoutSeconds),
+        retries: health.failureThreshold ?? HEALTH_DEFAULTS.failureThreshold,
+        startPeriod: seconds(health.startPeriodSeconds ?? HEALTH_DEFAULTS.startPeriodSeconds),
+    };
+}
+
+const hasPersistentVolume = (spec: WorkloadSpec) => (spec.volumes ?? []).some((v) => v.kind === "persistent");
+
+/**
+ * Start-first needs room for the old and the new task at once: a persistent volume (one writer) and
+ * a host-published port (one binder per node) both forbid it.
+ */
+export function updateOrder(spec: WorkloadSpec, engine: SwarmEngine): "start-first" | "stop-first" {
+    const blockers = [
+        ...(hasPersistentVolume(spec) ? ["a persistent volume"] : []),
+        ...(engine === "local" && hasPublicPort(spec) ? ["a port published in host mode"] : []),
+    ];
+    const asked = spec.update?.order;
+    if (asked === "start-first" && blockers.length > 0) {
+        throw new Error(`workload ${spec.name}: update.order "start-first" is not possible with ${blockers.join(" and ")}; allowed: stop-first`);
+    }
+    return asked ?? (blockers.length > 0 ? "stop-first" : "start-first");
+}
+
+/**
+ * How long Swarm watches a new task for failure before the next batch: long enough for the
+ * health check to fail after its start period, so an unhealthy update is caught and rolled back.
+ */
+export function monitorSeconds(spec: WorkloadSpec): number {
+    const health = spec.health;
+    if (!health) return 10;
+    const { startPeriodSeconds, intervalSeconds, failureThreshold } = { ...HEALTH_DEFAULTS, ...health };
+    return startPeriodSeconds + intervalSeconds * (failureThreshold + 1);
+}
+
+export function swarmUpdateConfig(spec: WorkloadSpec, engine: SwarmEngine): Inputs.ServiceUpdateConfig {
+    return {
+        parallelism: spec.update?.parallelism ?? 1,
+        delay: seconds(spec.update?.delaySeconds ?? 5),
+        failureAction: spec.update?.onFailure ?? "rollback",
+        monitor: seconds(monitorSeconds(spec)),
+        maxFailureRatio: "0",
+        order: updateOrder(spec, engine),
+    };
+}
+
+export function swarmRollbackConfig(spec: WorkloadSpec, engine: SwarmEngine): Inputs.ServiceRollbackConfig {
+    return {
+        parallelism: spec.update?.parallelism ?? 1,
+        delay: "0s",
+        failureAction: "pause",
+        monitor: seconds(monitorSeconds(spec)),
+        maxFailureRatio: "0",
+        order: updateOrder(spec, engine),
+    };
+}
+
+/** Services restart whatever ends them; a job restarts only on failure, a bounded number of times. */
+export function swarmRestartPolicy(spec: WorkloadSpec): Inputs.ServiceTaskSpecRestartPolicy {
+    return isJob(spec)
+        ? { condition: "on-failure", delay: "5s", maxAttempts: JOB_MAX_ATTEMPTS, window: "0s" }
+        : { condition: "any", delay: "5s", maxAttempts: 0, window: "0s" };
+}
+
+export const isJob = (spec: WorkloadSpec) => (spec.kind ?? "service") === "job";
+const hasPublicPort = (spec: WorkloadSpec) => (spec.ports ?? []).some((p) => p.public);
+
+/**
+ * Replicas Swarm runs. Swarm has no autoscaler, so an autoscaled workload runs its `min`; on the
+ * local engine a host-published port can be bound by one task only, so such a workload runs one.
+ * `notes` says what was changed and why, for the deploy-time warning.
+ */
+export function swarmReplicas(spec: WorkloadSpec, engine: SwarmEngine): { replicas: number; notes: string[] } {
+    const notes: string[] = [];
+    if (isJob(spec)) return { replicas: 1, notes };
+    let replicas = initialReplicas(spec);
+    if (spec.autoscaling) {
+        notes.push(
+            `Swarm has no autoscaler: running ${replicas} replicas (autoscaling.min ${spec.autoscaling.min}; max ${spec.autoscaling.max} and the ${spec.autoscaling.cpuPercent}% CPU target are not applied)`,
+        );
+    }
+    if (engine === "local" && hasPublicPort(spec) && replicas > 1) {
+        notes.push(`on the local engine a public port is bound on this machine by one task only: running 1 replica instead of ${replicas}`);
+        replicas = 1;
+    }
+    if (hasPersistentVolume(spec) && replicas > 1) {
+        throw new Error(`workload ${spec.name}: a persistent volume holds one replica's data, so replicas must be 1 on Swarm (got ${replicas}); allowed: replicas 1, or a shared volume`);
+    }
+    return { replicas, notes };
+}
+
+/** Public ports: ingress (routing mesh) on EC2 behind the load balancer, host mode on the local engine. */
+export function swarmPorts(endpoints: readonly PublicEndpoint[], engine: SwarmEngine): Inputs.ServiceEndpointSpecPort[] {
+    return endpoints.map((endpoint) => ({
+        name: endpoint.portName,
+        protocol: "tcp",
+        targetPort: endpoint.containerPort,
+        publishedPort: endpoint.publishedPort,
+        publishMode: engine === "local" ? "host" : "ingress",
+    }));
+}
+
+/** Docker object names are engine-wide, so they carry the stack. */
+export const volumeName = (stack: string, workload: string, volume: string) => `${stack}-${workload}-${volume}`;
+
+/** Where an EFS-backed volume lives: the file system's DNS name and the access point's root directory. */
+export interface NfsLocation {
+    readonly dnsName: pulumi.Input<string>;
+    readonly path: pulumi.Input<string>;
+}
+
+/** The directory an EFS access point roots a volume at. */
+export const efsPath = (stack: string, workload: string, volume: string) => `/dockyard/${stack}/${workload}/${volume}`;
+
+/** Mount options AWS recommends for EFS over NFSv4.1. */
+export const EFS_NFS_OPTIONS = "nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport";
+
+/**
+ * Mounts of the container: `ephemeral` volumes are tmpfs; `persistent` and `shared` are named
+ * volumes, local on the local engine and NFS on EFS (through the local driver) on EC2; a read-only
+ * root file system gets a tmpfs `/tmp` unless a volume is mounted there.
+ */
+export function swarmMounts(
+    stack: string,
+    spec: WorkloadSpec,
+    engine: SwarmEngine,
+    nfs: (volume: VolumeSpec) => NfsLocation = () => {
+        throw new Error(`workload ${spec.name}: EFS location needed for its volumes on engine ec2`);
+    },
+): Inputs.ServiceTaskSpecContainerSpecMount[] {
+    const mounts: Inputs.ServiceTaskSpecContainerSpecMount[] = (spec.volumes ?? []).map((volume) => {
+        if (volume.kind === "ephemeral") return { type: "tmpfs", target: volume.mountPath, tmpfsOptions: { mode: 0o1777 } };
+        const source = volumeName(stack, spec.name, volume.name);
+        if (engine === "local") return { type: "volume", target: volume.mountPath, source };
+        const location = nfs(volume);
+        return {
+            type: "volume",
+            target: volume.mountPath,
+            source,
+            volumeOptions: {
+                driverName: "local",
+                driverOptions: {
+                    type: "nfs",
+                    o: pulumi.interpolate`addr=${location.dnsName},${EFS_NFS_OPTIONS}`,
+                    device: pulumi.interpolate`:${location.path}`,
+                },
+            },
+        };
+    });
+    if ((spec.readOnlyRootFilesystem ?? true) && !(spec.volumes ?? []).some((v) => v.mountPath === "/tmp")) {
+        mounts.push({ type: "tmpfs", target: "/tmp", tmpfsOptions: { mode: 0o1777 } });
+    }
+    return mounts;
+}
+
+/** `uid` and `gid` of the container user as the Docker API spells them. */
+export function userIds(spec: WorkloadSpec): { uid: string; gid: string } {
+    const { uid, gid } = userOf(spec);
+    return { uid: String(uid), gid: String(gid) };
+}
+
+/**
+ * The Docker name of a secret: Swarm secrets are immutable, so a changed value gets a new name,
+ * which changes the service spec and rolls its tasks onto the new secret. Twelve hex digits of a
+ * SHA-256 over the stack, workload, name and value (never the value itself).
+ */
+export function secretDockerName(stack: string, workload: string, name: string, value: string): string {
+    const hash = crypto.createHash("sha256").update(`${stack}\0${workload}\0${name}\0${value}`).digest("hex").slice(0, 12);
+    return `${stack}-${workload}-${name}-${hash}`;
+}
+
+/** A secret reference: the file `/run/secrets/<name>`, owned by the workload's user, mode 0400. */
+export function swarmSecretReference(
+    spec: WorkloadSpec,
+    name: string,
+    secret: { id: pulumi.Input<string>; name: pulumi.Input<string> },
+): Inputs.ServiceTaskSpecContainerSpecSecret {
+    const { uid, gid } = userIds(spec);
+    return { secretId: secret.id, secretName: secret.name, fileName: name, fileUid: uid, fileGid: gid, fileMode: SECRET_FILE_MODE };
+}
+
+export const PLACEMENT_CONSTRAINTS = ["node.platform.os==linux"];
+
+/** Labels on the service, so operators can find a stack's workloads with `docker service ls -f`. */
+export function swarmLabels(stack: string, spec: WorkloadSpec): Inputs.ServiceLabel[] {
+    return [
+        { label: "dockyard.stack", value: stack },
+        { label: "dockyard.workload", value: spec.name },
+        { label: "dockyard.kind", value: spec.kind ?? "service" },
+    ];
+}
+
+/**
+ * Jobs first, each after the jobs it names, then services: the order workloads are declared in so
+ * that `after` can point at an already declared job.
+ */
+export function deploymentOrder(specs: readonly WorkloadSpec[]): WorkloadSpec[] {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    for (const spec of specs) {
+        for (const dependency of spec.after ?? []) {
+            const target = byName.get(dependency);
+            if (!target || !isJob(target)) {
+                throw new Error(`workload ${spec.name}: after names "${dependency}", which is not a job of this stack; allowed: ${specs.filter(isJob).map((s) => s.name).join(", ") || "no jobs declared"}`);
+            }
+        }
+    }
+    const ordered: WorkloadSpec[] = [];
+    const visiting = new Set<string>();
+    const visit = (spec: WorkloadSpec) => {
+        if (ordered.includes(spec)) return;
+        if (visiting.has(spec.name)) throw new Error(`workload ${spec.name}: after forms a cycle`);
+        visiting.add(spec.name);
+        for (const dependency of spec.after ?? []) visit(byName.get(dependency)!);
+        ordered.push(spec);
+    };
+    specs.filter(isJob).forEach(visit);
+    specs.filter((s) => !isJob(s)).forEach(visit);
+    return ordered;
+}

@@ -1,0 +1,197 @@
+/**
+ * The Swarm adapter: each `WorkloadSpec` becomes a `dockyard:swarm:Workload` holding its Docker
+ * secrets, its EFS access points (EC2 only) and one `docker.Service`, all on the stack's encrypted
+ * overlay network. The mapping itself lives in `service.ts`.
+ */
+import * as aws from "@pulumi/aws";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { SwarmPlatform } from "../platform";
+import { publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
+import {
+    CONVERGE_TIMEOUT,
+    deploymentOrder,
+    efsPath,
+    isJob,
+    PLACEMENT_CONSTRAINTS,
+    secretDockerName,
+    swarmHealthcheck,
+    swarmLabels,
+    swarmMounts,
+    swarmPorts,
+    swarmReplicas,
+    swarmResources,
+    swarmRestartPolicy,
+    swarmRollbackConfig,
+    swarmSecretReference,
+    swarmUpdateConfig,
+    userIds,
+} from "./service";
+
+export interface SwarmWorkloadArgs {
+    readonly stack: string;
+    readonly spec: WorkloadSpec;
+    /** Image reference the tasks run (a digest-pinned ECR reference, or a local tag on the local engine). */
+    readonly image: pulumi.Input<string>;
+    /** Id of the stack's overlay network. */
+    readonly networkId: pulumi.Input<string>;
+    readonly platform: SwarmPlatform;
+    /** This workload's public ports with their stack-unique published ports (from `publicEndpoints`). */
+    readonly publicEndpoints: readonly PublicEndpoint[];
+    /** The stack's AWS provider, for the EFS access points of `persistent` and `shared` volumes on EC2. */
+    readonly awsProvider?: aws.Provider;
+    /** Services of the jobs this workload runs after (`spec.after`). */
+    readonly after?: readonly docker.Service[];
+}
+
+export class SwarmWorkload extends pulumi.ComponentResource {
+    public readonly service: docker.Service;
+    /** Docker secrets by the spec's secret name. */
+    public readonly secrets: Record<string, docker.Secret>;
+    /** EFS access points by volume name (EC2 only). */
+    public readonly accessPoints: Record<string, aws.efs.AccessPoint>;
+    /** The Docker service name, also the workload's DNS name on the overlay network. */
+    public readonly serviceName: pulumi.Output<string>;
+
+    constructor(name: string, args: SwarmWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:swarm:Workload", name, {}, opts);
+        const { stack, spec, platform } = args;
+        const engine = platform.engine;
+        const dockerOpts: pulumi.CustomResourceOptions = { parent: this, provider: platform.provider, dependsOn: platform.dependsOn };
+
+        const { replicas, notes } = swarmReplicas(spec, engine);
+        for (const note of notes) pulumi.log.warn(`workload ${spec.name}: ${note}`, this);
+
+        this.secrets = {};
+        for (const [secretName, value] of Object.entries(spec.secrets ?? {})) {
+            const plain = pulumi.output(value);
+            this.secrets[secretName] = new docker.Secret(
+                `${name}-${secretName}`,
+                {
+                    // The hash in the name is not secret; only the data is.
+                    name: pulumi.unsecret(plain.apply((v) => secretDockerName(stack, spec.name, secretName, v))),
+                    data: pulumi.secret(plain.apply((v) => Buffer.from(v, "utf8").toString("base64"))),
+                    labels: [{ label: "dockyard.stack", value: stack }],
+                },
+                dockerOpts,
+            );
+        }
+
+        this.accessPoints = {};
+        const nfs = (volume: VolumeSpec) => {
+            if (!platform.efs) throw new Error(`workload ${spec.name}: volume ${volume.name} (${volume.kind}) needs the platform's EFS file system on engine ec2`);
+            if (!args.awsProvider) throw new Error(`workload ${spec.name}: volume ${volume.name} needs the stack's AWS provider (awsProvider) for its EFS access point`);
+            const { uid, gid } = userIds(spec);
+            const accessPoint = new aws.efs.AccessPoint(
+                `${name}-${volume.name}`,
+                {
+                    fileSystemId: platform.efs.fileSystemId,
+                    posixUser: { uid: Number(uid), gid: Number(gid) },
+                    rootDirectory: {
+                        path: efsPath(stack, spec.name, volume.name),
+                        creationInfo: { ownerUid: Number(uid), ownerGid: Number(gid), permissions: "0750" },
+                    },
+                },
+                { parent: this, provider: args.awsProvider },
+            );
+            this.accessPoints[volume.name] = accessPoint;
+            return { dnsName: platform.efs.dnsName, path: accessPoint.rootDirectory.path };
+        };
+
+        this.service = new docker.Service(
+            name,
+            {
+                name: `${stack}-${spec.name}`,
+                labels: swarmLabels(stack, spec),
+                mode: { replicated: { replicas } },
+                taskSpec: {
+                    containerSpec: {
+                        image: args.image,
+                        commands: spec.command ? [...spec.command] : undefined,
+                        args: spec.args ? [...spec.args] : undefined,
+                        env: spec.env ? { ...spec.env } : undefined,
+                        user: `${userIds(spec).uid}:${userIds(spec).gid}`,
+                        readOnly: spec.readOnlyRootFilesystem ?? true,
+                        capDrops: ["ALL"],
+                        healthcheck: swarmHealthcheck(spec),
+                        mounts: swarmMounts(stack, spec, engine, nfs),
+                        secrets: Object.entries(this.secrets).map(([secretName, secret]) =>
+                            swarmSecretReference(spec, secretName, { id: secret.id, name: secret.name }),
+                        ),
+                        stopGracePeriod: "10s",
+                    },
+                    resources: swarmResources(spec),
+                    restartPolicy: swarmRestartPolicy(spec),
+                    placement: { constraints: PLACEMENT_CONSTRAINTS },
+                    networksAdvanceds: [{ id: args.networkId, aliases: [spec.name] }],
+                },
+                endpointSpec: { mode: "vip", ports: swarmPorts(args.publicEndpoints, engine) },
+                updateConfig: swarmUpdateConfig(spec, engine),
+                rollbackConfig: swarmRollbackConfig(spec, engine),
+                // A finished job is never "running", so waiting for convergence would time out.
+                convergeConfig: isJob(spec) ? undefined : { delay: "5s", timeout: CONVERGE_TIMEOUT },
+            },
+            { ...dockerOpts, dependsOn: [...platform.dependsOn, ...(args.after ?? [])] },
+        );
+        this.serviceName = this.service.name;
+
+        this.registerOutputs({ service: this.service, serviceName: this.serviceName, secrets: this.secrets, accessPoints: this.accessPoints });
+    }
+}
+
+export interface SwarmDeployOptions extends pulumi.ComponentResourceOptions {
+    /** The stack's AWS provider; required on engine ec2 when a workload has a persistent or shared volume. */
+    readonly awsProvider?: aws.Provider;
+}
+
+/** Docker name of the stack's overlay network. */
+export const networkName = (stack: string) => `${stack}-workloads`;
+
+/**
+ * Deploys a stack's workloads on Swarm: one encrypted, attachable overlay network and a
+ * `SwarmWorkload` per spec; a workload with `after` waits for the named jobs' services.
+ */
+export function deploySwarmWorkloads(
+    stack: string,
+    specs: readonly WorkloadSpec[],
+    images: Record<string, pulumi.Input<string>>,
+    platform: SwarmPlatform,
+    opts: SwarmDeployOptions = {},
+): { network: docker.Network; workloads: Record<string, SwarmWorkload> } {
+    const { awsProvider, ...resourceOpts } = opts;
+    const network = new docker.Network(
+        networkName(stack),
+        {
+            name: networkName(stack),
+            driver: "overlay",
+            attachable: true,
+            // IPsec between nodes; on one local node no traffic leaves the machine, yet the engine accepts it, so both engines match.
+            options: { encrypted: "true" },
+            labels: [{ label: "dockyard.stack", value: stack }],
+        },
+        { parent: resourceOpts.parent, provider: platform.provider, dependsOn: platform.dependsOn },
+    );
+    const endpoints = publicEndpoints(specs);
+    const workloads: Record<string, SwarmWorkload> = {};
+    for (const spec of deploymentOrder(specs)) {
+        const image = images[spec.name];
+        if (image === undefined) {
+            throw new Error(`workload ${spec.name}: no image given; images has: ${Object.keys(images).join(", ") || "nothing"}`);
+        }
+        workloads[spec.name] = new SwarmWorkload(
+            `${stack}-${spec.name}`,
+            {
+                stack,
+                spec,
+                image,
+                networkId: network.id,
+                platform,
+                publicEndpoints: endpoints.filter((e) => e.workload === spec.name),
+                awsProvider,
+                after: (spec.after ?? []).map((job) => workloads[job].service),
+            },
+            resourceOpts,
+        );
+    }
+    return { network, workloads };
+}

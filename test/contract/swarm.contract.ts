@@ -1,0 +1,225 @@
+/**
+ * The Swarm adapter against a real Docker engine in swarm mode (run by `scripts/contract.sh`, which
+ * starts the engine when none is running). The suite creates exactly the networks, secrets and
+ * services the adapter declares for the local stack (see declaration.ts for the busybox stand-ins)
+ * and checks what the engine does with them.
+ */
+import { expect } from "chai";
+import type { WorkloadSpec } from "../../components/workload";
+import { CONTRACT_REDIS_PASSWORD, CONTRACT_STACK, declareLocalStack, Declared, stackWorkloads, webPaths } from "./declaration";
+import { buildTestImage, docker, exec, httpGet, removeEverything, runningTasks, sleep, tasksOf, waitFor } from "./engine";
+import { cpuToNanoCpus, memoryToBytes } from "../../components/swarm/service";
+import { networkCreateOptions, secretSpec, serviceSpec } from "./engineSpec";
+
+const TEST_IMAGE = "dockyard-contract/busybox:1";
+
+type Json = Record<string, any>;
+
+describe("Swarm adapter on a real engine", function () {
+    this.timeout(600_000);
+
+    let declared: Declared;
+    const idMap: Record<string, string> = {};
+    const created: Record<string, { spec: Json; workload: WorkloadSpec }> = {};
+
+    const isJob = (w: WorkloadSpec) => (w.kind ?? "service") === "job";
+    const services = () => Object.entries(created).filter(([, c]) => !isJob(c.workload));
+    const specOf = (name: string) => docker.getService(name).inspect();
+    async function runningContainer(service: string): Promise<string> {
+        const [task] = await waitFor(`a running task of ${service}`, async () => {
+            const tasks = await runningTasks(service);
+            return tasks.length > 0 ? tasks : undefined;
+        });
+        return task.Status.ContainerStatus.ContainerID;
+    }
+    async function converged(service: string, replicas: number): Promise<void> {
+        await waitFor(`${service} to run ${replicas} tasks`, async () => ((await runningTasks(service)).length === replicas ? true : undefined), 180_000);
+    }
+
+    before(async () => {
+        const info = await docker.info();
+        expect(info.Swarm?.LocalNodeState, "the engine must be in swarm mode (scripts/contract.sh initialises it)").to.equal("active");
+        await removeEverything(CONTRACT_STACK, TEST_IMAGE);
+        await buildTestImage(TEST_IMAGE, webPaths(stackWorkloads()));
+        declared = await declareLocalStack(TEST_IMAGE);
+        console.log(`      workloads.ts: ${declared.specs.map((s) => s.name).join(", ")}`);
+
+        for (const network of declared.networks) {
+            const { id } = await docker.createNetwork(networkCreateOptions(network.rawInputs) as any);
+            idMap[`${network.name}-id`] = id;
+        }
+        for (const secret of declared.secrets) {
+            const { id } = await docker.createSecret(secretSpec(secret.rawInputs));
+            idMap[`${secret.name}-id`] = id;
+        }
+        for (const service of declared.services) {
+            const spec = serviceSpec(service.rawInputs, idMap);
+            const workload = declared.specs.find((w) => `${CONTRACT_STACK}-${w.name}` === spec.Name)!;
+            await docker.createService(spec);
+            created[spec.Name] = { spec, workload };
+        }
+    });
+
+    after(async () => {
+        await removeEverything(CONTRACT_STACK, TEST_IMAGE);
+    });
+
+    it("declares an encrypted overlay network, a secret per workload secret and a service per workload", async () => {
+        expect(declared.networks).to.have.length(1);
+        const network = await docker.getNetwork(idMap[`${declared.networks[0].name}-id`]).inspect();
+        expect(network).to.deep.include({ Driver: "overlay", Attachable: true, Scope: "swarm" });
+        expect(network.Options).to.have.property("encrypted");
+        expect(declared.services.map((s) => s.rawInputs.name).sort()).to.deep.equal(declared.specs.map((s) => `${CONTRACT_STACK}-${s.name}`).sort());
+        expect(declared.secrets).to.have.length(declared.specs.reduce((n, s) => n + Object.keys(s.secrets ?? {}).length, 0));
+    });
+
+    it("converges every service to its replica count", async () => {
+        for (const [name, { spec }] of services()) await converged(name, spec.Mode.Replicated.Replicas);
+    });
+
+    it("mounts each secret at /run/secrets/<name> with its content, owner and mode 0400", async () => {
+        const contents: string[] = [];
+        for (const [name, { spec, workload }] of Object.entries(created)) {
+            if (isJob(workload)) continue;
+            const container = await runningContainer(name);
+            for (const ref of spec.TaskTemplate.ContainerSpec.Secrets ?? []) {
+                const file = `/run/secrets/${ref.File.Name}`;
+                const stat = await exec(container, ["stat", "-c", "%a %u %g", file]);
+                expect(stat.stdout.trim(), `${name} ${file}`).to.equal(`400 ${ref.File.UID} ${ref.File.GID}`);
+                const content = await exec(container, ["cat", file]);
+                const secretInputs = declared.secrets.find((s) => s.rawInputs.name === ref.SecretName)!.rawInputs;
+                expect(content.stdout, `${name} ${file}`).to.equal(Buffer.from(String(secretInputs.data), "base64").toString("utf8"));
+                contents.push(content.stdout);
+            }
+        }
+        expect(contents).to.include(CONTRACT_REDIS_PASSWORD);
+    });
+
+    it("runs each task with the declared env, command, user and read-only root", async () => {
+        for (const [name, { spec }] of services()) {
+            const container = await docker.getContainer(await runningContainer(name)).inspect();
+            const declaredSpec = spec.TaskTemplate.ContainerSpec;
+            for (const variable of declaredSpec.Env ?? []) expect(container.Config.Env, name).to.include(variable);
+            expect(container.Config.Entrypoint, name).to.deep.equal(declaredSpec.Command);
+            expect(container.Config.User, name).to.equal(declaredSpec.User);
+            expect(container.HostConfig.ReadonlyRootfs, name).to.equal(true);
+            expect(container.HostConfig.CapDrop, name).to.deep.equal(["ALL"]);
+            const whoami = await exec(container.Id, ["id", "-u"]);
+            expect(whoami.stdout.trim(), name).to.equal(declaredSpec.User.split(":")[0]);
+            const write = await exec(container.Id, ["touch", "/root-write-test"]);
+            expect(write.exitCode, `${name} wrote to its root file system`).to.not.equal(0);
+        }
+    });
+
+    it("turns every health check healthy", async () => {
+        const checked = services().filter(([, c]) => c.spec.TaskTemplate.ContainerSpec.HealthCheck);
+        expect(checked.length).to.be.greaterThan(0);
+        for (const [name] of checked) {
+            await waitFor(`${name} to be healthy`, async () => {
+                const tasks = await runningTasks(name);
+                const states = await Promise.all(tasks.map(async (t) => (await docker.getContainer(t.Status.ContainerStatus.ContainerID).inspect()).State.Health?.Status));
+                return states.length > 0 && states.every((s) => s === "healthy") ? true : undefined;
+            }, 120_000);
+        }
+    });
+
+    it("answers HTTP on each published port", async () => {
+        const published = services().flatMap(([name, c]) => (c.spec.EndpointSpec?.Ports ?? []).map((p: Json) => ({ name, port: p.PublishedPort, mode: p.PublishMode })));
+        expect(published.length).to.be.greaterThan(0);
+        for (const { name, port, mode } of published) {
+            expect(mode, name).to.equal("host");
+            const response = await waitFor(`${name} on port ${port}`, async () => httpGet(`http://127.0.0.1:${port}/index.html`), 60_000);
+            expect(response.status, name).to.equal(200);
+        }
+    });
+
+    it("runs a one-off job to completion exactly once", async () => {
+        const jobs = Object.entries(created).filter(([, c]) => isJob(c.workload));
+        expect(jobs.length).to.be.greaterThan(0);
+        for (const [name] of jobs) {
+            const tasks = await waitFor(`${name} to complete`, async () => {
+                const all = await tasksOf(name);
+                return all.some((t) => t.Status.State === "complete") ? all : undefined;
+            }, 120_000);
+            await sleep(3000);
+            const after = await tasksOf(name);
+            expect(after.length, `${name} tasks`).to.equal(1);
+            expect(tasks[0].Status.ContainerStatus.ExitCode).to.equal(0);
+        }
+    });
+
+    it("fails tasks below the CPU and memory minimums that the mapping refuses up front", async () => {
+        const template = created[Object.keys(created).find((n) => !isJob(created[n].workload))!].spec;
+        const probe = async (suffix: string, limits: Json) => {
+            const name = `${CONTRACT_STACK}-probe-${suffix}`;
+            const spec = { Name: name, Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: { ContainerSpec: { Image: template.TaskTemplate.ContainerSpec.Image, Command: ["sleep", "60"] }, Resources: { Limits: limits }, RestartPolicy: { Condition: "none" } } };
+            await docker.createService(spec);
+            const task = await waitFor(`${name} to end`, async () => (await tasksOf(name)).find((t) => ["failed", "rejected", "running"].includes(t.Status.State)), 60_000);
+            await docker.getService(name).remove();
+            return `${task.Status.State}: ${task.Status.Err ?? ""}`;
+        };
+        expect(await probe("cpu", { NanoCPUs: 5_000_000 })).to.match(/^(failed|rejected)/);
+        expect(() => cpuToNanoCpus("5m")).to.throw("below the Docker minimum");
+        expect(await probe("memory", { MemoryBytes: 5 * 2 ** 20 })).to.match(/^(failed|rejected).*Minimum memory limit/);
+        expect(() => memoryToBytes("5Mi")).to.throw("below the Docker minimum");
+    });
+
+    describe("updates of a service with more than one replica", () => {
+        let name: string;
+        let replicas: number;
+
+        before(function () {
+            const candidate = services().find(([, c]) => c.spec.Mode.Replicated.Replicas > 1);
+            if (!candidate) throw new Error("no service with replicas > 1 in the local stack: set dockyard:workloads.replicas in Pulumi.local.yaml");
+            [name] = candidate;
+            replicas = candidate[1].spec.Mode.Replicated.Replicas;
+        });
+
+        it("rolls a changed env value out with no moment at zero running tasks", async () => {
+            await converged(name, replicas);
+            const current = await specOf(name);
+            const spec = current.Spec;
+            const env: string[] = spec.TaskTemplate.ContainerSpec.Env ?? [];
+            spec.TaskTemplate.ContainerSpec.Env = [...env.filter((e) => !e.startsWith("CONTRACT_ROLL=")), "CONTRACT_ROLL=2"];
+            let fewest = Number.MAX_SAFE_INTEGER;
+            await docker.getService(name).update({ _query: { version: current.Version.Index }, _body: spec } as any);
+            const done = await waitFor(
+                `${name} update to finish`,
+                async () => {
+                    fewest = Math.min(fewest, (await runningTasks(name)).length);
+                    const state = (await specOf(name)).UpdateStatus?.State;
+                    return state === "completed" || state?.startsWith("rollback") || state === "paused" ? state : undefined;
+                },
+                300_000,
+                200,
+            );
+            expect(done).to.equal("completed");
+            console.log(`      fewest running tasks of ${name} during the update: ${fewest} of ${replicas}`);
+            expect(fewest, "fewest running tasks during the update").to.be.greaterThan(0);
+            await converged(name, replicas);
+            const container = await docker.getContainer(await runningContainer(name)).inspect();
+            expect(container.Config.Env).to.include("CONTRACT_ROLL=2");
+        });
+
+        it("rolls an update to a failing command back by itself to the previous spec", async () => {
+            const current = await specOf(name);
+            const previous = JSON.parse(JSON.stringify(current.Spec.TaskTemplate.ContainerSpec));
+            const spec = current.Spec;
+            spec.TaskTemplate.ContainerSpec.Command = ["sh", "-c", "echo failing on purpose; exit 3"];
+            await docker.getService(name).update({ _query: { version: current.Version.Index }, _body: spec } as any);
+            const state = await waitFor(
+                `${name} to roll back`,
+                async () => {
+                    const s = (await specOf(name)).UpdateStatus?.State;
+                    return s === "rollback_completed" || s === "rollback_paused" || s === "completed" || s === "paused" ? s : undefined;
+                },
+                300_000,
+            );
+            expect(state).to.equal("rollback_completed");
+            const after = await specOf(name);
+            expect(after.Spec.TaskTemplate.ContainerSpec.Command).to.deep.equal(previous.Command);
+            expect(after.Spec.TaskTemplate.ContainerSpec.Env).to.deep.equal(previous.Env);
+            await converged(name, replicas);
+        });
+    });
+});

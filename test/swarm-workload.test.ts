@@ -1,0 +1,343 @@
+import { expect } from "chai";
+import * as aws from "@pulumi/aws";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { SwarmPlatform } from "../components/platform";
+import { localSwarmPlatform, SWARM_INIT_SCRIPT } from "../components/swarm/local";
+import {
+    cpuToNanoCpus,
+    deploymentOrder,
+    healthTest,
+    memoryToBytes,
+    monitorSeconds,
+    secretDockerName,
+    swarmMounts,
+    swarmReplicas,
+    updateOrder,
+} from "../components/swarm/service";
+import { deploySwarmWorkloads } from "../components/swarm/workload";
+import type { WorkloadSpec } from "../components/workload";
+import { ofType, only, RecordedResource, runDeclaration } from "./harness";
+import { sampleWorkloads } from "../workloads";
+import { sampleSystem } from "./contract/sampleSystem";
+
+const base: WorkloadSpec = {
+    name: "app",
+    image: { ref: "example/app:1" },
+    resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+};
+
+const images = (specs: readonly WorkloadSpec[]) => Object.fromEntries(specs.map((s) => [s.name, `img/${s.name}:1`]));
+
+function ec2Platform(): SwarmPlatform {
+    return {
+        kind: "swarm",
+        engine: "ec2",
+        provider: new docker.Provider("swarm", { host: "ssh://ec2-user@198.51.100.10" }),
+        efs: { fileSystemId: "fs-0123456789abcdef0", dnsName: "fs-0123456789abcdef0.efs.us-east-1.amazonaws.com" },
+        dependsOn: [],
+    };
+}
+
+const services = (resources: RecordedResource[]) => ofType(resources, "docker:index/service:Service");
+const serviceOf = (resources: RecordedResource[], stack: string, workload: string) =>
+    services(resources).find((r) => r.inputs.name === `${stack}-${workload}`)!;
+
+describe("swarm service mapping (pure)", () => {
+    it("converts Kubernetes CPU quantities to NanoCPUs", () => {
+        expect(cpuToNanoCpus("250m")).to.equal(250_000_000);
+        expect(cpuToNanoCpus("1")).to.equal(1_000_000_000);
+        expect(cpuToNanoCpus("1.5")).to.equal(1_500_000_000);
+        expect(cpuToNanoCpus(".5")).to.equal(500_000_000);
+        expect(() => cpuToNanoCpus("1 core", "workload a: resources.limits.cpu")).to.throw('workload a: resources.limits.cpu: "1 core"');
+        expect(() => cpuToNanoCpus("5m")).to.throw("below the Docker minimum");
+    });
+
+    it("converts Kubernetes memory quantities to bytes", () => {
+        expect(memoryToBytes("256Mi")).to.equal(256 * 1024 * 1024);
+        expect(memoryToBytes("1Gi")).to.equal(1024 ** 3);
+        expect(memoryToBytes("500M")).to.equal(500_000_000);
+        expect(memoryToBytes("8192k")).to.equal(8_192_000);
+        expect(() => memoryToBytes("1GB")).to.throw('"1GB" is not a memory quantity');
+        expect(() => memoryToBytes("1Mi")).to.throw("below the Docker minimum of 6Mi");
+    });
+
+    it("maps each kind of health check to a test run inside the container", () => {
+        expect(healthTest({ http: { path: "/healthz", port: 3000 } })).to.deep.equal(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/healthz"]);
+        expect(healthTest({ tcp: { port: 6379 } })).to.deep.equal(["CMD-SHELL", "nc -w 2 127.0.0.1 6379 </dev/null"]);
+        expect(healthTest({ command: ["redis-cli", "ping"] })).to.deep.equal(["CMD", "redis-cli", "ping"]);
+    });
+
+    it("monitors an update long enough for the health check to fail", () => {
+        expect(monitorSeconds(base)).to.equal(10);
+        expect(monitorSeconds({ ...base, health: { http: { path: "/", port: 80 }, intervalSeconds: 5, failureThreshold: 3, startPeriodSeconds: 10 } })).to.equal(30);
+    });
+
+    it("starts new tasks first unless a persistent volume or a host-mode port forbids it", () => {
+        expect(updateOrder(base, "ec2")).to.equal("start-first");
+        const persistent: WorkloadSpec = { ...base, volumes: [{ name: "data", kind: "persistent", mountPath: "/data" }] };
+        expect(updateOrder(persistent, "ec2")).to.equal("stop-first");
+        const publicPort: WorkloadSpec = { ...base, ports: [{ name: "http", port: 80, public: {} }] };
+        expect(updateOrder(publicPort, "ec2")).to.equal("start-first");
+        expect(updateOrder(publicPort, "local")).to.equal("stop-first");
+        expect(() => updateOrder({ ...persistent, update: { order: "start-first" } }, "ec2")).to.throw(
+            'workload app: update.order "start-first" is not possible with a persistent volume',
+        );
+    });
+
+    it("runs autoscaling.min replicas and says why; one replica per host-published port locally", () => {
+        const scaled = swarmReplicas({ ...base, autoscaling: { min: 2, max: 6, cpuPercent: 60 } }, "ec2");
+        expect(scaled.replicas).to.equal(2);
+        expect(swarmReplicas({ ...base, replicas: 4, autoscaling: { min: 2, max: 6, cpuPercent: 60 } }, "ec2").replicas).to.equal(4);
+        expect(scaled.notes.join()).to.contain("no autoscaler");
+        const local = swarmReplicas({ ...base, replicas: 3, ports: [{ name: "http", port: 80, public: {} }] }, "local");
+        expect(local).to.deep.include({ replicas: 1 });
+        expect(swarmReplicas({ ...base, replicas: 3, ports: [{ name: "http", port: 80, public: {} }] }, "ec2").replicas).to.equal(3);
+        expect(swarmReplicas({ ...base, kind: "job", replicas: 4 }, "ec2").replicas).to.equal(1);
+        expect(() => swarmReplicas({ ...base, replicas: 2, volumes: [{ name: "d", kind: "persistent", mountPath: "/d" }] }, "ec2")).to.throw(
+            "workload app: a persistent volume holds one replica's data, so replicas must be 1",
+        );
+    });
+
+    it("names secrets by a hash of their content", () => {
+        const a = secretDockerName("dev", "api", "token", "one");
+        expect(a).to.match(/^dev-api-token-[0-9a-f]{12}$/);
+        expect(a).not.to.contain("one");
+        expect(secretDockerName("dev", "api", "token", "two")).not.to.equal(a);
+        expect(secretDockerName("dev", "api", "token", "one")).to.equal(a);
+    });
+
+    it("orders jobs before the services that run after them, and rejects bad references", () => {
+        const specs = sampleSystem();
+        expect(deploymentOrder(specs).map((s) => s.name)).to.deep.equal(["migrate", "api", "web", "redis"]);
+        expect(() => deploymentOrder([{ ...base, after: ["nope"] }])).to.throw('workload app: after names "nope", which is not a job of this stack');
+        expect(() => deploymentOrder([{ ...base, name: "x", kind: "job", after: ["y"] }, { ...base, name: "y", kind: "job", after: ["x"] }])).to.throw("cycle");
+    });
+
+    it("mounts ephemeral volumes as tmpfs and gives a read-only root a tmpfs /tmp", () => {
+        const mounts = swarmMounts("dev", { ...base, volumes: [{ name: "cache", kind: "ephemeral", mountPath: "/cache" }] }, "local");
+        expect(mounts.map((m) => [m.type, m.target])).to.deep.equal([["tmpfs", "/cache"], ["tmpfs", "/tmp"]]);
+        expect(swarmMounts("dev", { ...base, readOnlyRootFilesystem: false }, "local")).to.deep.equal([]);
+        expect(() => swarmMounts("dev", { ...base, volumes: [{ name: "d", kind: "shared", mountPath: "/d" }] }, "ec2")).to.throw("EFS location needed");
+    });
+});
+
+describe("swarm workloads on the local engine (mocks)", () => {
+    let resources: RecordedResource[];
+    let warnings: string[];
+
+    before(async () => {
+        warnings = [];
+        const original = pulumi.log.warn;
+        (pulumi.log as any).warn = (message: string) => {
+            warnings.push(message);
+            return Promise.resolve();
+        };
+        try {
+            const specs = sampleSystem();
+            ({ resources } = await runDeclaration(() => deploySwarmWorkloads("local", specs, images(specs), localSwarmPlatform("local")), "local"));
+        } finally {
+            (pulumi.log as any).warn = original;
+        }
+    });
+
+    it("initialises swarm mode through one idempotent local command, and creates nothing on AWS", () => {
+        const init = only(resources, "command:local:Command");
+        expect(init.inputs.create).to.equal(SWARM_INIT_SCRIPT);
+        expect(SWARM_INIT_SCRIPT).to.contain('if [ "$state" != "active" ]; then docker swarm init --advertise-addr 127.0.0.1');
+        expect(resources.filter((r) => r.type.startsWith("aws:"))).to.deep.equal([]);
+    });
+
+    it("creates one encrypted, attachable overlay network for the stack", () => {
+        const network = only(resources, "docker:index/network:Network");
+        expect(network.inputs).to.deep.include({ name: "local-workloads", driver: "overlay", attachable: true });
+        expect(network.inputs.options).to.deep.equal({ encrypted: "true" });
+    });
+
+    it("puts every Swarm resource (network, 4 secrets, 4 services) on the platform's provider", () => {
+        const swarmResources = resources.filter((r) => r.type.startsWith("docker:index/"));
+        expect(swarmResources.length).to.equal(1 + 4 + 4);
+        for (const r of swarmResources) expect(r.provider, r.name).to.equal("local-local-docker");
+    });
+
+    it("maps a service: replicated mode, resources, health, update and rollback, restart, placement, converge", () => {
+        const api = serviceOf(resources, "local", "api");
+        const inputs = api.inputs as any;
+        expect(inputs.mode).to.deep.equal({ replicated: { replicas: 2 } });
+        expect(inputs.taskSpec.resources).to.deep.equal({
+            limits: { memoryBytes: 256 * 2 ** 20, nanoCpus: 500_000_000 },
+            reservation: { memoryBytes: 64 * 2 ** 20, nanoCpus: 100_000_000 },
+        });
+        expect(inputs.taskSpec.containerSpec.healthcheck).to.deep.equal({
+            interval: "5s",
+            retries: 3,
+            startPeriod: "5s",
+            tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/healthz"],
+            timeout: "2s",
+        });
+        expect(inputs.updateConfig).to.deep.include({ parallelism: 1, delay: "2s", failureAction: "rollback", order: "start-first", monitor: "25s" });
+        expect(inputs.rollbackConfig).to.deep.include({ parallelism: 1, order: "start-first", failureAction: "pause" });
+        expect(inputs.taskSpec.restartPolicy).to.deep.include({ condition: "any" });
+        expect(inputs.taskSpec.placement.constraints).to.deep.equal(["node.platform.os==linux"]);
+        expect(inputs.convergeConfig).to.deep.equal({ delay: "5s", timeout: "5m" });
+        expect(inputs.taskSpec.networksAdvanceds).to.deep.equal([{ aliases: ["api"], id: "local-workloads-id" }]);
+        expect(inputs.auth).to.equal(undefined);
+    });
+
+    it("hardens the container: non-root user, read-only root, no capabilities, env and image as given", () => {
+        const container = (serviceOf(resources, "local", "api").inputs as any).taskSpec.containerSpec;
+        expect(container).to.deep.include({ user: "10001:10001", readOnly: true, image: "img/api:1" });
+        expect(container.capDrops).to.deep.equal(["ALL"]);
+        expect(container.env).to.deep.equal({ PORT: "3000", REDIS_HOST: "redis", GREETING: "hello" });
+        expect(container.mounts).to.deep.equal([{ target: "/tmp", tmpfsOptions: { mode: 0o1777 }, type: "tmpfs" }]);
+        const redis = (serviceOf(resources, "local", "redis").inputs as any).taskSpec.containerSpec;
+        expect(redis.user).to.equal("999:999");
+        expect(redis.commands[0]).to.equal("sh");
+    });
+
+    it("keeps secret data secret, names it by content, and mounts it at /run/secrets/<name> mode 0400 for the user", async () => {
+        const secrets = ofType(resources, "docker:index/secret:Secret");
+        expect(secrets.map((s) => s.name).sort()).to.deep.equal(["local-api-api-token", "local-api-redis-password", "local-migrate-redis-password", "local-redis-redis-password"]);
+        for (const s of secrets) {
+            expect(s.inputs.data, s.name).to.equal("[secret]");
+            expect(s.inputs.name).to.match(/^local-[a-z]+-[a-z-]+-[0-9a-f]{12}$/);
+        }
+        const token = only(resources, "docker:index/secret:Secret", "local-api-api-token");
+        expect(token.inputs.name).to.equal(secretDockerName("local", "api", "api-token", "t0ken"));
+        const redisRefs = (serviceOf(resources, "local", "redis").inputs as any).taskSpec.containerSpec.secrets;
+        expect(redisRefs).to.deep.equal([
+            {
+                fileGid: "999",
+                fileMode: 0o400,
+                fileName: "redis-password",
+                fileUid: "999",
+                secretId: "local-redis-redis-password-id",
+                secretName: secretDockerName("local", "redis", "redis-password", "s3cret-redis"),
+            },
+        ]);
+    });
+
+    it("publishes public ports in host mode from publicEndpoints numbering, runs one such task, and warns", () => {
+        const web = serviceOf(resources, "local", "web").inputs as any;
+        expect(web.endpointSpec.ports).to.deep.equal([{ name: "http", protocol: "tcp", publishMode: "host", publishedPort: 8080, targetPort: 8080 }]);
+        expect(web.mode.replicated.replicas).to.equal(1);
+        expect(web.updateConfig.order).to.equal("stop-first");
+        expect(warnings.filter((w) => w.startsWith("workload web:")).join("\n")).to.contain("no autoscaler").and.to.contain("running 1 replica");
+        expect((serviceOf(resources, "local", "api").inputs as any).endpointSpec.ports).to.deep.equal([]);
+    });
+
+    it("gives persistent volumes a local named volume and stops before starting", () => {
+        const redis = serviceOf(resources, "local", "redis").inputs as any;
+        expect(redis.taskSpec.containerSpec.mounts).to.deep.include({ source: "local-redis-data", target: "/data", type: "volume" });
+        expect(redis.updateConfig.order).to.equal("stop-first");
+    });
+
+    it("runs a job once: restart on failure only, bounded, no convergence wait", () => {
+        const migrate = serviceOf(resources, "local", "migrate").inputs as any;
+        expect(migrate.mode).to.deep.equal({ replicated: { replicas: 1 } });
+        expect(migrate.taskSpec.restartPolicy).to.deep.include({ condition: "on-failure", maxAttempts: 3 });
+        expect(migrate.convergeConfig).to.equal(undefined);
+    });
+});
+
+describe("swarm workloads on ec2 (mocks)", () => {
+    const shared: WorkloadSpec = { ...base, name: "files", replicas: 3, volumes: [{ name: "uploads", kind: "shared", mountPath: "/uploads" }], ports: [{ name: "http", port: 8080, public: {} }] };
+
+    it("backs shared volumes with EFS through an access point on the stack AWS provider, and publishes through the routing mesh", async () => {
+        const { resources } = await runDeclaration(() => {
+            const awsProvider = new aws.Provider("dev-aws", { region: "us-east-1" });
+            return deploySwarmWorkloads("dev", [shared], images([shared]), ec2Platform(), { awsProvider });
+        });
+        const accessPoint = only(resources, "aws:efs/accessPoint:AccessPoint");
+        expect(accessPoint.provider).to.equal("dev-aws");
+        expect(accessPoint.parent).to.equal("dev-files");
+        expect(accessPoint.inputs).to.deep.include({ fileSystemId: "fs-0123456789abcdef0" });
+        expect((accessPoint.inputs as any).rootDirectory.path).to.equal("/dockyard/dev/files/uploads");
+        expect((accessPoint.inputs as any).posixUser).to.deep.equal({ gid: 10001, uid: 10001 });
+        const files = serviceOf(resources, "dev", "files").inputs as any;
+        expect(files.mode.replicated.replicas).to.equal(3);
+        expect(files.endpointSpec.ports[0]).to.deep.include({ publishMode: "ingress", publishedPort: 8080 });
+        expect(files.updateConfig.order).to.equal("start-first");
+        const mount = files.taskSpec.containerSpec.mounts[0];
+        expect(mount).to.deep.include({ type: "volume", source: "dev-files-uploads", target: "/uploads" });
+        expect(mount.volumeOptions.driverName).to.equal("local");
+        expect(mount.volumeOptions.driverOptions).to.deep.equal({
+            device: ":/dockyard/dev/files/uploads",
+            o: "addr=fs-0123456789abcdef0.efs.us-east-1.amazonaws.com,nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport",
+            type: "nfs",
+        });
+    });
+
+    it("refuses an EFS-backed volume without the stack AWS provider", async () => {
+        let failure: unknown;
+        try {
+            await runDeclaration(() => deploySwarmWorkloads("dev", [shared], images([shared]), ec2Platform()));
+        } catch (err) {
+            failure = err;
+        }
+        expect(String(failure)).to.contain("workload files: volume uploads needs the stack's AWS provider");
+    });
+
+    it("rolls a service when a secret changes: the Docker name follows the content", async () => {
+        const withSecret = (value: string): WorkloadSpec => ({ ...base, secrets: { token: pulumi.secret(value) } });
+        const nameFor = async (value: string) => {
+            const { resources } = await runDeclaration(() => deploySwarmWorkloads("dev", [withSecret(value)], images([base]), ec2Platform()));
+            const service = serviceOf(resources, "dev", "app").inputs as any;
+            return service.taskSpec.containerSpec.secrets[0].secretName as string;
+        };
+        const first = await nameFor("a");
+        expect(first).to.equal(await nameFor("a"));
+        expect(first).not.to.equal(await nameFor("b"));
+    });
+
+    it("makes a service that runs after a job depend on the job's service, and on the platform's gate", async () => {
+        const specs = sampleSystem();
+        const dependsOn: Record<string, unknown[]> = {};
+        const gate = new pulumi.ComponentResource("test:index:Gate", "gate");
+        await runDeclaration(() => {
+            pulumi.runtime.registerStackTransformation((args) => {
+                if (args.type === "docker:index/service:Service") dependsOn[args.name] = args.opts.dependsOn as unknown[];
+                return undefined;
+            });
+            const awsProvider = new aws.Provider("dev-aws", { region: "us-east-1" });
+            return deploySwarmWorkloads("dev", specs, images(specs), { ...ec2Platform(), dependsOn: [gate] }, { awsProvider });
+        });
+        const names = (list: unknown[]) => list.map((r) => (r as any).__name);
+        expect(names(dependsOn["dev-api"])).to.deep.equal(["gate", "dev-migrate"]);
+        expect(names(dependsOn["dev-web"])).to.deep.equal(["gate"]);
+    });
+
+    it("names the workload whose image is missing", async () => {
+        let failure: unknown;
+        try {
+            await runDeclaration(() => deploySwarmWorkloads("dev", [base], {}, ec2Platform()));
+        } catch (err) {
+            failure = err;
+        }
+        expect(String(failure)).to.contain("workload app: no image given");
+    });
+});
+
+describe("the sample system (workloads.ts) on Swarm", () => {
+    const specs = () => sampleWorkloads({ redisPassword: pulumi.secret("pw") });
+
+    for (const engine of ["local", "ec2"] as const) {
+        it(`deploys on engine ${engine}: redis stops first on its volume, api runs after migrate with its autoscaling min`, async () => {
+            const { resources } = await runDeclaration(() => {
+                const platform = engine === "local" ? localSwarmPlatform("s") : ec2Platform();
+                const awsProvider = new aws.Provider("s-aws", { region: "us-east-1" });
+                return deploySwarmWorkloads("s", specs(), images(specs()), platform, { awsProvider });
+            }, engine === "local" ? "local" : "dev");
+            expect(services(resources).map((r) => r.inputs.name)).to.have.members(["s-redis", "s-migrate", "s-api", "s-web"]);
+            const redis = serviceOf(resources, "s", "redis").inputs as any;
+            expect(redis.updateConfig.order).to.equal("stop-first");
+            expect(redis.taskSpec.containerSpec.user).to.equal("999:1000");
+            expect(redis.taskSpec.containerSpec.secrets[0]).to.deep.include({ fileName: "redis-password", fileUid: "999", fileGid: "1000", fileMode: 0o400 });
+            expect((serviceOf(resources, "s", "api").inputs as any).mode.replicated.replicas).to.equal(2);
+            const web = serviceOf(resources, "s", "web").inputs as any;
+            expect(web.endpointSpec.ports[0]).to.deep.include({ publishedPort: 8080, publishMode: engine === "local" ? "host" : "ingress" });
+            expect(web.mode.replicated.replicas).to.equal(engine === "local" ? 1 : 2);
+            expect(ofType(resources, "aws:efs/accessPoint:AccessPoint")).to.have.length(engine === "local" ? 0 : 1);
+        });
+    }
+});
