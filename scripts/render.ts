@@ -1,11 +1,14 @@
 /**
  * `npm run render -- <stack> [--config-file <path>]`: runs the real program under mocks with a
  * stack's config and writes `out/<stack>/resources.json`: a reviewer's view of what the stack would
- * create, with no cloud credentials. Exits 1 with the validation messages on invalid config.
+ * create, with no cloud credentials, and `out/<stack>/cost.json`: what it would cost per month. Exits 1 with the validation messages on invalid config.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { ConfigError, parseStackConfig, StackConfig } from "../components/config";
+import { CostEstimate, CostModelError, estimateCost, RenderedResource } from "../components/cost/model";
+import { formatCostTable } from "../components/cost/report";
+import { mockOutputs } from "./offline/mocks";
 import { PROJECT_ROOT, RecordedResource, runProgram } from "./offline/run";
 import { loadStackFile } from "./offline/stackFile";
 
@@ -46,6 +49,14 @@ export function summarize(resources: readonly RecordedResource[]): string {
     return [`${resources.length} resources`, ...lines].join("\n");
 }
 
+/**
+ * The monthly cost of the rendered resources. References between them are ids, which
+ * resources.json does not hold, so they are recomputed from the same mocks the render ran under.
+ */
+export function estimateRenderedCost(resources: readonly RenderedResource[], region: string): CostEstimate {
+    return estimateCost(resources, region, { idOf: (r) => mockOutputs({ type: r.type, name: r.name, inputs: r.inputs, custom: true }, region).id });
+}
+
 async function main(): Promise<number> {
     let args: RenderArgs;
     try {
@@ -59,8 +70,9 @@ async function main(): Promise<number> {
         return 1;
     }
     const stackFile = loadStackFile(args.configFile);
+    let config: StackConfig;
     try {
-        parseStackConfig(stackFile.config, stackFile.project, args.stack);
+        config = parseStackConfig(stackFile.config, stackFile.project, args.stack);
     } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`${err.message}\n`);
@@ -73,6 +85,16 @@ async function main(): Promise<number> {
     fs.writeFileSync(path.join(outDir, "resources.json"), toRenderedJson(run.resources));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stdout.write(`stack ${args.stack}: ${summarize(run.resources)}\nwrote ${path.relative(process.cwd(), path.join(outDir, "resources.json"))} in ${seconds.toFixed(1)} s\n`);
+    let cost: CostEstimate;
+    try {
+        cost = estimateRenderedCost(run.resources, config.region);
+    } catch (err) {
+        if (!(err instanceof CostModelError)) throw err;
+        process.stderr.write(`cost estimate failed: ${err.message}\n`);
+        return 1;
+    }
+    fs.writeFileSync(path.join(outDir, "cost.json"), `${JSON.stringify(cost, null, 2)}\n`);
+    process.stdout.write(`\n${formatCostTable(cost, `stack ${args.stack}: estimated monthly cost`)}\nwrote ${path.relative(process.cwd(), path.join(outDir, "cost.json"))}\n`);
     return 0;
 }
 
