@@ -27,6 +27,8 @@ export interface SwarmPlatform {
     readonly provider: docker.Provider;
     /** `ec2`: volumes on EFS, ports behind the load balancer; `local`: local volumes, ports on localhost. */
     readonly engine: "ec2" | "local";
+    /** Where `publicEndpoints()` numbering starts on this swarm (80 when the node itself is the listener). */
+    readonly firstPublishedPort: number;
     /** EFS file system backing `persistent` and `shared` volumes on EC2. */
     readonly efs?: { readonly fileSystemId: pulumi.Input<string>; readonly dnsName: pulumi.Input<string> };
     /** The readiness gate (and anything else) every Swarm resource waits for. */

@@ -122,11 +122,14 @@ export interface PublicEndpoint {
 /** First port published on the swarm nodes; the load balancer forwards public traffic here. */
 export const FIRST_PUBLISHED_PORT = 8080;
 
+/** With `direct` ingress the node itself is the listener, so public ports start at HTTP's own. */
+export const DIRECT_FIRST_PUBLISHED_PORT = 80;
+
 /**
  * Every public port of the stack's services in declaration order, each given a stack-unique node
- * port from FIRST_PUBLISHED_PORT on, so two workloads that both listen on 8080 never collide.
+ * port from `firstPublishedPort` on, so two workloads that both listen on 8080 never collide.
  */
-export function publicEndpoints(specs: readonly WorkloadSpec[]): PublicEndpoint[] {
+export function publicEndpoints(specs: readonly WorkloadSpec[], firstPublishedPort = FIRST_PUBLISHED_PORT): PublicEndpoint[] {
     const endpoints: PublicEndpoint[] = [];
     for (const spec of specs) {
         if ((spec.kind ?? "service") !== "service") continue;
@@ -136,7 +139,7 @@ export function publicEndpoints(specs: readonly WorkloadSpec[]): PublicEndpoint[
                 workload: spec.name,
                 portName: port.name,
                 containerPort: port.port,
-                publishedPort: FIRST_PUBLISHED_PORT + endpoints.length,
+                publishedPort: firstPublishedPort + endpoints.length,
                 protocol: port.protocol ?? "http",
                 path: port.public.path ?? "/",
                 host: port.public.host,

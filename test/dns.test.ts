@@ -22,7 +22,8 @@ describe("dns: names", () => {
 });
 
 describe("dns: certificate and records", () => {
-    const overrides = { "ingress.domain": "example.com" };
+    // The dev stack serves directly from its manager; these tests are about the load balancer's listeners.
+    const overrides = { "ingress.domain": "example.com", "swarm.ingress": "alb" };
 
     async function withDomain() {
         const config = stackConfig("dev", overrides);
@@ -88,7 +89,7 @@ describe("dns: certificate and records", () => {
     });
 
     it("without a domain serves plain HTTP on the load balancer's name and makes no DNS resources", async () => {
-        const config = stackConfig("dev");
+        const config = stackConfig("dev", { "swarm.ingress": "alb" });
         const { resources, value } = await runDeclaration(() => new SwarmCluster("swarm", { config, network: NETWORK, endpoints: ENDPOINTS }, { providers: [stackAwsProvider(config)] }));
         expect(ofType(resources, "aws:route53/record:Record")).to.have.length(0);
         expect(ofType(resources, "aws:acm/certificate:Certificate")).to.have.length(0);

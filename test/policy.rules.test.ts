@@ -132,6 +132,14 @@ describe("policy rules", () => {
             const noLoadBalancer = await runStackPolicy(listenersOnlyOnLoadBalancers, [lbGroup]);
             expect(noLoadBalancer.violations[0]).to.match(/^aws:ec2\/securityGroup:SecurityGroup "lb": allows tcp port 443/);
         });
+
+        it("treats a node group tagged dockyard:ingress=direct as its own listener, and nothing else", async () => {
+            const directGroup: FakeResource = { type: SG, name: "managers", props: { tags: { "dockyard:ingress": "direct" } } };
+            const otherGroup: FakeResource = { type: SG, name: "managers", props: { tags: { "dockyard:ingress": "alb" } } };
+            const httpRule: FakeResource = { type: INGRESS_RULE, name: "managers-http", props: { ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0" }, propertyDependencies: { securityGroupId: ["managers"] } };
+            expect((await runStackPolicy(listenersOnlyOnLoadBalancers, [directGroup, httpRule])).violations).to.deep.equal([]);
+            expect((await runStackPolicy(listenersOnlyOnLoadBalancers, [otherGroup, httpRule])).violations).to.have.length(1);
+        });
     });
 
     describe("ECR", () => {
@@ -139,6 +147,13 @@ describe("policy rules", () => {
         it("scans on push", () =>
             expectRule(ecrScanOnPush, { type, props: { imageScanningConfiguration: { scanOnPush: true } } }, { type, props: { imageScanningConfiguration: { scanOnPush: false } } }, /scanOnPush must be true/));
         it("has immutable tags", () => expectRule(ecrImmutableTags, { type, props: { imageTagMutability: "IMMUTABLE" } }, { type, props: {} }, /IMMUTABLE.*MUTABLE \(the default\)/));
+        it("lets only the build-cache tag move", () =>
+            expectRule(
+                ecrImmutableTags,
+                { type, props: { imageTagMutability: "IMMUTABLE_WITH_EXCLUSION", imageTagMutabilityExclusionFilters: [{ filter: "buildcache", filterType: "WILDCARD" }] } },
+                { type, props: { imageTagMutability: "IMMUTABLE_WITH_EXCLUSION", imageTagMutabilityExclusionFilters: [{ filter: "release-*", filterType: "WILDCARD" }] } },
+                /only the "buildcache" tag may move; exclusion filters \["release-\*"\]/,
+            ));
     });
 
     describe("EKS", () => {

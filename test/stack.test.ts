@@ -3,6 +3,7 @@
  * stack's providers, and that the Kubernetes objects of prod pass the Kubernetes schema.
  */
 import { expect } from "chai";
+import { estimateRenderedCost } from "../scripts/render";
 import { kubernetesProblems } from "./k8sSchema";
 import { ofType, ProgramRun, renderStack, resolve } from "./harness";
 
@@ -52,6 +53,24 @@ describe("the whole stack", function () {
         expect(images.length).to.be.greaterThan(0);
         for (const image of images) expect((image.inputs as any).skipPush, image.name).to.equal(true);
         expect(await resolve(run.outputs.url as string)).to.match(/^http:\/\/localhost:\d+$/);
+    });
+
+    it("dev: direct ingress serves HTTP on the manager's own address, from a group the policy can recognise", async () => {
+        const run = await render("dev");
+        expect(ofType(run.resources, "aws:lb/loadBalancer:LoadBalancer")).to.have.length(0);
+        const web = ofType(run.resources, "docker:index/service:Service").find((s) => (s.inputs as any).name === "dev-web")!;
+        expect((web.inputs as any).endpointSpec.ports).to.deep.include({ name: "http", targetPort: 8080, publishedPort: 80, protocol: "tcp", publishMode: "ingress" });
+        const tagged = ofType(run.resources, "aws:ec2/securityGroup:SecurityGroup").filter((g) => (g.inputs as any).tags?.["dockyard:ingress"] === "direct");
+        expect(tagged.map((g) => g.name)).to.deep.equal(["dev-swarm-sg-managers"]);
+        expect(await resolve(run.outputs.url as string)).to.match(/^http:\/\/[\d.]+$/);
+    });
+
+    it("dev costs under $25 a month and prod keeps its highly available shape", async () => {
+        const dev = estimateRenderedCost((await render("dev")).resources, "us-east-1");
+        expect(dev.total).to.be.below(25);
+        const prod = estimateRenderedCost((await render("prod")).resources, "us-east-1");
+        expect(prod.lines.find((l) => l.item === "NAT gateway")?.quantity).to.equal(3);
+        expect(prod.total).to.be.above(dev.total);
     });
 
     it("exports the image digests another stack promotes", async () => {

@@ -27,7 +27,8 @@ const NETWORK = {
 type Extra = Partial<Omit<SwarmClusterArgs, "config" | "network">>;
 
 async function deploy(overrides: Overrides = {}, extra: Extra = {}, stack = "dev") {
-    const config: StackConfig = stackConfig(stack, { target: "swarm", ...overrides });
+    // The load balancer is the default ingress; the dev stack file picks direct, so tests name what they need.
+    const config: StackConfig = stackConfig(stack, { target: "swarm", "swarm.ingress": "alb", ...overrides });
     const run = await runDeclaration(
         () => new SwarmCluster("swarm", { config, network: NETWORK, endpoints: SAMPLE, ...extra }, { providers: [stackAwsProvider(config)] }),
         stack,

@@ -16,7 +16,7 @@ import {
     updateOrder,
 } from "../components/swarm/service";
 import { deploySwarmWorkloads } from "../components/swarm/workload";
-import type { WorkloadSpec } from "../components/workload";
+import { FIRST_PUBLISHED_PORT, WorkloadSpec } from "../components/workload";
 import { ofType, only, RecordedResource, runDeclaration } from "./harness";
 import { sampleWorkloads } from "../workloads";
 import { sampleSystem } from "./contract/sampleSystem";
@@ -33,6 +33,7 @@ function ec2Platform(): SwarmPlatform {
     return {
         kind: "swarm",
         engine: "ec2",
+        firstPublishedPort: FIRST_PUBLISHED_PORT,
         provider: new docker.Provider("swarm", { host: "ssh://ec2-user@198.51.100.10" }),
         efs: { fileSystemId: "fs-0123456789abcdef0", dnsName: "fs-0123456789abcdef0.efs.us-east-1.amazonaws.com" },
         dependsOn: [],

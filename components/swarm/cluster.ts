@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { aliasRecord, publicHostNames } from "../dns";
 import type { SwarmPlatform } from "../platform";
-import type { PublicEndpoint } from "../workload";
+import { DIRECT_FIRST_PUBLISHED_PORT, FIRST_PUBLISHED_PORT, PublicEndpoint } from "../workload";
 import { AccessSettings, connectHint, dockerHost, identityFilePath, sshOptions, writeIdentityFile } from "./access";
 import type { BootstrapSettings } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
@@ -41,6 +41,11 @@ export interface SwarmClusterArgs {
 }
 
 /** Names fixed by the stack, so the nodes' bootstrap is a pure function of the config. */
+/** Where the swarm's public ports start: HTTP's own port when the manager itself is the listener. */
+export function swarmFirstPublishedPort(config: Pick<StackConfig, "swarm">): number {
+    return config.swarm.ingress === "direct" ? DIRECT_FIRST_PUBLISHED_PORT : FIRST_PUBLISHED_PORT;
+}
+
 export function swarmNames(config: Pick<StackConfig, "project" | "stack">) {
     const base = `${config.project}-${config.stack}-swarm`;
     return {
@@ -142,7 +147,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const firstPort = endpoints[0]?.publishedPort;
         this.url = this.loadBalancer
             ? pulumi.interpolate`${https ? "https" : "http"}://${this.loadBalancer.dnsName}`
-            : firstPort !== undefined
+            : firstPort !== undefined && firstPort !== 80
               ? pulumi.interpolate`http://${publicAddress}:${firstPort}`
               : pulumi.interpolate`http://${publicAddress}`;
 
@@ -189,6 +194,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             kind: "swarm",
             provider,
             engine: "ec2",
+            firstPublishedPort: swarmFirstPublishedPort(config),
             efs: { fileSystemId: storage.fileSystemId, dnsName: storage.dnsName },
             dependsOn: [gate],
         };

@@ -12,6 +12,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { SwarmPlatform } from "../platform";
+import { FIRST_PUBLISHED_PORT } from "../workload";
 
 /** The shell the init command runs: idempotent, so every `pulumi up` may run it. */
 export const SWARM_INIT_SCRIPT = [
@@ -47,5 +48,5 @@ export class LocalSwarm extends pulumi.ComponentResource {
 export function localSwarmPlatform(stack: string, opts: LocalSwarmPlatformOptions = {}): SwarmPlatform {
     const { host, ...resourceOpts } = opts;
     const local = new LocalSwarm(`${stack}-local`, { host }, resourceOpts);
-    return { kind: "swarm", engine: "local", provider: local.provider, dependsOn: [local.swarmInit] };
+    return { kind: "swarm", engine: "local", firstPublishedPort: FIRST_PUBLISHED_PORT, provider: local.provider, dependsOn: [local.swarmInit] };
 }

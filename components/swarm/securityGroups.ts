@@ -77,6 +77,9 @@ export function ruleKey(rule: SecurityGroupRule): string {
     return `${rule.group}-${rule.direction === "ingress" ? "in" : "out"}-${protocol}-${ports}-${peer}`;
 }
 
+/** Tag on a node security group that takes public traffic itself (`direct` ingress, no load balancer). */
+export const DIRECT_INGRESS_TAG = "dockyard:ingress";
+
 export interface SwarmSecurityGroupsArgs {
     readonly vpcId: pulumi.Input<string>;
     readonly rules: readonly SecurityGroupRule[];
@@ -98,9 +101,11 @@ export class SwarmSecurityGroups extends pulumi.ComponentResource {
         const used = new Set<GroupName>(args.rules.flatMap((r) => ["group" in r.peer ? r.peer.group : r.group, r.group]));
         const groups: Partial<Record<GroupName, aws.ec2.SecurityGroup>> = {};
         for (const group of used) {
+            // Marks the node group that is its own listener (direct ingress), which the policy pack accepts like a load balancer's.
+            const listener = group !== "lb" && args.rules.some((r) => r.group === group && r.direction === "ingress" && "cidr" in r.peer && r.peer.cidr === ANYWHERE);
             groups[group] = new aws.ec2.SecurityGroup(
                 `${name}-${group}`,
-                { vpcId: args.vpcId, description: `dockyard: ${GROUP_PURPOSE[group]}`, revokeRulesOnDelete: true, tags: { Name: `${name}-${group}` } },
+                { vpcId: args.vpcId, description: `dockyard: ${GROUP_PURPOSE[group]}`, revokeRulesOnDelete: true, tags: { Name: `${name}-${group}`, ...(listener ? { [DIRECT_INGRESS_TAG]: "direct" } : {}) } },
                 { parent: this },
             );
         }

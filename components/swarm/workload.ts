@@ -171,7 +171,7 @@ export function deploySwarmWorkloads(
         },
         { parent: resourceOpts.parent, provider: platform.provider, dependsOn: platform.dependsOn },
     );
-    const endpoints = publicEndpoints(specs);
+    const endpoints = publicEndpoints(specs, platform.firstPublishedPort);
     const workloads: Record<string, SwarmWorkload> = {};
     for (const spec of deploymentOrder(specs)) {
         const image = images[spec.name];

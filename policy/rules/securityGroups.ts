@@ -92,6 +92,14 @@ export function loadBalancerSecurityGroups(resources: readonly PolicyResource[])
     return attached;
 }
 
+/**
+ * A node security group with `direct` ingress is its own listener (no load balancer in front);
+ * dockyard tags it `dockyard:ingress: direct`, and it may take listener ports like a load balancer.
+ */
+export function directIngressSecurityGroups(resources: readonly PolicyResource[]): Set<string> {
+    return new Set(resources.filter((r) => r.type === SECURITY_GROUP && r.props.tags?.["dockyard:ingress"] === "direct").map((r) => r.urn));
+}
+
 /** The URN of the security group an ingress resource belongs to (itself for an inline rule). */
 function ownerSecurityGroup(resource: PolicyResource): string | undefined {
     if (resource.type === SECURITY_GROUP) return resource.urn;
@@ -100,11 +108,11 @@ function ownerSecurityGroup(resource: PolicyResource): string | undefined {
 
 export const listenersOnlyOnLoadBalancers: StackValidationPolicy = {
     name: "public-listeners-only-on-load-balancers",
-    description: `Internet ingress on ${LISTENER_PORTS.join("/")} is allowed only on a security group attached to a load balancer of the stack.`,
+    description: `Internet ingress on ${LISTENER_PORTS.join("/")} is allowed only on a security group attached to a load balancer of the stack, or tagged dockyard:ingress=direct (a node that is its own listener).`,
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
-        const attached = loadBalancerSecurityGroups(args.resources);
+        const attached = new Set([...loadBalancerSecurityGroups(args.resources), ...directIngressSecurityGroups(args.resources)]);
         for (const resource of args.resources) {
             const listenerIngress = (known(() => publicIngressOf(resource.type, resource.props)) ?? []).filter(isListenerIngress);
             if (listenerIngress.length === 0) continue;
