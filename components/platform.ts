@@ -21,6 +21,15 @@ export interface KubernetesPlatform {
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
+/** How a script reaches the swarm's Docker CLI: on this machine, or on the manager over SSH. */
+export interface SwarmShell {
+    /** `user@host` as SSH sees it; absent means the docker CLI of the machine running Pulumi. */
+    readonly sshTarget?: string;
+    readonly sshOptions?: readonly string[];
+    /** `DOCKER_HOST` for the local CLI, when the engine is not the CLI's default. */
+    readonly dockerHost?: string;
+}
+
 export interface SwarmPlatform {
     readonly kind: "swarm";
     /** Docker provider bound to a swarm manager. */
@@ -31,6 +40,8 @@ export interface SwarmPlatform {
     readonly firstPublishedPort: number;
     /** EFS file system backing `persistent` and `shared` volumes on EC2. */
     readonly efs?: { readonly fileSystemId: pulumi.Input<string>; readonly dnsName: pulumi.Input<string> };
+    /** Where scripts that wait on the swarm (jobs before services) run the docker CLI. */
+    readonly shell: pulumi.Input<SwarmShell>;
     /** The readiness gate (and anything else) every Swarm resource waits for. */
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }

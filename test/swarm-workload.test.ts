@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +16,7 @@ import {
     swarmReplicas,
     updateOrder,
 } from "../components/swarm/service";
+import { jobWaitScript } from "../components/swarm/jobs";
 import { deploySwarmWorkloads } from "../components/swarm/workload";
 import { FIRST_PUBLISHED_PORT, WorkloadSpec } from "../components/workload";
 import { ofType, only, RecordedResource, runDeclaration } from "./harness";
@@ -34,6 +36,7 @@ function ec2Platform(): SwarmPlatform {
         kind: "swarm",
         engine: "ec2",
         firstPublishedPort: FIRST_PUBLISHED_PORT,
+        shell: { sshTarget: "ec2-user@198.51.100.10", sshOptions: ["-o", "BatchMode=yes"] },
         provider: new docker.Provider("swarm", { host: "ssh://ec2-user@198.51.100.10" }),
         efs: { fileSystemId: "fs-0123456789abcdef0", dnsName: "fs-0123456789abcdef0.efs.us-east-1.amazonaws.com" },
         dependsOn: [],
@@ -143,7 +146,7 @@ describe("swarm workloads on the local engine (mocks)", () => {
     });
 
     it("initialises swarm mode through one idempotent local command, and creates nothing on AWS", () => {
-        const init = only(resources, "command:local:Command");
+        const init = only(resources, "command:local:Command", "local-local-swarm-init");
         expect(init.inputs.create).to.equal(SWARM_INIT_SCRIPT);
         expect(SWARM_INIT_SCRIPT).to.contain('if [ "$state" != "active" ]; then docker swarm init --advertise-addr 127.0.0.1');
         expect(resources.filter((r) => r.type.startsWith("aws:"))).to.deep.equal([]);
@@ -291,7 +294,7 @@ describe("swarm workloads on ec2 (mocks)", () => {
         expect(first).not.to.equal(await nameFor("b"));
     });
 
-    it("makes a service that runs after a job depend on the job's service, and on the platform's gate", async () => {
+    it("makes a service that runs after a job wait for the job's completion, and on the platform's gate", async () => {
         const specs = sampleSystem();
         const dependsOn: Record<string, unknown[]> = {};
         const gate = new pulumi.ComponentResource("test:index:Gate", "gate");
@@ -304,8 +307,33 @@ describe("swarm workloads on ec2 (mocks)", () => {
             return deploySwarmWorkloads("dev", specs, images(specs), { ...ec2Platform(), dependsOn: [gate] }, { awsProvider });
         });
         const names = (list: unknown[]) => list.map((r) => (r as any).__name);
-        expect(names(dependsOn["dev-api"])).to.deep.equal(["gate", "dev-migrate"]);
+        expect(names(dependsOn["dev-api"])).to.deep.equal(["gate", "dev-migrate-complete"]);
         expect(names(dependsOn["dev-web"])).to.deep.equal(["gate"]);
+    });
+
+    it("waits for a job through the manager's SSH path, again when its image or arguments change", async () => {
+        const specs = sampleSystem();
+        const { resources } = await runDeclaration(() => {
+            const awsProvider = new aws.Provider("dev-aws", { region: "us-east-1" });
+            return deploySwarmWorkloads("dev", specs, images(specs), ec2Platform(), { awsProvider });
+        });
+        const wait = only(resources, "command:local:Command", "dev-migrate-complete");
+        expect(wait.parent).to.equal("dev-migrate");
+        const script = (wait.inputs as any).create as string;
+        expect(script).to.include("job='dev-migrate'");
+        expect(script).to.include("ssh \"${ssh_opts[@]}\" 'ec2-user@198.51.100.10' \"docker $(printf '%q ' \"$@\")\"");
+        expect((wait.inputs as any).triggers[0]).to.equal("img/migrate:1");
+        expect(ofType(resources, "command:local:Command")).to.have.length(specs.filter((s) => s.kind === "job").length);
+    });
+
+    it("renders job waits that pass shellcheck, locally and over SSH", () => {
+        for (const shell of [{}, { dockerHost: "unix:///run/user/1000/docker.sock" }, { sshTarget: "ec2-user@i-0abc", sshOptions: ["-o", "ProxyCommand=aws ssm start-session --target %h"] }]) {
+            const script = jobWaitScript({ serviceName: "dev-migrate", shell, maxAttempts: 3, timeoutSeconds: 60, pollSeconds: 5 });
+            const result = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script, encoding: "utf8" });
+            expect(result.error, "shellcheck must be installed (npm test installs it)").to.equal(undefined);
+            expect(result.stdout + result.stderr, JSON.stringify(shell)).to.equal("");
+            expect(result.status).to.equal(0);
+        }
     });
 
     it("names the workload whose image is missing", async () => {

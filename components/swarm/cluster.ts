@@ -195,6 +195,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             provider,
             engine: "ec2",
             firstPublishedPort: swarmFirstPublishedPort(config),
+            shell: pulumi.all([target, options]).apply(([t, sshOptions]) => ({ sshTarget: `${swarm.sshUser}@${t}`, sshOptions })),
             efs: { fileSystemId: storage.fileSystemId, dnsName: storage.dnsName },
             dependsOn: [gate],
         };

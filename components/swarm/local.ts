@@ -48,5 +48,12 @@ export class LocalSwarm extends pulumi.ComponentResource {
 export function localSwarmPlatform(stack: string, opts: LocalSwarmPlatformOptions = {}): SwarmPlatform {
     const { host, ...resourceOpts } = opts;
     const local = new LocalSwarm(`${stack}-local`, { host }, resourceOpts);
-    return { kind: "swarm", engine: "local", firstPublishedPort: FIRST_PUBLISHED_PORT, provider: local.provider, dependsOn: [local.swarmInit] };
+    return {
+        kind: "swarm",
+        engine: "local",
+        firstPublishedPort: FIRST_PUBLISHED_PORT,
+        provider: local.provider,
+        shell: host ? { dockerHost: host } : {},
+        dependsOn: [local.swarmInit],
+    };
 }

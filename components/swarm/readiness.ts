@@ -21,7 +21,9 @@ export interface ReadinessSettings {
 
 export const READINESS_TIMEOUT_SECONDS = 900;
 
-const q = (value: string) => `'${value.replace(/'/g, `'"'"'`)}'`;
+/** A value as one single-quoted shell word. */
+export const shellQuote = (value: string) => `'${value.replace(/'/g, `'"'"'`)}'`;
+const q = shellQuote;
 
 /** The bash script the gate runs: polls `docker info` over SSH until ready or the deadline passes. */
 export function readinessScript(s: ReadinessSettings): string {

@@ -4,10 +4,12 @@
  * overlay network. The mapping itself lives in `service.ts`.
  */
 import * as aws from "@pulumi/aws";
+import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { SwarmPlatform } from "../platform";
 import { publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
+import { jobCompletion } from "./jobs";
 import {
     CONVERGE_TIMEOUT,
     deploymentOrder,
@@ -40,8 +42,8 @@ export interface SwarmWorkloadArgs {
     readonly publicEndpoints: readonly PublicEndpoint[];
     /** The stack's AWS provider, for the EFS access points of `persistent` and `shared` volumes on EC2. */
     readonly awsProvider?: aws.Provider;
-    /** Services of the jobs this workload runs after (`spec.after`). */
-    readonly after?: readonly docker.Service[];
+    /** What this workload waits for: the completion of the jobs it runs after (`spec.after`). */
+    readonly after?: readonly pulumi.Resource[];
 }
 
 export class SwarmWorkload extends pulumi.ComponentResource {
@@ -52,6 +54,8 @@ export class SwarmWorkload extends pulumi.ComponentResource {
     public readonly accessPoints: Record<string, aws.efs.AccessPoint>;
     /** The Docker service name, also the workload's DNS name on the overlay network. */
     public readonly serviceName: pulumi.Output<string>;
+    /** For a job: done once the job has run to completion; what `after` waits for. */
+    public readonly completion?: command.local.Command;
 
     constructor(name: string, args: SwarmWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:swarm:Workload", name, {}, opts);
@@ -134,8 +138,15 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             { ...dockerOpts, dependsOn: [...platform.dependsOn, ...(args.after ?? [])] },
         );
         this.serviceName = this.service.name;
+        if (isJob(spec)) {
+            this.completion = jobCompletion(
+                `${name}-complete`,
+                { service: this.service, serviceName: this.serviceName, shell: platform.shell, triggers: [args.image, spec.command ?? [], spec.args ?? [], spec.env ?? {}] },
+                { parent: this },
+            );
+        }
 
-        this.registerOutputs({ service: this.service, serviceName: this.serviceName, secrets: this.secrets, accessPoints: this.accessPoints });
+        this.registerOutputs({ service: this.service, serviceName: this.serviceName, secrets: this.secrets, accessPoints: this.accessPoints, completion: this.completion });
     }
 }
 
@@ -149,7 +160,7 @@ export const networkName = (stack: string) => `${stack}-workloads`;
 
 /**
  * Deploys a stack's workloads on Swarm: one encrypted, attachable overlay network and a
- * `SwarmWorkload` per spec; a workload with `after` waits for the named jobs' services.
+ * `SwarmWorkload` per spec; a workload with `after` waits until the named jobs have completed.
  */
 export function deploySwarmWorkloads(
     stack: string,
@@ -188,7 +199,7 @@ export function deploySwarmWorkloads(
                 platform,
                 publicEndpoints: endpoints.filter((e) => e.workload === spec.name),
                 awsProvider,
-                after: (spec.after ?? []).map((job) => workloads[job].service),
+                after: (spec.after ?? []).map((job) => workloads[job].completion!),
             },
             resourceOpts,
         );

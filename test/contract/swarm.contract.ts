@@ -5,10 +5,12 @@
  * and checks what the engine does with them.
  */
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { jobWaitScript } from "../../components/swarm/jobs";
 import type { WorkloadSpec } from "../../components/workload";
 import { CONTRACT_REDIS_PASSWORD, CONTRACT_STACK, declareLocalStack, Declared, stackWorkloads, webPaths } from "./declaration";
 import { buildTestImage, docker, exec, httpGet, removeEverything, runningTasks, sleep, tasksOf, waitFor } from "./engine";
-import { cpuToNanoCpus, memoryToBytes } from "../../components/swarm/service";
+import { cpuToNanoCpus, JOB_MAX_ATTEMPTS, memoryToBytes } from "../../components/swarm/service";
 import { networkCreateOptions, secretSpec, serviceSpec } from "./engineSpec";
 
 const TEST_IMAGE = "dockyard-contract/busybox:1";
@@ -146,6 +148,24 @@ describe("Swarm adapter on a real engine", function () {
             expect(after.length, `${name} tasks`).to.equal(1);
             expect(tasks[0].Status.ContainerStatus.ExitCode).to.equal(0);
         }
+    });
+
+    it("the wait that services run after sees each job complete, and fails for a job that keeps failing", async () => {
+        const waitForJob = (serviceName: string) =>
+            spawnSync("bash", ["-c", jobWaitScript({ serviceName, shell: {}, maxAttempts: JOB_MAX_ATTEMPTS, timeoutSeconds: 120, pollSeconds: 2 })], { encoding: "utf8", timeout: 180_000 });
+        const jobs = Object.entries(created).filter(([, c]) => isJob(c.workload));
+        for (const [name] of jobs) {
+            const done = waitForJob(name);
+            expect(done.status, done.stderr).to.equal(0);
+            expect(done.stdout).to.equal(`job ${name} completed\n`);
+        }
+        const failing = JSON.parse(JSON.stringify(jobs[0][1].spec));
+        failing.Name = `${CONTRACT_STACK}-failing-job`;
+        failing.TaskTemplate.ContainerSpec.Command = ["sh", "-c", "echo failing on purpose; exit 4"];
+        await docker.createService(failing);
+        const failed = waitForJob(failing.Name);
+        expect(failed.status).to.equal(1);
+        expect(failed.stderr).to.include(`dockyard: job ${failing.Name} failed ${JOB_MAX_ATTEMPTS} times`);
     });
 
     it("fails tasks below the CPU and memory minimums that the mapping refuses up front", async () => {
