@@ -17,6 +17,7 @@ import {
     updateOrder,
 } from "../components/swarm/service";
 import { jobWaitScript } from "../components/swarm/jobs";
+import { volumeDirectoryScript } from "../components/swarm/volumes";
 import { deploySwarmWorkloads } from "../components/swarm/workload";
 import { FIRST_PUBLISHED_PORT, WorkloadSpec } from "../components/workload";
 import { ofType, only, RecordedResource, runDeclaration } from "./harness";
@@ -309,6 +310,12 @@ describe("swarm workloads on ec2 (mocks)", () => {
         const names = (list: unknown[]) => list.map((r) => (r as any).__name);
         expect(names(dependsOn["dev-api"])).to.deep.equal(["gate", "dev-migrate-complete"]);
         expect(names(dependsOn["dev-web"])).to.deep.equal(["gate"]);
+        const withVolumes = specs.filter((s) => (s.volumes ?? []).some((v) => v.kind !== "ephemeral"));
+        expect(withVolumes.length).to.be.greaterThan(0);
+        for (const spec of withVolumes) {
+            const volume = spec.volumes!.find((v) => v.kind !== "ephemeral")!;
+            expect(names(dependsOn[`dev-${spec.name}`])).to.include(`dev-${spec.name}-${volume.name}-directory`);
+        }
     });
 
     it("waits for a job through the manager's SSH path, again when its image or arguments change", async () => {
@@ -321,9 +328,11 @@ describe("swarm workloads on ec2 (mocks)", () => {
         expect(wait.parent).to.equal("dev-migrate");
         const script = (wait.inputs as any).create as string;
         expect(script).to.include("job='dev-migrate'");
-        expect(script).to.include("ssh \"${ssh_opts[@]}\" 'ec2-user@198.51.100.10' \"docker $(printf '%q ' \"$@\")\"");
+        expect(script).to.include("on_swarm() { ssh \"${ssh_opts[@]}\" 'ec2-user@198.51.100.10' \"$(printf '%q ' \"$@\")\"; }");
+        expect(script).to.include("on_swarm docker service ps");
         expect((wait.inputs as any).triggers[0]).to.equal("img/migrate:1");
-        expect(ofType(resources, "command:local:Command")).to.have.length(specs.filter((s) => s.kind === "job").length);
+        const waits = ofType(resources, "command:local:Command").filter((c) => c.name.endsWith("-complete"));
+        expect(waits.map((c) => c.name)).to.deep.equal(specs.filter((s) => s.kind === "job").map((s) => `dev-${s.name}-complete`));
     });
 
     it("renders job waits that pass shellcheck, locally and over SSH", () => {
@@ -334,6 +343,20 @@ describe("swarm workloads on ec2 (mocks)", () => {
             expect(result.stdout + result.stderr, JSON.stringify(shell)).to.equal("");
             expect(result.status).to.equal(0);
         }
+    });
+
+    it("creates each EFS volume's directory from the manager, owned by the workload's user, in a script that passes shellcheck", () => {
+        const script = volumeDirectoryScript({
+            shell: { sshTarget: "ec2-user@i-0abc", sshOptions: ["-o", "ProxyCommand=aws ssm start-session --target %h"] },
+            dnsName: "fs-1.efs.us-east-1.amazonaws.com",
+            path: "/dockyard/dev/redis/data",
+            uid: 999,
+            gid: 1000,
+        });
+        expect(script).to.include(`on_swarm sudo sh -c`);
+        expect(script).to.include(`prepare 'fs-1.efs.us-east-1.amazonaws.com' 999 1000 '/dockyard/dev/redis/data'`);
+        const result = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script, encoding: "utf8" });
+        expect(result.stdout + result.stderr).to.equal("");
     });
 
     it("names the workload whose image is missing", async () => {

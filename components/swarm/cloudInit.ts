@@ -307,7 +307,7 @@ export function renderCloudInit(s: BootstrapSettings): string {
     const timer = s.role === "worker" ? "dockyard-lifecycle" : "dockyard-reaper";
     const doc = {
         package_update: true,
-        packages: ["docker", "amazon-ecr-credential-helper", "jq"],
+        packages: ["docker", "amazon-ecr-credential-helper", "jq", "nfs-utils"],
         ...sshKeys(s),
         write_files: [
             ...Object.entries(nodeScripts(s)).map(([path, content]) => ({ path, permissions: "0750", owner: "root:root", content })),

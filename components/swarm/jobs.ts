@@ -9,6 +9,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { SwarmShell } from "../platform";
 import { shellQuote as q } from "./readiness";
+import { onSwarmFunction } from "./shell";
 import { JOB_MAX_ATTEMPTS } from "./service";
 
 export const JOB_TIMEOUT_SECONDS = 900;
@@ -21,28 +22,17 @@ export interface JobWaitSettings {
     readonly pollSeconds: number;
 }
 
-/** How the script runs the docker CLI: on this machine, or on the manager over the provider's SSH path. */
-function dockerFunction(shell: SwarmShell): string {
-    if (shell.sshTarget === undefined) {
-        return shell.dockerHost ? `swarm_docker() { DOCKER_HOST=${q(shell.dockerHost)} docker "$@"; }` : `swarm_docker() { docker "$@"; }`;
-    }
-    return `ssh_opts=(${(shell.sshOptions ?? []).map(q).join(" ")})
-# ssh hands the remote shell one string, so each argument is quoted for it here, on purpose.
-# shellcheck disable=SC2029
-swarm_docker() { ssh "\${ssh_opts[@]}" ${q(shell.sshTarget)} "docker $(printf '%q ' "$@")"; }`;
-}
-
 /** The bash script that waits for a Swarm job service to run to completion. */
 export function jobWaitScript(s: JobWaitSettings): string {
     return `#!/bin/bash
 # dockyard: wait for a swarm job to complete (rendered by components/swarm/jobs.ts)
 set -uo pipefail
 job=${q(s.serviceName)}
-${dockerFunction(s.shell)}
+${onSwarmFunction(s.shell)}
 deadline=$((SECONDS + ${s.timeoutSeconds}))
 last="no task yet"
 while [ "$SECONDS" -lt "$deadline" ]; do
-  if tasks=$(swarm_docker service ps --format '{{.DesiredState}} {{.CurrentState}}' "$job" 2>&1); then
+  if tasks=$(on_swarm docker service ps --format '{{.DesiredState}} {{.CurrentState}}' "$job" 2>&1); then
     newest=$(head -n 1 <<<"$tasks")
     if [[ "$newest" == "Shutdown Complete"* ]]; then
       echo "job $job completed"
@@ -51,7 +41,7 @@ while [ "$SECONDS" -lt "$deadline" ]; do
     failures=$(grep -cE '^Shutdown (Failed|Rejected)' <<<"$tasks" || true)
     if [ "$failures" -ge ${s.maxAttempts} ]; then
       echo "dockyard: job $job failed ${s.maxAttempts} times; its last logs:" >&2
-      swarm_docker service logs --tail 20 "$job" >&2 || true
+      on_swarm docker service logs --tail 20 "$job" >&2 || true
       exit 1
     fi
     last="$newest"

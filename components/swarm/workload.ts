@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SwarmPlatform } from "../platform";
 import { publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 import { jobCompletion } from "./jobs";
+import { volumeDirectory } from "./volumes";
 import {
     CONVERGE_TIMEOUT,
     deploymentOrder,
@@ -82,6 +83,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
         }
 
         this.accessPoints = {};
+        const volumeDirectories: command.local.Command[] = [];
         const nfs = (volume: VolumeSpec) => {
             if (!platform.efs) throw new Error(`workload ${spec.name}: volume ${volume.name} (${volume.kind}) needs the platform's EFS file system on engine ec2`);
             if (!args.awsProvider) throw new Error(`workload ${spec.name}: volume ${volume.name} needs the stack's AWS provider (awsProvider) for its EFS access point`);
@@ -99,6 +101,13 @@ export class SwarmWorkload extends pulumi.ComponentResource {
                 { parent: this, provider: args.awsProvider },
             );
             this.accessPoints[volume.name] = accessPoint;
+            volumeDirectories.push(
+                volumeDirectory(
+                    `${name}-${volume.name}-directory`,
+                    { shell: platform.shell, dnsName: platform.efs.dnsName, path: accessPoint.rootDirectory.path, uid: Number(uid), gid: Number(gid) },
+                    { parent: this, dependsOn: platform.dependsOn },
+                ),
+            );
             return { dnsName: platform.efs.dnsName, path: accessPoint.rootDirectory.path };
         };
 
@@ -135,7 +144,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
                 // A finished job is never "running", so waiting for convergence would time out.
                 convergeConfig: isJob(spec) ? undefined : { delay: "5s", timeout: CONVERGE_TIMEOUT },
             },
-            { ...dockerOpts, dependsOn: [...platform.dependsOn, ...(args.after ?? [])] },
+            { ...dockerOpts, dependsOn: [...platform.dependsOn, ...(args.after ?? []), ...volumeDirectories] },
         );
         this.serviceName = this.service.name;
         if (isJob(spec)) {
