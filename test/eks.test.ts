@@ -3,16 +3,9 @@ import { EksCluster, clusterNameFor, controlPlaneSettings, updateKubeconfigComma
 import { NODE_METADATA_HOP_LIMIT } from "../components/eks/nodeGroup";
 import { stackAwsProvider } from "../components/tags";
 import { fakeHex } from "../scripts/offline/mocks";
-import { isSecret, ofType, only, resolve, runDeclaration, stackConfig, RecordedResource } from "./harness";
+import { isSecret, ofType, only, resolve, runDeclaration, stackConfig, RecordedResource, THREE_AZ_NETWORK } from "./harness";
 
-const network = {
-    vpcId: "vpc-0123",
-    vpcCidr: "10.20.0.0/16",
-    publicSubnetIds: ["subnet-pub-a", "subnet-pub-b", "subnet-pub-c"],
-    privateSubnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
-    nodeSubnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
-    azs: ["us-east-1a", "us-east-1b", "us-east-1c"],
-};
+const network = THREE_AZ_NETWORK;
 
 /** A dev-like EKS stack: the dev file's cheap network, switched to the eks target. */
 const DEV_EKS = { target: "eks", "network.natGateways": "none", "eks.publicAccessCidrs": ["203.0.113.0/24"], "eks.capacityType": "SPOT" };

@@ -6,16 +6,9 @@ import { EksCluster } from "../components/eks/cluster";
 import { autoscalerDiscoveryTags, clusterAutoscalerPolicy, loadBalancerControllerPolicy, podIdentityTrustPolicy, PolicyStatement } from "../components/eks/iam";
 import { LOAD_BALANCER_CONTROLLER_CHART } from "../components/eks/loadBalancerController";
 import { amiTypeFor, isGravitonInstanceType, nodeGroupSettings } from "../components/eks/nodeGroup";
-import { ofType, only, RecordedResource, runDeclaration, stackConfig } from "./harness";
+import { ofType, only, RecordedResource, runDeclaration, stackConfig, THREE_AZ_NETWORK } from "./harness";
 
-const network = {
-    vpcId: "vpc-0123",
-    vpcCidr: "10.20.0.0/16",
-    publicSubnetIds: ["subnet-pub-a", "subnet-pub-b", "subnet-pub-c"],
-    privateSubnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
-    nodeSubnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
-    azs: ["us-east-1a", "us-east-1b", "us-east-1c"],
-};
+const network = THREE_AZ_NETWORK;
 
 const actions = (statement: PolicyStatement) => [statement.Action].flat();
 

@@ -87,3 +87,23 @@ export function only(resources: readonly RecordedResource[], type: string, name?
     }
     return found[0];
 }
+
+/** The message a synchronous call throws, or "no error". */
+export function errorOf(run: () => unknown): string {
+    try {
+        run();
+    } catch (err) {
+        return String((err as Error).message);
+    }
+    return "no error";
+}
+
+/** A three-AZ network with NAT, as the Network component hands it to a cluster. */
+export const THREE_AZ_NETWORK = {
+    vpcId: "vpc-0123",
+    vpcCidr: "10.20.0.0/16",
+    publicSubnetIds: ["subnet-pub-a", "subnet-pub-b", "subnet-pub-c"],
+    privateSubnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
+    nodeSubnetIds: ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"],
+    azs: ["us-east-1a", "us-east-1b", "us-east-1c"],
+};

@@ -8,7 +8,7 @@ import { stackAwsProvider } from "../components/tags";
 import type { WorkloadSpec } from "../components/workload";
 import { setStackOutputs } from "../scripts/offline/mocks";
 import { runProgram } from "../scripts/offline/run";
-import { isSecret, ofType, only, resolve, stackConfig, stackConfigMap } from "./harness";
+import { isSecret, ofType, only, resolve, stackConfig, stackConfigMap, errorOf } from "./harness";
 
 const FIXTURE = "test/fixtures/image-context";
 const resources = { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
@@ -19,14 +19,6 @@ const SPECS: WorkloadSpec[] = [
 const SOURCE = "acme/dockyard/dev";
 const digestOf = (workload: string, hex: string) => `123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/${workload}@sha256:${hex.repeat(64)}`;
 
-function errorOf(run: () => unknown): string {
-    try {
-        run();
-    } catch (err) {
-        return String((err as Error).message);
-    }
-    return "no error";
-}
 
 async function rejectionOf(promise: Promise<unknown>): Promise<string> {
     try {

@@ -3,7 +3,7 @@ import { NatStrategy, intToIpv4, ipv4ToInt } from "../components/config";
 import { natLayout, Network } from "../components/network";
 import { AZ_SLOTS, SMALLEST_SUBNET_PREFIX, subnetPlan } from "../components/subnets";
 import { stackAwsProvider, stackTags } from "../components/tags";
-import { ofType, only, resolve, runDeclaration, stackConfig } from "./harness";
+import { ofType, only, resolve, runDeclaration, stackConfig, errorOf } from "./harness";
 
 const range = (cidr: string): [number, number] => {
     const [address, prefix] = cidr.split("/");
@@ -17,14 +17,6 @@ const overlaps = (a: string, b: string) => {
 };
 const size = (cidr: string) => 2 ** (32 - Number(cidr.split("/")[1]));
 
-function errorOf(run: () => unknown): string {
-    try {
-        run();
-    } catch (err) {
-        return String((err as Error).message);
-    }
-    return "no error";
-}
 
 /** Declares the network for a stack with its stack provider, as index.ts does. */
 function declareNetwork(stack: string, overrides: Record<string, unknown> = {}) {
