@@ -74,6 +74,8 @@ export interface EksConfig {
 export interface WorkloadOverrides {
     readonly replicas: Readonly<Record<string, number>>;
     readonly imageTags: Readonly<Record<string, string>>;
+    /** Host names of workloads' public http ports on this stack, under `ingress.domain`. */
+    readonly hosts: Readonly<Record<string, string>>;
 }
 
 export interface StackConfig {
@@ -217,6 +219,7 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "eks.adminPrincipals", type: "array", default: [], description: "IAM role/user ARNs given cluster-admin through access entries.", rule: iamPrincipals },
     { key: "eks.addonVersions", type: "object", default: DEFAULT_EKS_ADDON_VERSIONS, description: "EKS add-on versions by add-on name; keys you leave out keep their default (for Kubernetes 1.34).", rule: ((map: Record<string, unknown>) => { const bad = Object.entries(map).filter(([k, v]) => !(k in DEFAULT_EKS_ADDON_VERSIONS) || typeof v !== "string" || !/^v\d+\.\d+\.\d+-eksbuild\.\d+$/.test(v)); return bad.length === 0 ? undefined : `allowed: a map of ${listOr(Object.keys(DEFAULT_EKS_ADDON_VERSIONS))} to a version such as v1.12.4-eksbuild.1 (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`; }) as Rule },
     { key: "workloads.replicas", type: "object", default: {}, description: "Per-stack replica counts by workload name, e.g. `{api: 3}`.", rule: positiveIntegerMap },
+    { key: "workloads.hosts", type: "object", default: {}, description: "Per-stack host names of public http workloads, e.g. `{web: www.example.com}` (under `ingress.domain`).", rule: stringMap("a DNS host name", /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/) },
     { key: "workloads.imageTags", type: "object", default: {}, description: "Per-stack tags of existing images by workload name, e.g. `{redis: 7.4-alpine}`.", rule: stringMap("a Docker tag", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/) },
 ];
 
@@ -344,6 +347,11 @@ function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
     if (values["images.from"] !== "" && Object.keys(values["images.digests"] as object).length > 0) {
         problems.push(`${NAMESPACE}:images.from and ${NAMESPACE}:images.digests are both set; allowed: one source of promoted images`);
     }
+    const domain = values["ingress.domain"] as string;
+    const outside = Object.entries(values["workloads.hosts"] as Record<string, string>).filter(([, host]) => domain !== "" && host !== domain && !host.endsWith(`.${domain}`));
+    if (outside.length > 0) {
+        problems.push(`${NAMESPACE}:workloads.hosts has ${outside.map(([w, h]) => `${w}=${JSON.stringify(h)}`).join(", ")}; allowed: host names under ${NAMESPACE}:ingress.domain ${JSON.stringify(domain)}`);
+    }
     if (values["ingress.domain"] !== "" && values["ingress.certificateArn"] !== "") {
         problems.push(`${NAMESPACE}:ingress.domain and ${NAMESPACE}:ingress.certificateArn are both set; allowed: a domain (dockyard issues the certificate) or an existing certificate`);
     }
@@ -451,6 +459,7 @@ function assemble(v: Record<string, ConfigValue>, project: string, stack: string
         workloads: {
             replicas: { ...(v["workloads.replicas"] as Record<string, number>) },
             imageTags: { ...(v["workloads.imageTags"] as Record<string, string>) },
+            hosts: { ...(v["workloads.hosts"] as Record<string, string>) },
         },
     };
 }

@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { sshPrivateKey, StackConfig } from "./config";
-import { aliasRecord, DomainCertificate, publicHostNames } from "./dns";
+import { aliasRecord, certificateNames, DomainCertificate, publicHostNames } from "./dns";
 import { EksCluster } from "./eks/cluster";
 import { resolveImages } from "./images";
 import { deployKubernetesWorkloads } from "./kubernetes/deploy";
@@ -45,13 +45,15 @@ function declareLocalStack(config: StackConfig, specs: WorkloadSpec[], endpoints
 }
 
 function declareAwsStack(config: StackConfig, specs: WorkloadSpec[], endpoints: PublicEndpoint[]): StackOutputs {
+    // Host names outside the domain stop the program here, before any resource exists.
+    const hostNames = config.domain ? certificateNames(config.domain, publicHostNames(config.domain, endpoints)) : [];
     const awsProvider = stackAwsProvider(config);
     const withAws = { providers: [awsProvider] };
     const network = new Network(`${config.stack}-network`, { cidr: config.network.cidr, azCount: config.network.azs, natGateways: config.network.natGateways }, withAws);
     const { images, digests } = resolveImages(config.stack, specs, config, withAws);
 
     const certificate = config.domain
-        ? new DomainCertificate(`${config.stack}-certificate`, { domain: config.domain, hostNames: publicHostNames(config.domain, endpoints) }, withAws)
+        ? new DomainCertificate(`${config.stack}-certificate`, { domain: config.domain, hostNames }, withAws)
         : undefined;
     const certificateArn = certificate?.certificateArn ?? (config.certificateArn || undefined);
 

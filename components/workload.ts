@@ -457,7 +457,7 @@ export function prepareWorkloads(specs: readonly WorkloadSpec[], overrides: Work
     const problems: string[] = [];
     const names = specs.map((s) => s.name);
     const known = names.join(", ") || "none";
-    for (const [key, map] of [["replicas", overrides.replicas], ["imageTags", overrides.imageTags]] as const) {
+    for (const [key, map] of [["replicas", overrides.replicas], ["imageTags", overrides.imageTags], ["hosts", overrides.hosts]] as const) {
         for (const name of Object.keys(map)) {
             if (!names.includes(name)) problems.push(`dockyard:workloads.${key} names workload ${show(name)}, which does not exist; allowed: ${known}`);
         }
@@ -469,6 +469,13 @@ export function prepareWorkloads(specs: readonly WorkloadSpec[], overrides: Work
             const image = spec.image as { ref?: string };
             if (typeof image.ref === "string") result = { ...result, image: { ref: withTag(image.ref, overrides.imageTags[spec.name]) } };
             else problems.push(`dockyard:workloads.imageTags names workload ${show(spec.name)}, which builds its image; allowed: workloads with an image ref (${specs.filter((s) => "ref" in s.image).map((s) => s.name).join(", ") || "none"})`);
+        }
+        if (Object.prototype.hasOwnProperty.call(overrides.hosts, spec.name)) {
+            const host = overrides.hosts[spec.name];
+            if (!(spec.ports ?? []).some((p) => p.public && (p.protocol ?? "http") === "http")) {
+                problems.push(`dockyard:workloads.hosts names workload ${show(spec.name)}, which has no public http port; allowed: ${specs.filter((s) => (s.ports ?? []).some((p) => p.public && (p.protocol ?? "http") === "http")).map((s) => s.name).join(", ") || "none"}`);
+            }
+            result = { ...result, ports: result.ports?.map((p) => (p.public && (p.protocol ?? "http") === "http" ? { ...p, public: { ...p.public, host } } : p)) };
         }
         return result;
     });

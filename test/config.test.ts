@@ -41,7 +41,7 @@ describe("config", () => {
         expect(config.target).to.equal("swarm");
         expect(config.network).to.deep.equal({ cidr: "10.0.0.0/16", azs: 2, natGateways: "none" });
         expect(config.eks.publicAccessCidrs).to.deep.equal([]);
-        expect(config.workloads).to.deep.equal({ replicas: {}, imageTags: {} });
+        expect(config.workloads).to.deep.equal({ replicas: {}, imageTags: {}, hosts: {} });
     });
 
     it("returns a deeply frozen object", () => {

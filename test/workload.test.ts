@@ -225,7 +225,7 @@ describe("prepareWorkloads", () => {
     const specs = [service("api", { image: { build: { context: "services/api" } } }), service("redis", { image: { ref: "redis:7.2-alpine" } })];
 
     it("applies replica and image tag overrides without touching the input", () => {
-        const prepared = prepareWorkloads(specs, { replicas: { api: 3 }, imageTags: { redis: "7.4-alpine" } });
+        const prepared = prepareWorkloads(specs, { replicas: { api: 3 }, imageTags: { redis: "7.4-alpine" }, hosts: {} });
         expect(prepared.map((s) => [s.name, s.replicas, s.image])).to.deep.equal([
             ["api", 3, { build: { context: "services/api" } }],
             ["redis", undefined, { ref: "redis:7.4-alpine" }],
@@ -235,7 +235,7 @@ describe("prepareWorkloads", () => {
 
     it("throws one error listing unknown workloads, bad overrides and spec problems together", () => {
         const broken = [...specs, service("bad", { ports: [{ name: "http", port: 70000 }] })];
-        expect(() => prepareWorkloads(broken, { replicas: { ghost: 2, api: -1 }, imageTags: { api: "v2", nope: "1" } })).to.throw(
+        expect(() => prepareWorkloads(broken, { replicas: { ghost: 2, api: -1 }, imageTags: { api: "v2", nope: "1" }, hosts: {} })).to.throw(
             [
                 "dockyard: the workloads are invalid (5 problems):",
                 '  - dockyard:workloads.replicas names workload "ghost", which does not exist; allowed: api, redis, bad',
@@ -248,7 +248,16 @@ describe("prepareWorkloads", () => {
     });
 
     it("returns valid specs unchanged when there are no overrides", () => {
-        expect(prepareWorkloads(specs, { replicas: {}, imageTags: {} })).to.deep.equal(specs);
+        expect(prepareWorkloads(specs, { replicas: {}, imageTags: {}, hosts: {} })).to.deep.equal(specs);
+    });
+
+    it("sets per-stack host names on public http ports, and refuses a workload without one", () => {
+        const web = service("web", { ports: [{ name: "http", port: 8080, public: { path: "/" } }, { name: "admin", port: 9000 }] });
+        const [prepared] = prepareWorkloads([web], { replicas: {}, imageTags: {}, hosts: { web: "www.example.com" } });
+        expect(prepared.ports).to.deep.equal([{ name: "http", port: 8080, public: { path: "/", host: "www.example.com" } }, { name: "admin", port: 9000 }]);
+        expect(() => prepareWorkloads([...specs, web], { replicas: {}, imageTags: {}, hosts: { api: "api.example.com" } })).to.throw(
+            'dockyard:workloads.hosts names workload "api", which has no public http port; allowed: web',
+        );
     });
 });
 

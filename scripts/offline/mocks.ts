@@ -5,9 +5,8 @@
  * fails loudly instead of returning undefined.
  */
 import * as crypto from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
+import { sampleWorkloads } from "../../workloads";
 
 export const ACCOUNT_ID = "123456789012";
 
@@ -30,17 +29,17 @@ export function setStackOutputs(name: string, outputs: Inputs | undefined): void
 }
 
 /**
- * Unless a test set them, a referenced stack exports `imageDigests` for every sample service under
- * `services/`, as if it had built and pushed them: deterministic, derived from the stack's name.
+ * Unless a test set them, a referenced stack exports `imageDigests` for every workload of
+ * `workloads.ts` that builds its image, as if it had built and pushed them: deterministic, derived
+ * from the stack's name.
  */
 function stackOutputs(name: string, region: string): Inputs {
     const set = STACK_OUTPUTS.get(name);
     if (set) return set;
     const [, project, stack] = name.split("/");
-    const servicesDir = path.resolve(__dirname, "..", "..", "services");
-    const services = fs.existsSync(servicesDir) ? fs.readdirSync(servicesDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];
-    const digest = (service: string) => `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${project}/${stack}/${service}@sha256:${fakeHex(`${name}/${service}`, 64)}`;
-    return { imageDigests: Object.fromEntries(services.map((service) => [service, digest(service)])) };
+    const built = sampleWorkloads({ redisPassword: "" }).filter((w) => "build" in w.image).map((w) => w.name);
+    const digest = (workload: string) => `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${project}/${stack}/${workload}@sha256:${fakeHex(`${name}/${workload}`, 64)}`;
+    return { imageDigests: Object.fromEntries(built.map((workload) => [workload, digest(workload)])) };
 }
 
 /** Extra state per resource type, on top of the echoed inputs. */
@@ -107,6 +106,7 @@ const INVOKES: Record<string, (inputs: Inputs, region: string) => Inputs> = {
     "aws:route53/getZone:getZone": (inputs) => ({ name: inputs.name, zoneId: `Z${fakeHex(String(inputs.name), 20).toUpperCase()}`, id: `Z${fakeHex(String(inputs.name), 20).toUpperCase()}`, privateZone: false }),
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/dockyard`, userId: "AIDEXAMPLE" }),
     "aws:index/getRegion:getRegion": (_inputs, region) => ({ name: region, region, id: region }),
+    "aws:lb/getHostedZoneId:getHostedZoneId": (inputs) => ({ id: inputs.loadBalancerType === "network" ? "Z26RNL4JYFTOTI" : "Z35SXDOTRQ7X7K" }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": (_inputs, region) => ({
         userName: "AWS",

@@ -40,6 +40,17 @@ export interface RunOptions {
 
 export const SECRET_PLACEHOLDER = "[secret]";
 
+/** The program failed; `resources` are those it had registered by then (none, when validation stopped it first). */
+export class ProgramFailure extends Error {
+    constructor(
+        public readonly cause: unknown,
+        public readonly resources: readonly RecordedResource[],
+    ) {
+        super(cause instanceof Error ? cause.message : String(cause));
+        this.name = "ProgramFailure";
+    }
+}
+
 /** Replaces every secret value by "[secret]" and resource references by their name. */
 export function redactSecrets(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(redactSecrets);
@@ -118,6 +129,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     clearProjectModules();
     const onRejection = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onRejection);
+    const registered = () => resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
     try {
         const program = options.program ?? path.join(PROJECT_ROOT, "index.ts");
         const outputs = await pulumi.runtime.runInPulumiStack(async () =>
@@ -126,7 +138,9 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         // Internal to the SDK (hence the cast), but it is exactly how the language host waits for a program to finish.
         await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
         if (failures.length > 0) throw failures[0];
-        return { resources: resources.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs: (outputs ?? {}) as Record<string, unknown>, invokes };
+        return { resources: registered(), outputs: (outputs ?? {}) as Record<string, unknown>, invokes };
+    } catch (err) {
+        throw new ProgramFailure(err, registered());
     } finally {
         process.off("unhandledRejection", onRejection);
     }
