@@ -5,6 +5,7 @@
  * (NAT processing, LCUs, log ingestion, data transfer, EFS and ECR storage) are listed as "plus
  * usage" with their rate, never guessed into the total.
  */
+import { parseQuantity } from "../workload";
 import PRICES from "./prices.json";
 
 /** One entry of `resources.json`; `parent` and `provider` are not needed to price it. */
@@ -148,11 +149,7 @@ export function instanceHourly(prices: RegionPrices, region: string, instanceTyp
 export function quantityToGib(quantity: unknown, where: string): number {
     const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.exec(String(quantity ?? ""));
     if (!match) throw new CostModelError(`${where} is ${JSON.stringify(quantity)}; expected a storage quantity such as 10Gi`);
-    const bytesPerUnit: Record<string, number> = {
-        "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15,
-        Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
-    };
-    return (Number(match[1]) * bytesPerUnit[match[2] ?? ""]) / 2 ** 30;
+    return parseQuantity(match[0])! / 2 ** 30;
 }
 
 interface Charge {

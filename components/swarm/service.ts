@@ -6,7 +6,7 @@
 import * as crypto from "node:crypto";
 import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
-import { HEALTH_DEFAULTS, initialReplicas, userOf } from "../workload";
+import { HEALTH_DEFAULTS, initialReplicas, parseQuantity, userOf } from "../workload";
 import type { HealthCheck, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 
 /** `ec2`: the routing mesh behind a load balancer; `local`: ports bound on this machine only. */
@@ -18,15 +18,11 @@ export const SECRET_FILE_MODE = 0o400;
 export const JOB_MAX_ATTEMPTS = 3;
 export const CONVERGE_TIMEOUT = "5m";
 
-const DECIMAL_SUFFIX: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
-const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-
 /** Kubernetes CPU quantity (`250m`, `0.5`, `2`) to Docker NanoCPUs (1 CPU = 1e9). */
 export function cpuToNanoCpus(quantity: string, field = "cpu"): number {
     const match = /^(\d+(?:\.\d+)?|\.\d+)(m?)$/.exec(quantity);
     if (!match) throw new Error(`${field}: "${quantity}" is not a CPU quantity; allowed: cores such as 0.5 or 2, or millicores such as 250m`);
-    const cores = Number(match[1]) / (match[2] === "m" ? 1000 : 1);
-    const nano = Math.round(cores * 1e9);
+    const nano = Math.round(parseQuantity(quantity)! * 1e9);
     // The engine refuses less than a hundredth of a CPU (NanoCPUs below 1e7) at task start.
     if (nano < 1e7) throw new Error(`${field}: "${quantity}" is below the Docker minimum of 10m (0.01 CPU)`);
     return nano;
@@ -36,7 +32,7 @@ export function cpuToNanoCpus(quantity: string, field = "cpu"): number {
 export function memoryToBytes(quantity: string, field = "memory"): number {
     const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|)$/.exec(quantity);
     if (!match) throw new Error(`${field}: "${quantity}" is not a memory quantity; allowed: bytes with an optional suffix such as 256Mi, 1Gi or 500M`);
-    const bytes = Math.round(Number(match[1]) * (BINARY_SUFFIX[match[2]] ?? DECIMAL_SUFFIX[match[2]]));
+    const bytes = Math.round(parseQuantity(quantity)!);
     // Docker refuses a memory limit under 6 MiB.
     if (bytes < 6 * 2 ** 20) throw new Error(`${field}: "${quantity}" is below the Docker minimum of 6Mi`);
     return bytes;
