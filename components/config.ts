@@ -153,6 +153,13 @@ const stackReference: Rule = ((value: string) =>
         ? undefined
         : "allowed: a stack reference org/project/stack, or empty") as Rule;
 
+const addonVersionMap: Rule = ((map: Record<string, unknown>) => {
+    const bad = Object.entries(map).filter(([k, v]) => !(k in DEFAULT_EKS_ADDON_VERSIONS) || typeof v !== "string" || !/^v\d+\.\d+\.\d+-eksbuild\.\d+$/.test(v));
+    return bad.length === 0
+        ? undefined
+        : `allowed: a map of ${listOr(Object.keys(DEFAULT_EKS_ADDON_VERSIONS))} to a version such as v1.12.4-eksbuild.1 (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
+}) as Rule;
+
 const iamPrincipals: Rule = ((values: readonly string[]) => {
     const bad = values.filter((v) => !/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(v));
     return bad.length === 0 ? undefined : `allowed: IAM role or user ARNs (bad: ${bad.join(", ")})`;
@@ -217,7 +224,7 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "eks.diskGb", type: "integer", default: 20, description: "Encrypted gp3 disk of every node, in GiB.", rule: intRange(20, 1000) },
     { key: "eks.publicAccessCidrs", type: "array", default: [], description: "CIDRs that may reach the public API endpoint; empty keeps the endpoint private.", rule: cidrList },
     { key: "eks.adminPrincipals", type: "array", default: [], description: "IAM role/user ARNs given cluster-admin through access entries.", rule: iamPrincipals },
-    { key: "eks.addonVersions", type: "object", default: DEFAULT_EKS_ADDON_VERSIONS, description: "EKS add-on versions by add-on name; keys you leave out keep their default (for Kubernetes 1.34).", rule: ((map: Record<string, unknown>) => { const bad = Object.entries(map).filter(([k, v]) => !(k in DEFAULT_EKS_ADDON_VERSIONS) || typeof v !== "string" || !/^v\d+\.\d+\.\d+-eksbuild\.\d+$/.test(v)); return bad.length === 0 ? undefined : `allowed: a map of ${listOr(Object.keys(DEFAULT_EKS_ADDON_VERSIONS))} to a version such as v1.12.4-eksbuild.1 (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`; }) as Rule },
+    { key: "eks.addonVersions", type: "object", default: DEFAULT_EKS_ADDON_VERSIONS, description: "EKS add-on versions by add-on name; keys you leave out keep their default (for Kubernetes 1.34).", rule: addonVersionMap },
     { key: "workloads.replicas", type: "object", default: {}, description: "Per-stack replica counts by workload name, e.g. `{api: 3}`.", rule: positiveIntegerMap },
     { key: "workloads.hosts", type: "object", default: {}, description: "Per-stack host names of public http workloads, e.g. `{web: www.example.com}` (under `ingress.domain`).", rule: stringMap("a DNS host name", /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/) },
     { key: "workloads.imageTags", type: "object", default: {}, description: "Per-stack tags of existing images by workload name, e.g. `{redis: 7.4-alpine}`.", rule: stringMap("a Docker tag", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/) },
