@@ -1,38 +1,72 @@
 /**
  * `npm run render -- <stack> [--config-file <path>]`: runs the real program under mocks with a
  * stack's config and writes `out/<stack>/resources.json`: a reviewer's view of what the stack would
- * create, with no cloud credentials, and `out/<stack>/cost.json`: what it would cost per month. Exits 1 with the validation messages on invalid config.
+ * create, with no cloud credentials, and `out/<stack>/cost.json`: what it would cost per month.
+ * Exits 1 with every validation problem (and no stack trace unless asked) on invalid config or
+ * workloads, leaving no `out/<stack>/` behind.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, StackConfig } from "../components/config";
+import { DEBUG_VARIABLE } from "../components/program";
 import { CostEstimate, CostModelError, estimateCost, RenderedResource } from "../components/cost/model";
 import { formatCostTable } from "../components/cost/report";
 import { mockOutputs } from "./offline/mocks";
-import { PROJECT_ROOT, RecordedResource, runProgram } from "./offline/run";
+import { PROJECT_ROOT, ProgramFailure, ProgramRun, RecordedResource, runProgram } from "./offline/run";
 import { loadStackFile } from "./offline/stackFile";
 
 export interface RenderArgs {
     readonly stack: string;
     readonly configFile: string;
+    /** Print the stack trace of an expected error too (also DOCKYARD_DEBUG=1). */
+    readonly stackTrace: boolean;
+}
+
+const USAGE = "usage: npm run render -- <stack> [--config-file <path>] [--stack-trace]\n       npm run render -- --config-file <path>/Pulumi.<stack>.yaml";
+
+/**
+ * What is wrong with a stack name, or undefined: Pulumi's own rule (pulumi/pulumi
+ * pkg/backend/diy/backend.go validateStackName: `^[A-Za-z0-9_.-]{1,100}$`, no slashes). The name
+ * becomes a path (`out/<stack>/`, `Pulumi.<stack>.yaml`), so `.` and `..` are refused too.
+ */
+export function stackNameProblem(stack: string): string | undefined {
+    if (/^[A-Za-z0-9_.-]{1,100}$/.test(stack) && stack !== "." && stack !== "..") return undefined;
+    return `stack name ${JSON.stringify(stack)} is not a Pulumi stack name; allowed: 1 to 100 letters, digits, hyphens, underscores or periods (no slashes), as \`pulumi stack init\` accepts`;
 }
 
 export function parseArgs(argv: readonly string[]): RenderArgs {
     const positional: string[] = [];
     let configFile: string | undefined;
+    let stackTrace = false;
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--config-file") {
             configFile = argv[++i];
-            if (!configFile) throw new Error("--config-file needs a path");
+            if (!configFile) throw new Error(`--config-file needs a path\n${USAGE}`);
+        } else if (argv[i] === "--stack-trace") {
+            stackTrace = true;
         } else if (argv[i].startsWith("-")) {
-            throw new Error(`unknown option ${argv[i]}; usage: npm run render -- <stack> [--config-file <path>]`);
+            throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
         } else {
             positional.push(argv[i]);
         }
     }
-    if (positional.length !== 1) throw new Error("usage: npm run render -- <stack> [--config-file <path>]");
-    const stack = positional[0];
-    return { stack, configFile: path.resolve(configFile ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`)) };
+    if (positional.length > 1) throw new Error(`one stack name at most, got ${positional.join(" ")}\n${USAGE}`);
+    // `--config-file examples/Pulumi.edge.yaml` alone names the stack after its file, as Pulumi does.
+    const fromFile = configFile ? /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(configFile))?.[1] : undefined;
+    const stack = positional[0] ?? fromFile;
+    if (stack === undefined) throw new Error(configFile ? `cannot tell the stack name from ${configFile} (not Pulumi.<stack>.yaml): name it, npm run render -- <stack> --config-file ${configFile}\n${USAGE}` : USAGE);
+    const problem = stackNameProblem(stack);
+    if (problem) throw new Error(problem);
+    return { stack, configFile: path.resolve(configFile ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`)), stackTrace };
+}
+
+/** The stacks that have a `Pulumi.<stack>.yaml` in the project root. */
+export function existingStacks(root = PROJECT_ROOT): string[] {
+    return fs
+        .readdirSync(root)
+        .flatMap((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1] ?? [])
+        .sort();
 }
 
 /** The JSON written to resources.json: one entry per registered resource, in registration order. */
@@ -57,6 +91,49 @@ export function estimateRenderedCost(resources: readonly RenderedResource[], reg
     return estimateCost(resources, region, { idOf: (r) => mockOutputs({ type: r.type, name: r.name, inputs: r.inputs, custom: true }, region).id });
 }
 
+/** Whether an error is one the user caused and its message explains: no stack trace needed. */
+const expected = (err: unknown) => err instanceof ConfigError || err instanceof CostModelError || pulumi.RunError.isInstance(err);
+
+export async function render(args: RenderArgs, out: (text: string) => void, err: (text: string) => void): Promise<number> {
+    const outDir = path.join(PROJECT_ROOT, "out", args.stack);
+    // A failed render must not leave the previous render's files looking current.
+    fs.rmSync(outDir, { recursive: true, force: true });
+    if (!fs.existsSync(args.configFile)) {
+        const stacks = existingStacks();
+        err(`no stack file ${path.relative(process.cwd(), args.configFile) || args.configFile}; stacks here: ${stacks.join(", ") || "none"}; for a file elsewhere: npm run render -- <stack> --config-file <path>\n`);
+        return 1;
+    }
+    const stackFile = loadStackFile(args.configFile);
+    let config: StackConfig;
+    const started = process.hrtime.bigint();
+    let run: ProgramRun;
+    try {
+        run = await runProgram({ project: stackFile.project, stack: args.stack, config: stackFile.config, secretKeys: stackFile.secretKeys });
+        config = parseStackConfig(stackFile.config, stackFile.project, args.stack);
+    } catch (failure) {
+        const cause = failure instanceof ProgramFailure ? failure.cause : failure;
+        err(`${expected(cause) && !args.stackTrace ? (cause as Error).message : `render failed: ${cause instanceof Error ? cause.stack : String(cause)}`}\n`);
+        if (expected(cause) && !args.stackTrace) err(`(npm run render -- ${args.stack} --stack-trace, or ${DEBUG_VARIABLE}=1, shows where it was raised)\n`);
+        return 1;
+    }
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, "resources.json"), toRenderedJson(run.resources));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    out(`stack ${args.stack}: ${summarize(run.resources)}\nwrote ${path.relative(process.cwd(), path.join(outDir, "resources.json"))} in ${seconds.toFixed(1)} s\n`);
+    let cost: CostEstimate;
+    try {
+        cost = estimateRenderedCost(run.resources, config.region);
+    } catch (failure) {
+        if (!(failure instanceof CostModelError)) throw failure;
+        err(`cost estimate failed: ${failure.message}\n`);
+        fs.rmSync(outDir, { recursive: true, force: true });
+        return 1;
+    }
+    fs.writeFileSync(path.join(outDir, "cost.json"), `${JSON.stringify(cost, null, 2)}\n`);
+    out(`\n${formatCostTable(cost, `stack ${args.stack}: estimated monthly cost`)}\nwrote ${path.relative(process.cwd(), path.join(outDir, "cost.json"))}\n`);
+    return 0;
+}
+
 async function main(): Promise<number> {
     let args: RenderArgs;
     try {
@@ -65,37 +142,7 @@ async function main(): Promise<number> {
         process.stderr.write(`${(err as Error).message}\n`);
         return 2;
     }
-    if (!fs.existsSync(args.configFile)) {
-        process.stderr.write(`no stack file ${args.configFile}; pass --config-file <path>\n`);
-        return 1;
-    }
-    const stackFile = loadStackFile(args.configFile);
-    let config: StackConfig;
-    try {
-        config = parseStackConfig(stackFile.config, stackFile.project, args.stack);
-    } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`${err.message}\n`);
-        return 1;
-    }
-    const started = process.hrtime.bigint();
-    const run = await runProgram({ project: stackFile.project, stack: args.stack, config: stackFile.config, secretKeys: stackFile.secretKeys });
-    const outDir = path.join(PROJECT_ROOT, "out", args.stack);
-    fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, "resources.json"), toRenderedJson(run.resources));
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    process.stdout.write(`stack ${args.stack}: ${summarize(run.resources)}\nwrote ${path.relative(process.cwd(), path.join(outDir, "resources.json"))} in ${seconds.toFixed(1)} s\n`);
-    let cost: CostEstimate;
-    try {
-        cost = estimateRenderedCost(run.resources, config.region);
-    } catch (err) {
-        if (!(err instanceof CostModelError)) throw err;
-        process.stderr.write(`cost estimate failed: ${err.message}\n`);
-        return 1;
-    }
-    fs.writeFileSync(path.join(outDir, "cost.json"), `${JSON.stringify(cost, null, 2)}\n`);
-    process.stdout.write(`\n${formatCostTable(cost, `stack ${args.stack}: estimated monthly cost`)}\nwrote ${path.relative(process.cwd(), path.join(outDir, "cost.json"))}\n`);
-    return 0;
+    return render({ ...args, stackTrace: args.stackTrace || Boolean(process.env[DEBUG_VARIABLE]) }, (t) => process.stdout.write(t), (t) => process.stderr.write(t));
 }
 
 if (require.main === module) {
