@@ -1,11 +1,21 @@
 /**
  * The application dockyard deploys: each microservice declared once, the same on Swarm and
- * Kubernetes. This sample is a hit counter: `web` (nginx) serves the page and proxies /api/ to
- * `api`, which counts hits in `redis`; `migrate` prepares Redis before `api` starts.
+ * Kubernetes. `workloads()` is what the program deploys; edit it (and `sampleWorkloads`) freely.
+ * This sample is a hit counter: `web` (nginx) serves the page and proxies /api/ to `api`, which
+ * counts hits in `redis`; `migrate` prepares Redis before `api` starts.
  */
-import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import type * as pulumi from "@pulumi/pulumi";
+import type { WorkloadContext } from "./components/program";
 import type { WorkloadSpec } from "./components/workload";
+
+/**
+ * The stack's workloads. Called by `index.ts` (through `declareProgram`), possibly more than once:
+ * only declare here; ask for secrets with `generatedSecret` or `new pulumi.Config().requireSecret`.
+ */
+export function workloads({ generatedSecret }: WorkloadContext): WorkloadSpec[] {
+    // Generated once per stack and kept, encrypted, in its state (the RandomPassword `<stack>-redis-password`).
+    return sampleWorkloads({ redisPassword: generatedSecret("redis-password") });
+}
 
 /** Secret values the workloads need; each becomes a file under /run/secrets/. */
 export interface SampleSecrets {
@@ -77,13 +87,4 @@ export function sampleWorkloads(secrets: SampleSecrets): WorkloadSpec[] {
             resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "250m", memory: "64Mi" } },
         },
     ];
-}
-
-/**
- * The Redis password: generated once per stack and kept, encrypted, in the stack's state. Only
- * letters and digits, so it survives any quoting; 32 of them carry about 190 bits.
- */
-export function redisPassword(stack: string, opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
-    const password = new random.RandomPassword(`${stack}-redis-password`, { length: 32, special: false }, opts);
-    return pulumi.secret(password.result);
 }

@@ -8,6 +8,7 @@
  */
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
+import { closest } from "./workload";
 
 export const NAMESPACE = "dockyard";
 
@@ -310,24 +311,6 @@ function parseValue(def: KeyDefinition, raw: string): { value?: ConfigValue; pro
     }
 }
 
-function closestKey(unknown: string): string | undefined {
-    const distance = (a: string, b: string): number => {
-        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-        for (let i = 1; i <= a.length; i++) {
-            let previous = row[0];
-            row[0] = i;
-            for (let j = 1; j <= b.length; j++) {
-                const current = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-                previous = current;
-            }
-        }
-        return row[b.length];
-    };
-    const best = CONFIG_KEYS.map((d) => ({ key: d.key, d: distance(unknown, d.key) })).sort((x, y) => x.d - y.d)[0];
-    return best && best.d <= 3 ? best.key : undefined;
-}
-
 /** Checks that span several keys; each names every key involved. */
 function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
     const problems: string[] = [];
@@ -370,6 +353,16 @@ function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
  * a frozen `StackConfig`. Throws one `ConfigError` listing every problem.
  */
 export function parseStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string): StackConfig {
+    const { config, problems } = readStackConfig(raw, project, stack);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return config;
+}
+
+/**
+ * Every problem of the raw config, and the config with each bad value replaced by its key's
+ * default: so the rest of the validation pass can still check the workloads against the stack.
+ */
+export function readStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string): { config: StackConfig; problems: string[] } {
     const problems: string[] = [];
     const known = new Map(CONFIG_KEYS.map((d) => [d.key, d]));
 
@@ -377,7 +370,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, project:
         if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
         const key = fullKey.slice(NAMESPACE.length + 1);
         if (!known.has(key)) {
-            const suggestion = closestKey(key);
+            const suggestion = closest(key, CONFIG_KEYS.map((d) => d.key), 3);
             const nested = CONFIG_KEYS.some((d) => d.key.startsWith(`${key}.`));
             problems.push(
                 `${fullKey} is not a dockyard setting` +
@@ -406,9 +399,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, project:
         values[def.key] = allowed === undefined ? value : def.default;
     }
     problems.push(...crossKeyProblems(values));
-
-    if (problems.length > 0) throw new ConfigError(problems);
-    return deepFreeze(assemble(values, project, stack));
+    return { config: deepFreeze(assemble(values, project, stack)), problems };
 }
 
 function assemble(v: Record<string, ConfigValue>, project: string, stack: string): StackConfig {

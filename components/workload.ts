@@ -219,11 +219,83 @@ function duplicates(values: readonly unknown[]): unknown[] {
     return [...new Set(values.filter((v, i) => values.indexOf(v) !== i))];
 }
 
+/**
+ * The fields each part of a spec may have. `tsc` refuses others, but the render and `pulumi up` run
+ * transpile-only (ts-node), so a typo such as `replica: 3` would otherwise deploy one replica.
+ */
+const SPEC_FIELDS = {
+    "": ["name", "kind", "image", "command", "args", "replicas", "ports", "env", "secrets", "resources", "health", "volumes", "update", "autoscaling", "after", "user", "readOnlyRootFilesystem"],
+    image: ["build", "ref"],
+    "image.build": ["context", "dockerfile", "args", "target"],
+    "ports[]": ["name", "port", "protocol", "public"],
+    "ports[].public": ["path", "host"],
+    resources: ["requests", "limits"],
+    "resources.requests": ["cpu", "memory"],
+    "resources.limits": ["cpu", "memory"],
+    health: ["http", "tcp", "command", "intervalSeconds", "timeoutSeconds", "failureThreshold", "startPeriodSeconds"],
+    "health.http": ["path", "port"],
+    "health.tcp": ["port"],
+    "volumes[]": ["name", "kind", "mountPath", "size"],
+    update: ["parallelism", "delaySeconds", "onFailure", "order"],
+    autoscaling: ["min", "max", "cpuPercent"],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Every field of `spec` that `WorkloadSpec` does not declare, with the closest declared one. */
+function unknownFieldProblems(spec: WorkloadSpec, bad: Bad): void {
+    const check = (value: unknown, shape: keyof typeof SPEC_FIELDS, at: string) => {
+        if (value === null || typeof value !== "object" || Array.isArray(value)) return;
+        const allowed: readonly string[] = SPEC_FIELDS[shape];
+        for (const key of Object.keys(value)) {
+            if (allowed.includes(key)) continue;
+            const near = closest(key, allowed);
+            bad(at === "" ? key : `${at}.${key}`, (value as Record<string, unknown>)[key], `a field WorkloadSpec declares${near ? ` (did you mean ${near}?)` : ""}: ${allowed.join(", ")}`);
+        }
+    };
+    const s = spec as unknown as Record<string, any>;
+    check(s, "", "");
+    check(s.image, "image", "image");
+    check(s.image?.build, "image.build", "image.build");
+    (Array.isArray(s.ports) ? s.ports : []).forEach((port: any, i: number) => {
+        check(port, "ports[]", `ports[${i}]`);
+        check(port?.public, "ports[].public", `ports[${i}].public`);
+    });
+    check(s.resources, "resources", "resources");
+    check(s.resources?.requests, "resources.requests", "resources.requests");
+    check(s.resources?.limits, "resources.limits", "resources.limits");
+    check(s.health, "health", "health");
+    check(s.health?.http, "health.http", "health.http");
+    check(s.health?.tcp, "health.tcp", "health.tcp");
+    (Array.isArray(s.volumes) ? s.volumes : []).forEach((volume: any, i: number) => check(volume, "volumes[]", `volumes[${i}]`));
+    check(s.update, "update", "update");
+    check(s.autoscaling, "autoscaling", "autoscaling");
+}
+
+/** The candidate at most `maxDistance` edits from `word` (ignoring case), if there is one. */
+export function closest(word: string, candidates: readonly string[], maxDistance = 2): string | undefined {
+    const distance = (a: string, b: string): number => {
+        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+        for (let i = 1; i <= a.length; i++) {
+            let previous = row[0];
+            row[0] = i;
+            for (let j = 1; j <= b.length; j++) {
+                const current = row[j];
+                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+                previous = current;
+            }
+        }
+        return row[b.length];
+    };
+    const [best] = candidates.map((c) => ({ c, d: distance(word, c) })).sort((x, y) => x.d - y.d);
+    return best && best.d <= maxDistance ? best.c : undefined;
+}
+
 /** Problems of one workload in isolation; `field` paths follow the spec (`ports[0].port`). */
 function workloadProblems(spec: WorkloadSpec): string[] {
     const problems: string[] = [];
     const bad = (field: string, value: unknown, allowed: string) => problems.push(`${field} is ${show(value)}; allowed: ${allowed}`);
     const job = isJob(spec);
+
+    unknownFieldProblems(spec, bad);
 
     if (!["service", "job"].includes(spec.kind ?? "service")) bad("kind", spec.kind, "service or job");
     imageProblems(spec.image, bad);
@@ -449,11 +521,26 @@ export function withTag(ref: string, tag: string): string {
     return `${colon > slash ? name.slice(0, colon) : name}:${tag}`;
 }
 
+/** The workloads cannot be deployed as declared; `problems` lists every reason. */
+export class WorkloadError extends Error {
+    constructor(public readonly problems: readonly string[]) {
+        super(`dockyard: the workloads are invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
+        this.name = "WorkloadError";
+    }
+}
+
 /**
- * The stack's workloads with its overrides applied, validated: throws one Error listing every
- * problem (unknown workloads in overrides included) before any resource exists.
+ * The stack's workloads with its overrides applied, validated: throws one WorkloadError listing
+ * every problem (unknown workloads in overrides included) before any resource exists.
  */
 export function prepareWorkloads(specs: readonly WorkloadSpec[], overrides: WorkloadOverrides): WorkloadSpec[] {
+    const { prepared, problems } = applyOverrides(specs, overrides);
+    if (problems.length > 0) throw new WorkloadError(problems);
+    return prepared;
+}
+
+/** The workloads with the stack's overrides applied, and every problem of the result. */
+export function applyOverrides(specs: readonly WorkloadSpec[], overrides: WorkloadOverrides): { prepared: WorkloadSpec[]; problems: string[] } {
     const problems: string[] = [];
     const names = specs.map((s) => s.name);
     const known = names.join(", ") || "none";
@@ -480,6 +567,5 @@ export function prepareWorkloads(specs: readonly WorkloadSpec[], overrides: Work
         return result;
     });
     problems.push(...validateWorkloads(prepared));
-    if (problems.length > 0) throw new Error(`dockyard: the workloads are invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}`);
-    return prepared;
+    return { prepared, problems };
 }

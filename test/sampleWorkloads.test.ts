@@ -1,11 +1,10 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { prepareWorkloads, validateWorkloads, WorkloadSpec } from "../components/workload";
 import { loadConfig } from "../services/api/src/config";
-import { redisPassword, sampleWorkloads } from "../workloads";
-import { isSecret, only, PROJECT_ROOT, resolve, runDeclaration, stackConfig } from "./harness";
+import { sampleWorkloads } from "../workloads";
+import { PROJECT_ROOT, stackConfig } from "./harness";
 
 const PASSWORD = "sample-password-value";
 
@@ -80,17 +79,5 @@ describe("sample workloads (workloads.ts)", () => {
         const publicPorts = specs.flatMap((s) => (s.ports ?? []).filter((p) => p.public).map((p) => [s.name, p.port, p.protocol, p.public]));
         expect(publicPorts).to.deep.equal([["web", 8080, "http", { path: "/" }]]);
         expect(byName("web").replicas).to.equal(2);
-    });
-});
-
-describe("redisPassword", () => {
-    it("generates a 32-character alphanumeric password per stack, as a secret", async () => {
-        const run = await runDeclaration(() => redisPassword("dev"));
-        const password = only(run.resources, "random:index/randomPassword:RandomPassword");
-        expect(password.name).to.equal("dev-redis-password");
-        expect(password.inputs).to.deep.include({ length: 32, special: false });
-        expect(await isSecret(run.value)).to.equal(true);
-        expect(await resolve(run.value)).to.match(/^[0-9a-zA-Z]{32}$/);
-        expect(pulumi.Output.isInstance(run.value)).to.equal(true);
     });
 });

@@ -6,7 +6,8 @@
  */
 import * as crypto from "node:crypto";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
-import { sampleWorkloads } from "../../workloads";
+import * as pulumi from "@pulumi/pulumi";
+import { workloads } from "../../workloads";
 
 export const ACCOUNT_ID = "123456789012";
 
@@ -37,7 +38,7 @@ function stackOutputs(name: string, region: string): Inputs {
     const set = STACK_OUTPUTS.get(name);
     if (set) return set;
     const [, project, stack] = name.split("/");
-    const built = sampleWorkloads({ redisPassword: "" }).filter((w) => "build" in w.image).map((w) => w.name);
+    const built = workloads({ stack, generatedSecret: () => pulumi.secret("") }).filter((w) => "build" in w.image).map((w) => w.name);
     const digest = (workload: string) => `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${project}/${stack}/${workload}@sha256:${fakeHex(`${name}/${workload}`, 64)}`;
     return { imageDigests: Object.fromEntries(built.map((workload) => [workload, digest(workload)])) };
 }

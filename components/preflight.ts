@@ -1,0 +1,80 @@
+/**
+ * The one validation pass that runs before any resource: the config's own rules have run by then
+ * (`parseStackConfig`), so this adds what needs the config and the workloads together, and the
+ * checks each component makes of its own inputs (architectures, add-on versions, build contexts,
+ * Swarm's replica rules). Every problem is collected, so one `pulumi up` lists them all, instead of
+ * the first one failing later, alone, in the middle of the resource graph.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { StackConfig } from "./config";
+import { addonPlan } from "./eks/addons";
+import { clusterAutoscalerImageTag } from "./eks/autoscaler";
+import { amiTypeFor } from "./eks/nodeGroup";
+import { nodeArchitecture, nodeInstanceTypes } from "./images";
+import { swarmConfigProblems } from "./swarm/cluster";
+import { swarmReplicas } from "./swarm/service";
+import type { WorkloadSpec } from "./workload";
+
+/** The message of a check that throws on bad input, or undefined when it holds. */
+function problemOf(check: () => unknown): string | undefined {
+    try {
+        check();
+        return undefined;
+    } catch (err) {
+        return err instanceof Error ? err.message : String(err);
+    }
+}
+
+/** Problems of the stack's config that its components would otherwise find one at a time, mid-deploy. */
+export function deploymentConfigProblems(config: StackConfig): string[] {
+    const checks: (() => unknown)[] = [];
+    if (config.target === "eks") {
+        checks.push(() => amiTypeFor(config.eks.instanceTypes), () => addonPlan(config), () => clusterAutoscalerImageTag(config.eks.version));
+    } else if (config.swarm.engine === "ec2") {
+        checks.push(
+            () => {
+                const problem = problemOf(() => nodeArchitecture(nodeInstanceTypes(config)));
+                if (problem) throw new Error(`dockyard:swarm.managerInstanceType and dockyard:swarm.workerInstanceType: ${problem}`);
+            },
+            () => {
+                const problems = swarmConfigProblems(config);
+                if (problems.length > 0) throw new Error(problems.join("\n"));
+            },
+        );
+    }
+    return checks.flatMap((check) => problemOf(check) ?? []).flatMap((message) => message.split("\n"));
+}
+
+/**
+ * Problems of the workloads on this stack: what its target cannot run, and build contexts that
+ * are missing, lack their Dockerfile or their `.dockerignore`. `specs` have the stack's overrides
+ * applied (`applyOverrides`).
+ */
+export function deploymentProblems(config: StackConfig, specs: readonly WorkloadSpec[], root: string): string[] {
+    const problems: string[] = [];
+    for (const spec of specs) {
+        const label = `workload ${JSON.stringify(spec.name)}`;
+        if (config.target === "swarm") {
+            const problem = problemOf(() => swarmReplicas(spec, config.swarm.engine));
+            if (problem) problems.push(problem.startsWith("workload ") ? problem.replace(/^workload [^:]+:/, `${label}:`) : `${label}: ${problem}`);
+        }
+        const build = (spec.image as { build?: { context?: unknown; dockerfile?: string } } | undefined)?.build;
+        // Promoted or pinned images are not built on this stack, so their context need not exist here.
+        if (!build || typeof build.context !== "string" || config.images.from !== "" || config.images.digests[spec.name] !== undefined) continue;
+        const context = path.resolve(root, build.context);
+        const dockerfile = build.dockerfile ?? "Dockerfile";
+        const at = `${label}: image.build.context is ${JSON.stringify(build.context)}`;
+        if (!fs.existsSync(context) || !fs.statSync(context).isDirectory()) {
+            problems.push(`${at}, which is not a folder; allowed: a folder of this repository, relative to its root, with a Dockerfile (or an existing image as image: { ref: "..." })`);
+        } else if (!fs.existsSync(path.resolve(context, dockerfile))) {
+            problems.push(`${at}, which has no ${dockerfile}; allowed: a build context with its Dockerfile (image.build.dockerfile names another, relative to the context)`);
+        } else if (!fs.existsSync(path.join(context, ".dockerignore"))) {
+            problems.push(
+                `${at}, which has no .dockerignore; allowed: a build context with one ` +
+                    "(it keeps node_modules, .git, local .env files and build output out of the image and out of the content hash, so an unrelated edit does not rebuild and roll the service)",
+            );
+        }
+    }
+    return problems;
+}
