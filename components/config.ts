@@ -8,6 +8,7 @@
  */
 import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_KUBERNETES_VERSION, versionProblem } from "./eks/versions";
 import { closest } from "./workload";
 
 export const NAMESPACE = "dockyard";
@@ -67,8 +68,16 @@ export interface EksConfig {
     readonly nodesMax: number;
     readonly diskGb: number;
     readonly publicAccessCidrs: readonly string[];
+    /** Connected networks (VPN, peering) admitted on 443 to the private endpoint. */
+    readonly privateAccessCidrs: readonly string[];
     readonly adminPrincipals: readonly string[];
-    /** EKS add-on name to pinned version (`aws eks describe-addon-versions`). */
+    /** Read-only access entries (the PR preview identity). */
+    readonly viewerPrincipals: readonly string[];
+    /** The IAM role or user that created the cluster, which EKS made cluster-admin; empty when not said. */
+    readonly creatorPrincipal: string;
+    /** Keep the creator's bootstrap cluster-admin access entry. */
+    readonly creatorAdmin: boolean;
+    /** EKS add-on name to pinned version; an add-on not listed runs EKS's default version for `version`. */
     readonly addonVersions: Readonly<Record<string, string>>;
 }
 
@@ -113,18 +122,9 @@ export interface KeyDefinition {
 
 /** Regions the price table and the AMI/AZ lookups are documented for. */
 export const SUPPORTED_REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1"] as const;
-export const SUPPORTED_KUBERNETES_VERSIONS = ["1.32", "1.33", "1.34"] as const;
 
-/** EKS add-on versions for the default Kubernetes version (1.34), from the EKS user guide and describe-addon-versions, 2025-11. */
-export const DEFAULT_EKS_ADDON_VERSIONS: Readonly<Record<string, string>> = {
-    "vpc-cni": "v1.20.4-eksbuild.1",
-    "kube-proxy": "v1.34.1-eksbuild.2",
-    coredns: "v1.12.4-eksbuild.1",
-    "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
-    "aws-ebs-csi-driver": "v1.48.0-eksbuild.2",
-    "aws-efs-csi-driver": "v2.1.13-eksbuild.1",
-    "metrics-server": "v0.8.0-eksbuild.2",
-};
+/** The EKS add-ons dockyard installs (components/eks/addons.ts), the keys `eks.addonVersions` may pin. */
+export const EKS_ADDON_NAMES = ["vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver", "metrics-server"] as const;
 
 /** "a, b or c" */
 export const listOr = (items: readonly (string | number)[]): string =>
@@ -155,11 +155,17 @@ const stackReference: Rule = ((value: string) =>
         : "allowed: a stack reference org/project/stack, or empty") as Rule;
 
 const addonVersionMap: Rule = ((map: Record<string, unknown>) => {
-    const bad = Object.entries(map).filter(([k, v]) => !(k in DEFAULT_EKS_ADDON_VERSIONS) || typeof v !== "string" || !/^v\d+\.\d+\.\d+-eksbuild\.\d+$/.test(v));
+    const bad = Object.entries(map).filter(([k, v]) => !(EKS_ADDON_NAMES as readonly string[]).includes(k) || typeof v !== "string" || !/^v\d+\.\d+\.\d+-eksbuild\.\d+$/.test(v));
     return bad.length === 0
         ? undefined
-        : `allowed: a map of ${listOr(Object.keys(DEFAULT_EKS_ADDON_VERSIONS))} to a version such as v1.12.4-eksbuild.1 (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
+        : `allowed: a map of ${listOr(EKS_ADDON_NAMES)} to a version such as v1.12.4-eksbuild.1 (bad: ${bad.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
 }) as Rule;
+
+/** The release calendar decides, on the day the program runs (components/eks/versions.ts). */
+const kubernetesVersionRule: Rule = ((value: string) => versionProblem(value, new Date())) as Rule;
+
+const iamPrincipalOrEmpty: Rule = ((value: string) =>
+    value === "" || /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(value) ? undefined : "allowed: an IAM role or user ARN, or empty") as Rule;
 
 const iamPrincipals: Rule = ((values: readonly string[]) => {
     const bad = values.filter((v) => !/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(v));
@@ -216,16 +222,20 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "swarm.sshPrivateKey", type: "string", default: "", secret: true, description: "Private key for the SSH connection to the manager (set with `--secret`)." },
     { key: "swarm.ingress", type: "string", default: "alb", description: "How public ports reach the swarm: `alb`, `nlb` (TCP), or `direct` (on the node's own address, cheapest).", rule: oneOf(["alb", "nlb", "direct"]) },
     { key: "swarm.workerSchedule", type: "array", default: [], description: "Scheduled worker capacity, each `\"<cron, UTC> <min>/<desired>/<max>\"`, e.g. `\"0 20 * * 1-5 0/0/1\"` for evenings.", rule: ((values: readonly string[]) => { const bad = values.filter((v) => { const m = /^(?:\S+ ){5}(\d+)\/(\d+)\/(\d+)$/.exec(v); return !m || Number(m[1]) > Number(m[2]) || Number(m[2]) > Number(m[3]) || Number(m[3]) > 100; }); return bad.length === 0 ? undefined : `allowed: entries "<minute hour day month weekday> <min>/<desired>/<max>" with min <= desired <= max <= 100 (bad: ${bad.map((v) => JSON.stringify(v)).join(", ")})`; }) as Rule },
-    { key: "eks.version", type: "string", default: "1.34", description: "Kubernetes version of the control plane and node groups.", rule: oneOf(SUPPORTED_KUBERNETES_VERSIONS, "allowed supported versions") },
+    { key: "eks.version", type: "string", default: DEFAULT_KUBERNETES_VERSION, description: "Kubernetes version of the control plane and node groups: one still in EKS standard support (docs/eks.md, \"Upgrading\").", rule: kubernetesVersionRule },
     { key: "eks.instanceTypes", type: "array", default: ["t4g.medium"], description: "Instance types of the managed node group (one architecture).", rule: ((v: readonly string[]) => (v.length > 0 && v.every((t) => instanceType(t as never) === undefined) ? undefined : "allowed: a non-empty list of EC2 instance types")) as Rule },
     { key: "eks.capacityType", type: "string", default: "ON_DEMAND", description: "`ON_DEMAND` or `SPOT` node capacity.", rule: oneOf(["ON_DEMAND", "SPOT"]) },
     { key: "eks.nodesMin", type: "integer", default: 1, description: "Fewest nodes in the node group.", rule: intRange(0, 450) },
     { key: "eks.nodesDesired", type: "integer", default: 2, description: "Nodes at creation (the autoscaler owns it afterwards).", rule: intRange(0, 450) },
     { key: "eks.nodesMax", type: "integer", default: 3, description: "Most nodes in the node group.", rule: intRange(1, 450) },
     { key: "eks.diskGb", type: "integer", default: 20, description: "Encrypted gp3 disk of every node, in GiB.", rule: intRange(20, 1000) },
-    { key: "eks.publicAccessCidrs", type: "array", default: [], description: "CIDRs that may reach the public API endpoint; empty keeps the endpoint private.", rule: cidrList },
-    { key: "eks.adminPrincipals", type: "array", default: [], description: "IAM role/user ARNs given cluster-admin through access entries.", rule: iamPrincipals },
-    { key: "eks.addonVersions", type: "object", default: DEFAULT_EKS_ADDON_VERSIONS, description: "EKS add-on versions by add-on name; keys you leave out keep their default (for Kubernetes 1.34).", rule: addonVersionMap },
+    { key: "eks.publicAccessCidrs", type: "array", default: [], description: "CIDRs that reach the API endpoint (the deployer's: CI runner egress, your office); required for the `eks` target.", rule: cidrList },
+    { key: "eks.privateAccessCidrs", type: "array", default: [], description: "Connected networks (VPN, peering) admitted on 443 to the private API endpoint.", rule: cidrList },
+    { key: "eks.adminPrincipals", type: "array", default: [], description: "IAM role/user ARNs given cluster-admin through access entries (the creator is skipped while it keeps its bootstrap entry).", rule: iamPrincipals },
+    { key: "eks.viewerPrincipals", type: "array", default: [], description: "IAM role/user ARNs given read-only access (`AmazonEKSViewPolicy`), such as the PR preview role.", rule: iamPrincipals },
+    { key: "eks.creatorPrincipal", type: "string", default: "", description: "The IAM role/user that creates the cluster (CI's deploy role); EKS makes it cluster-admin at creation.", rule: iamPrincipalOrEmpty },
+    { key: "eks.creatorAdmin", type: "boolean", default: true, description: "Keep the creator's bootstrap cluster-admin; `false` deletes that access entry (needs `eks.creatorPrincipal`)." },
+    { key: "eks.addonVersions", type: "object", default: {}, description: "Pinned EKS add-on versions by add-on name; add-ons left out run EKS's default version for `eks.version`.", rule: addonVersionMap },
     { key: "workloads.replicas", type: "object", default: {}, description: "Per-stack replica counts by workload name, e.g. `{api: 3}`.", rule: positiveIntegerMap },
     { key: "workloads.hosts", type: "object", default: {}, description: "Per-stack host names of public http workloads, e.g. `{web: www.example.com}` (under `ingress.domain`).", rule: stringMap("a DNS host name", /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/) },
     { key: "workloads.imageTags", type: "object", default: {}, description: "Per-stack tags of existing images by workload name, e.g. `{redis: 7.4-alpine}`.", rule: stringMap("a Docker tag", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/) },
@@ -331,6 +341,7 @@ function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
     if ((values["eks.publicAccessCidrs"] as string[]).some((c) => c === "0.0.0.0/0")) {
         problems.push(`${NAMESPACE}:eks.publicAccessCidrs contains "0.0.0.0/0"; the API endpoint must not be open to the world: list your own CIDRs`);
     }
+    problems.push(...eksAccessProblems(values));
     if (values["target"] === "eks" && values["swarm.engine"] === "local") {
         problems.push(`${NAMESPACE}:swarm.engine is "local" but ${NAMESPACE}:target is "eks"; the local engine runs the swarm target only`);
     }
@@ -344,6 +355,29 @@ function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
     }
     if (values["ingress.domain"] !== "" && values["ingress.certificateArn"] !== "") {
         problems.push(`${NAMESPACE}:ingress.domain and ${NAMESPACE}:ingress.certificateArn are both set; allowed: a domain (dockyard issues the certificate) or an existing certificate`);
+    }
+    return problems;
+}
+
+/**
+ * Who reaches the EKS API in the same `up` that creates it. CI runs outside the VPC, and the VPC
+ * does not exist before the first `up`, so only a CIDR-restricted public endpoint can be reached by
+ * it; pulumi-eks skips its health check without a public endpoint, so nothing else would fail
+ * before the first Kubernetes object times out.
+ */
+function eksAccessProblems(values: Record<string, ConfigValue>): string[] {
+    const problems: string[] = [];
+    const list = (k: string) => values[k] as string[];
+    if (values["target"] === "eks" && list("eks.publicAccessCidrs").length === 0) {
+        problems.push(
+            `${NAMESPACE}:eks.publicAccessCidrs is [] with ${NAMESPACE}:target "eks"; the deployer (CI or a laptop) must reach the API in the same \`pulumi up\` that creates the VPC: ` +
+                `allowed: the deployer's egress CIDRs (a runner with static egress, your office); ${NAMESPACE}:eks.privateAccessCidrs only helps networks connected to the VPC after it exists (docs/eks.md)`,
+        );
+    }
+    const both = list("eks.viewerPrincipals").filter((p) => list("eks.adminPrincipals").includes(p));
+    if (both.length > 0) problems.push(`${NAMESPACE}:eks.viewerPrincipals and ${NAMESPACE}:eks.adminPrincipals both list ${both.join(", ")}; allowed: each principal in one of them`);
+    if (values["eks.creatorAdmin"] === false && values["eks.creatorPrincipal"] === "") {
+        problems.push(`${NAMESPACE}:eks.creatorAdmin is false but ${NAMESPACE}:eks.creatorPrincipal is empty; allowed: the ARN of the identity that created the cluster, whose bootstrap access entry is then deleted`);
     }
     return problems;
 }
@@ -451,8 +485,12 @@ function assemble(v: Record<string, ConfigValue>, project: string, stack: string
             nodesMax: n("eks.nodesMax"),
             diskGb: n("eks.diskGb"),
             publicAccessCidrs: a("eks.publicAccessCidrs"),
+            privateAccessCidrs: a("eks.privateAccessCidrs"),
             adminPrincipals: a("eks.adminPrincipals"),
-            addonVersions: { ...DEFAULT_EKS_ADDON_VERSIONS, ...(v["eks.addonVersions"] as Record<string, string>) },
+            viewerPrincipals: a("eks.viewerPrincipals"),
+            creatorPrincipal: s("eks.creatorPrincipal"),
+            creatorAdmin: v["eks.creatorAdmin"] as boolean,
+            addonVersions: { ...(v["eks.addonVersions"] as Record<string, string>) },
         },
         workloads: {
             replicas: { ...(v["workloads.replicas"] as Record<string, number>) },

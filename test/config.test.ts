@@ -98,7 +98,7 @@ describe("config", () => {
         ["bad instance type", { "swarm.managerInstanceType": "large" }, 'dockyard:swarm.managerInstanceType is "large"; allowed: an EC2 instance type such as t4g.small'],
         ["empty node instance types", { "eks.instanceTypes": [] }, "dockyard:eks.instanceTypes is []; allowed: a non-empty list of EC2 instance types"],
         ["instance types not a list", { "eks.instanceTypes": "m7g.large" }, 'dockyard:eks.instanceTypes is "m7g.large"; expected a list'],
-        ["unsupported Kubernetes version", { "eks.version": "1.20" }, 'dockyard:eks.version is "1.20"; allowed supported versions: 1.32, 1.33 or 1.34'],
+        ["unsupported Kubernetes version", { "eks.version": "1.20" }, 'dockyard:eks.version is "1.20"; not a version dockyard knows the support dates of; allowed: 1.35'],
         ["capacity type", { "eks.capacityType": "spot" }, 'dockyard:eks.capacityType is "spot"; allowed: ON_DEMAND or SPOT'],
         ["min above desired", { "eks.nodesMin": 4, "eks.nodesDesired": 2, "eks.nodesMax": 5 }, "dockyard:eks.nodesMin/nodesDesired/nodesMax are 4/2/5; allowed: min <= desired <= max"],
         ["desired above max", { "swarm.workersDesired": 5, "swarm.workersMax": 3 }, "dockyard:swarm.workersMin/workersDesired/workersMax are 0/5/3; allowed: min <= desired <= max"],
@@ -109,7 +109,7 @@ describe("config", () => {
         ["admin principal that is not an ARN", { "eks.adminPrincipals": ["alice"] }, 'dockyard:eks.adminPrincipals is ["alice"]; allowed: IAM role or user ARNs (bad: alice)'],
         ["promotion source that is not a stack reference", { "images.from": "dev" }, 'dockyard:images.from is "dev"; allowed: a stack reference org/project/stack, or empty'],
         ["digest that is a tag", { "images.digests": { api: "repo/api:1.0" } }, 'dockyard:images.digests is {"api":"repo/api:1.0"}; allowed: a map of workload name to an image reference pinned by digest (…@sha256:<64 hex>) (bad: api="repo/api:1.0")'],
-        ["local engine with eks", { target: "eks", "swarm.engine": "local" }, 'dockyard:swarm.engine is "local" but dockyard:target is "eks"; the local engine runs the swarm target only'],
+        ["local engine with eks", { target: "eks", "swarm.engine": "local", "eks.publicAccessCidrs": ["203.0.113.0/24"] }, 'dockyard:swarm.engine is "local" but dockyard:target is "eks"; the local engine runs the swarm target only'],
     ];
 
     for (const [what, overrides, message] of badConfigs) {

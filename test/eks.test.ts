@@ -37,23 +37,24 @@ describe("eks: dockyard:eks:Cluster", function () {
     });
 
     describe("control plane", function () {
-        it("uses access entries only, with cluster-admin for every configured admin principal", function () {
+        it("uses access entries only: cluster-admin for each admin principal, read-only for each viewer, none inside pulumi-eks", function () {
             const cluster = clusterOf(prod.resources);
             expect(cluster.authenticationMode).to.equal("API");
-            const entries = Object.values(cluster.accessEntries as Record<string, any>);
-            expect(entries.map((e) => e.principalArn)).to.deep.equal(stackConfig("prod").eks.adminPrincipals);
-            for (const entry of entries) {
-                expect(Object.values(entry.accessPolicies as Record<string, any>)).to.deep.equal([
-                    { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } },
-                ]);
-            }
+            expect(cluster).to.not.have.property("accessEntries");
+            const entries = ofType(prod.resources, "aws:eks/accessEntry:AccessEntry").map((r) => r.inputs);
+            expect(entries.map((e) => e.principalArn)).to.deep.equal(["arn:aws:iam::123456789012:role/platform-admin", "arn:aws:iam::123456789012:role/dockyard-preview"]);
+            const policies = ofType(prod.resources, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation").map((r) => [r.inputs.principalArn, r.inputs.policyArn, r.inputs.accessScope]);
+            expect(policies).to.deep.equal([
+                ["arn:aws:iam::123456789012:role/platform-admin", "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", { type: "cluster" }],
+                ["arn:aws:iam::123456789012:role/dockyard-preview", "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", { type: "cluster" }],
+            ]);
         });
 
-        it("keeps the API private unless CIDRs are listed, and then limits it to them", function () {
+        it("limits the public endpoint to the listed CIDRs, private access always on", function () {
             const prodCluster = clusterOf(prod.resources);
             expect(prodCluster.endpointPrivateAccess).to.equal(true);
-            expect(prodCluster.endpointPublicAccess).to.equal(false);
-            expect(prodCluster).to.not.have.property("publicAccessCidrs");
+            expect(prodCluster.endpointPublicAccess).to.equal(true);
+            expect(prodCluster.publicAccessCidrs).to.deep.equal(["203.0.113.0/24"]);
             const devCluster = clusterOf(dev.resources);
             expect(devCluster.endpointPrivateAccess).to.equal(true);
             expect(devCluster.endpointPublicAccess).to.equal(true);
@@ -81,7 +82,8 @@ describe("eks: dockyard:eks:Cluster", function () {
             expect(cluster.createOidcProvider).to.equal(false);
             expect(cluster.bootstrapSelfManagedAddons).to.equal(false);
             expect(cluster.vpcId).to.equal(network.vpcId);
-            expect(cluster.publicSubnetIds).to.deep.equal(network.publicSubnetIds);
+            // Control-plane ENIs only in private subnets.
+            expect(cluster).to.not.have.property("publicSubnetIds");
             expect(cluster.privateSubnetIds).to.deep.equal(network.privateSubnetIds);
             expect(cluster.version).to.equal(stackConfig("prod").eks.version);
         });
@@ -92,10 +94,9 @@ describe("eks: dockyard:eks:Cluster", function () {
         });
 
         it("controlPlaneSettings follows the config it is given", function () {
-            const settings = controlPlaneSettings(stackConfig("prod", { "eks.adminPrincipals": [], "eks.publicAccessCidrs": ["198.51.100.0/24"], "eks.version": "1.33" }));
-            expect(settings.accessEntries).to.deep.equal({});
+            const settings = controlPlaneSettings(stackConfig("prod", { "eks.adminPrincipals": [], "eks.publicAccessCidrs": ["198.51.100.0/24"], "eks.version": "1.35" }));
             expect(settings.publicAccessCidrs).to.deep.equal(["198.51.100.0/24"]);
-            expect(settings.version).to.equal("1.33");
+            expect(settings.version).to.equal("1.35");
             expect(settings.upgradePolicy).to.deep.equal({ supportType: "STANDARD" });
         });
     });
@@ -171,24 +172,33 @@ describe("eks: dockyard:eks:Cluster", function () {
     });
 
     describe("node group", function () {
-        const nodeGroupOf = (run: typeof prod) => only(run.resources, "aws:eks/nodeGroup:NodeGroup").inputs as Record<string, any>;
+        const nodeGroupsOf = (run: typeof prod) => ofType(run.resources, "aws:eks/nodeGroup:NodeGroup").map((r) => r.inputs as Record<string, any>);
+        const nodeGroupOf = (run: typeof prod) => nodeGroupsOf(run)[0];
 
-        it("runs prod on on-demand Graviton nodes sized from config in the node subnets", function () {
-            const ng = nodeGroupOf(prod);
-            expect(ng.instanceTypes).to.deep.equal(["m7g.large"]);
-            expect(ng.amiType).to.equal("AL2023_ARM_64_STANDARD");
-            expect(ng.capacityType).to.equal("ON_DEMAND");
-            expect(ng.scalingConfig).to.deep.equal({ minSize: 3, desiredSize: 3, maxSize: 9 });
-            expect(ng.subnetIds).to.deep.equal(network.nodeSubnetIds);
-            expect(ng.clusterName).to.equal("dockyard-prod");
+        it("runs prod on on-demand Graviton nodes, one group per AZ in its node subnet, splitting config's sizes", function () {
+            const groups = nodeGroupsOf(prod);
+            expect(groups.map((ng) => ng.nodeGroupNamePrefix)).to.deep.equal(["dockyard-prod-az1-", "dockyard-prod-az2-", "dockyard-prod-az3-"]);
+            expect(groups.map((ng) => ng.subnetIds)).to.deep.equal(network.nodeSubnetIds.map((id) => [id]));
+            for (const ng of groups) {
+                expect(ng.instanceTypes).to.deep.equal(["m7g.large"]);
+                expect(ng.amiType).to.equal("AL2023_ARM_64_STANDARD");
+                expect(ng.capacityType).to.equal("ON_DEMAND");
+                expect(ng.scalingConfig).to.deep.equal({ minSize: 1, desiredSize: 1, maxSize: 3 });
+                expect(ng.clusterName).to.equal("dockyard-prod");
+            }
         });
 
         it("runs dev-like stacks on the defaults with spot capacity in public subnets", function () {
-            const ng = nodeGroupOf(dev);
-            expect(ng.instanceTypes).to.deep.equal(["t4g.medium"]);
-            expect(ng.capacityType).to.equal("SPOT");
-            expect(ng.scalingConfig).to.deep.equal({ minSize: 1, desiredSize: 2, maxSize: 3 });
-            expect(ng.subnetIds).to.deep.equal(devNetwork.publicSubnetIds);
+            const groups = nodeGroupsOf(dev);
+            expect(groups.map((ng) => ng.subnetIds)).to.deep.equal(devNetwork.publicSubnetIds.map((id) => [id]));
+            expect(groups.map((ng) => ng.scalingConfig)).to.deep.equal([
+                { minSize: 1, desiredSize: 1, maxSize: 2 },
+                { minSize: 0, desiredSize: 1, maxSize: 1 },
+            ]);
+            for (const ng of groups) {
+                expect(ng.instanceTypes).to.deep.equal(["t4g.medium"]);
+                expect(ng.capacityType).to.equal("SPOT");
+            }
         });
 
         it("tags the node group for Cluster Autoscaler discovery", function () {

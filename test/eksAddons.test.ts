@@ -1,11 +1,13 @@
 import { expect } from "chai";
-import { DEFAULT_EKS_ADDON_VERSIONS } from "../components/config";
-import { addonPlan } from "../components/eks/addons";
-import { CLUSTER_AUTOSCALER_CHART, clusterAutoscalerImageTag } from "../components/eks/autoscaler";
+import { EKS_ADDON_NAMES } from "../components/config";
+import { addonPlan, pinProblem } from "../components/eks/addons";
+import { CLUSTER_AUTOSCALER_CHART } from "../components/eks/autoscaler";
 import { EksCluster } from "../components/eks/cluster";
 import { autoscalerDiscoveryTags, clusterAutoscalerPolicy, loadBalancerControllerPolicy, podIdentityTrustPolicy, PolicyStatement } from "../components/eks/iam";
 import { LOAD_BALANCER_CONTROLLER_CHART } from "../components/eks/loadBalancerController";
 import { amiTypeFor, isGravitonInstanceType, nodeGroupSettings } from "../components/eks/nodeGroup";
+import { autoscalerImageTag } from "../components/eks/versions";
+import { mockAddonVersion } from "../scripts/offline/mocks";
 import { ofType, only, RecordedResource, runDeclaration, stackConfig, THREE_AZ_NETWORK } from "./harness";
 
 const network = THREE_AZ_NETWORK;
@@ -31,31 +33,42 @@ describe("eks: add-ons, IAM and node autoscaling", function () {
             const prod = nodeGroupSettings(stackConfig("prod"));
             expect(prod).to.deep.include({ instanceTypes: ["m7g.large"], capacityType: "ON_DEMAND", amiType: "AL2023_ARM_64_STANDARD", diskGb: 50 });
             expect(prod.scaling).to.deep.equal({ minSize: 3, desiredSize: 3, maxSize: 9 });
-            const dev = nodeGroupSettings(stackConfig("dev", { target: "eks", "eks.instanceTypes": ["t3.large"], "eks.capacityType": "SPOT" }));
+            const dev = nodeGroupSettings(stackConfig("dev", { target: "eks", "eks.publicAccessCidrs": ["203.0.113.0/24"], "eks.instanceTypes": ["t3.large"], "eks.capacityType": "SPOT" }));
             expect(dev).to.deep.include({ instanceTypes: ["t3.large"], capacityType: "SPOT", amiType: "AL2023_x86_64_STANDARD", diskGb: 20 });
         });
 
-        it("lists every add-on with its pinned version and phase", function () {
+        it("lists every add-on with its phase, unpinned by default so EKS's default for the version applies", function () {
             const plan = addonPlan(stackConfig("prod"));
-            expect(plan.map((a) => a.name)).to.deep.equal(["vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver", "metrics-server"]);
-            for (const addon of plan) expect(addon.version, addon.name).to.equal(DEFAULT_EKS_ADDON_VERSIONS[addon.name]);
+            expect(plan.map((a) => a.name)).to.deep.equal([...EKS_ADDON_NAMES]);
+            for (const addon of plan) expect(addon.pinned, addon.name).to.equal(undefined);
             expect(plan.filter((a) => a.phase === "beforeNodes").map((a) => a.name)).to.deep.equal(["vpc-cni", "kube-proxy", "eks-pod-identity-agent"]);
         });
 
-        it("takes a version override for one add-on and keeps the others' defaults", function () {
+        it("takes a pin for one add-on and leaves the others to follow the Kubernetes version", function () {
             const plan = addonPlan(stackConfig("prod", { "eks.addonVersions": { coredns: "v1.12.1-eksbuild.2" } }));
-            expect(plan.find((a) => a.name === "coredns")!.version).to.equal("v1.12.1-eksbuild.2");
-            expect(plan.find((a) => a.name === "vpc-cni")!.version).to.equal(DEFAULT_EKS_ADDON_VERSIONS["vpc-cni"]);
+            expect(plan.find((a) => a.name === "coredns")!.pinned).to.equal("v1.12.1-eksbuild.2");
+            expect(plan.find((a) => a.name === "vpc-cni")!.pinned).to.equal(undefined);
         });
 
-        it("rejects a kube-proxy version of another Kubernetes minor, and unknown add-ons in config", function () {
-            expect(() => addonPlan(stackConfig("prod", { "eks.version": "1.33" }))).to.throw(/dockyard:eks\.addonVersions\.kube-proxy is "v1\.34\.[^"]+" but dockyard:eks\.version is "1\.33"/);
+        it("rejects a pinned kube-proxy of another Kubernetes minor, and unknown add-ons in config", function () {
+            expect(() => addonPlan(stackConfig("prod", { "eks.addonVersions": { "kube-proxy": "v1.34.1-eksbuild.2" } }))).to.throw(
+                'dockyard:eks.addonVersions.kube-proxy is "v1.34.1-eksbuild.2" but dockyard:eks.version is "1.35"; allowed: a kube-proxy v1.35.x version, or no pin (EKS\'s default for the version)',
+            );
             expect(() => stackConfig("prod", { "eks.addonVersions": { "not-an-addon": "v1.0.0-eksbuild.1" } })).to.throw(/dockyard:eks\.addonVersions.*not-an-addon/);
         });
 
+        it("refuses a pin newer than anything EKS offers for the cluster's version, naming the key and the newest", function () {
+            expect(pinProblem("coredns", "v1.12.4-eksbuild.3", "v1.12.4-eksbuild.3", "1.35")).to.equal(undefined);
+            expect(pinProblem("coredns", "v1.11.9-eksbuild.9", "v1.12.4-eksbuild.3", "1.35")).to.equal(undefined);
+            expect(pinProblem("coredns", "v1.13.0-eksbuild.1", "v1.12.4-eksbuild.3", "1.35")).to.equal(
+                'dockyard:eks.addonVersions.coredns is "v1.13.0-eksbuild.1", newer than any version EKS offers for Kubernetes 1.35 (newest: v1.12.4-eksbuild.3); ' +
+                    "allowed: a version from `aws eks describe-addon-versions --addon-name coredns --kubernetes-version 1.35`, or no pin",
+            );
+        });
+
         it("matches the Cluster Autoscaler's minor version to the cluster's", function () {
-            for (const version of ["1.32", "1.33", "1.34"]) expect(clusterAutoscalerImageTag(version)).to.match(new RegExp(`^v${version.replace(".", "\\.")}\\.\\d+$`));
-            expect(() => clusterAutoscalerImageTag("1.29")).to.throw(/dockyard:eks\.version is "1\.29"/);
+            expect(["1.33", "1.34", "1.35"].map(autoscalerImageTag)).to.deep.equal(["v1.33.5", "v1.34.4", "v1.35.1"]);
+            expect(() => autoscalerImageTag("1.29")).to.throw(/dockyard:eks\.version is "1\.29"/);
         });
     });
 
@@ -109,11 +122,12 @@ describe("eks: add-ons, IAM and node autoscaling", function () {
 
         const addonNamed = (addon: string) => ofType(resources, "aws:eks/addon:Addon").find((r) => r.inputs.addonName === addon)!;
 
-        it("installs every add-on as an EKS add-on at its pinned version on this cluster", function () {
+        it("installs every add-on as an EKS add-on at EKS's default version for the cluster's Kubernetes version", function () {
             const addons = ofType(resources, "aws:eks/addon:Addon");
-            expect(addons.map((a) => a.inputs.addonName)).to.have.members(Object.keys(DEFAULT_EKS_ADDON_VERSIONS));
+            expect(addons.map((a) => a.inputs.addonName)).to.have.members([...EKS_ADDON_NAMES]);
+            expect(addonNamed("kube-proxy").inputs.addonVersion).to.equal("v1.35.0-eksbuild.1");
             for (const addon of addons) {
-                expect(addon.inputs.addonVersion).to.equal(DEFAULT_EKS_ADDON_VERSIONS[addon.inputs.addonName as string]);
+                expect(addon.inputs.addonVersion).to.equal(mockAddonVersion(addon.inputs.addonName as string, "1.35", false));
                 expect(addon.inputs.clusterName).to.equal("dockyard-prod");
             }
             expect(addonNamed("vpc-cni").parent).to.equal("eks-system-addons");
@@ -155,7 +169,7 @@ describe("eks: add-ons, IAM and node autoscaling", function () {
             expect(release.repositoryOpts).to.deep.equal({ repo: CLUSTER_AUTOSCALER_CHART.repo });
             expect(release.version).to.equal(CLUSTER_AUTOSCALER_CHART.version);
             expect(release.values.autoDiscovery).to.deep.equal({ clusterName: "dockyard-prod", tags: ["k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/dockyard-prod"] });
-            expect(release.values.image).to.deep.equal({ tag: clusterAutoscalerImageTag("1.34") });
+            expect(release.values.image).to.deep.equal({ tag: "v1.35.1" });
             expect(release.values.rbac.serviceAccount.name).to.equal("cluster-autoscaler");
             const inline = JSON.parse(only(resources, "aws:iam/rolePolicy:RolePolicy", "eks-autoscaler-identity-inline").inputs.policy as string);
             expect(inline).to.deep.equal(clusterAutoscalerPolicy("dockyard-prod", "arn:aws:eks:us-east-1:123456789012:cluster/dockyard-prod"));

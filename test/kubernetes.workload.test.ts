@@ -267,7 +267,7 @@ describe("kubernetes adapter with the sample system", () => {
 });
 
 describe("kubernetes schema helper", () => {
-    const record = (type: string, name: string, inputs: Record<string, unknown>): RecordedResource => ({ type, name, parent: null, provider: null, inputs, rawInputs: inputs, custom: true });
+    const record = (type: string, name: string, inputs: Record<string, unknown>): RecordedResource => ({ type, name, parent: null, provider: null, inputs, rawInputs: inputs, custom: true, dependencies: [], options: { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false, protect: false } });
     const deployment = (extra: Record<string, unknown> = {}) =>
         record("kubernetes:apps/v1:Deployment", "d", {
             apiVersion: "apps/v1",

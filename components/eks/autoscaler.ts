@@ -9,38 +9,33 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { autoscalerDiscoveryTags, clusterAutoscalerPolicy } from "./iam";
 import { PodIdentityRole } from "./podIdentity";
+import { autoscalerImageTag } from "./versions";
 
 export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.50.1" } as const;
 
-/** The autoscaler's minor version must match the cluster's; the chart's own default image may not. */
-export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Readonly<Record<string, string>> = { "1.32": "v1.32.1", "1.33": "v1.33.0", "1.34": "v1.34.1" };
-
 const NAMESPACE = "kube-system";
 const SERVICE_ACCOUNT = "cluster-autoscaler";
-
-export function clusterAutoscalerImageTag(kubernetesVersion: string): string {
-    const tag = CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetesVersion];
-    if (!tag) {
-        throw new Error(`dockyard:eks.version is "${kubernetesVersion}"; allowed for the Cluster Autoscaler: ${Object.keys(CLUSTER_AUTOSCALER_IMAGE_TAGS).join(", ")}`);
-    }
-    return tag;
-}
 
 export function clusterAutoscalerValues(config: StackConfig, clusterName: string) {
     return {
         cloudProvider: "aws",
         awsRegion: config.region,
         autoDiscovery: { clusterName, tags: Object.keys(autoscalerDiscoveryTags(clusterName)) },
-        image: { tag: clusterAutoscalerImageTag(config.eks.version) },
+        // The autoscaler's minor must match the cluster's; the chart's own default image may not (versions.ts).
+        image: { tag: autoscalerImageTag(config.eks.version) },
         rbac: { serviceAccount: { create: true, name: SERVICE_ACCOUNT } },
         extraArgs: {
             // Pick the instance type that leaves the least CPU and memory unused after scale-up.
             expander: "least-waste",
+            // One node group per AZ (nodeGroup.ts): keep the zones even as it grows and shrinks.
             "balance-similar-node-groups": true,
             // kube-system pods are all replicated or DaemonSets here; let their nodes go too.
             "skip-nodes-with-system-pods": false,
             "scale-down-unneeded-time": "10m",
             "scale-down-delay-after-add": "10m",
+            // "skip-nodes-with-local-storage" stays at its default (true): dockyard's pods name the emptyDirs that
+            // may be lost in the cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes annotation instead
+            // (kubernetes/autoscaler cluster-autoscaler/FAQ.md), so a pod with data of its own still blocks scale-down.
         },
     };
 }

@@ -9,12 +9,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import type { KubernetesPlatform } from "../platform";
+import { ClusterAccess } from "./access";
 import { EksAddons } from "./addons";
 import { ClusterAutoscaler } from "./autoscaler";
-import { CLUSTER_ADMIN_ACCESS_POLICY_ARN } from "./iam";
 import { INGRESS_CLASS, LoadBalancerController } from "./loadBalancerController";
 import { EksNodeGroup } from "./nodeGroup";
 import { EksStorage, PERSISTENT_STORAGE_CLASS, SHARED_STORAGE_CLASS } from "./storage";
+import { supportNotice } from "./versions";
 
 export interface EksNetwork {
     readonly vpcId: pulumi.Input<string>;
@@ -45,19 +46,18 @@ export function controlPlaneLogGroupName(clusterName: string): string {
     return `/aws/eks/${clusterName}/cluster`;
 }
 
-/** The control plane's posture from config: who may administer it, where its API is reachable, what it logs. */
+/**
+ * The control plane's posture from config: where its API is reachable, what it logs. Who may use it
+ * is decided by access entries (access.ts), not here: pulumi-eks would create them inside its
+ * component, where they cannot wait for the creator's bootstrap entry to be revoked.
+ */
 export function controlPlaneSettings(config: StackConfig) {
     const publicAccess = config.eks.publicAccessCidrs.length > 0;
     return {
         version: config.eks.version,
         authenticationMode: eks.AuthenticationMode.Api,
-        accessEntries: Object.fromEntries(
-            config.eks.adminPrincipals.map((principalArn, i) => [
-                `admin-${i}`,
-                { principalArn, accessPolicies: { clusterAdmin: { policyArn: CLUSTER_ADMIN_ACCESS_POLICY_ARN, accessScope: { type: "cluster" } } } },
-            ]),
-        ),
-        // Nodes and in-VPC tooling always reach the API privately; the public endpoint exists only for listed CIDRs.
+        // Nodes and in-VPC tooling always reach the API privately; the public endpoint exists only for listed CIDRs
+        // (the config requires them for this target: the deployer must reach the API during the first `up`).
         endpointPrivateAccess: true,
         endpointPublicAccess: publicAccess,
         ...(publicAccess ? { publicAccessCidrs: [...config.eks.publicAccessCidrs] } : {}),
@@ -80,11 +80,14 @@ export class EksCluster extends pulumi.ComponentResource {
     public readonly kubeconfig: pulumi.Output<string>;
     public readonly updateKubeconfigCommand: pulumi.Output<string>;
     public readonly nodeGroup: EksNodeGroup;
+    public readonly access: ClusterAccess;
 
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:eks:Cluster", name, {}, opts);
         const config = args.config;
         const clusterName = clusterNameFor(config);
+        const notice = supportNotice(config.eks.version, new Date());
+        if (notice) pulumi.log.warn(notice, this);
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
@@ -104,7 +107,7 @@ export class EksCluster extends pulumi.ComponentResource {
                 name: clusterName,
                 ...controlPlaneSettings(config),
                 vpcId: args.network.vpcId,
-                publicSubnetIds: args.network.publicSubnetIds,
+                // The control plane's ENIs go in private subnets only; the ALB finds the public ones by their tags.
                 privateSubnetIds: args.network.privateSubnetIds,
                 encryptionConfigKeyArn: secretsKey.arn,
                 skipDefaultNodeGroup: true,
@@ -135,7 +138,22 @@ export class EksCluster extends pulumi.ComponentResource {
         );
         const addons = new EksAddons(`${name}-addons`, { config, phase: "afterNodes", cluster: this.clusterName, clusterName }, { parent: this, dependsOn: [this.nodeGroup] });
 
-        const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: [this.nodeGroup] });
+        this.access = new ClusterAccess(
+            `${name}-access`,
+            { config, cluster: this.clusterName, clusterName, clusterSecurityGroupId: eksCluster.apply((c) => c.vpcConfig.clusterSecurityGroupId) },
+            { parent: this },
+        );
+
+        const provider = new k8s.Provider(
+            `${name}-k8s`,
+            {
+                kubeconfig: this.kubeconfig,
+                // Outside production, a cluster that is already gone must not block `destroy` of the objects that were on it
+                // (pulumi-kubernetes provider option); production keeps them in state when the API is only briefly unreachable.
+                deleteUnreachable: !config.production,
+            },
+            { parent: this, dependsOn: [this.nodeGroup, ...this.access.ready] },
+        );
         const storage = new EksStorage(
             `${name}-storage`,
             { config, clusterName, vpcId: args.network.vpcId, vpcCidr: args.network.vpcCidr, subnetIds: args.network.nodeSubnetIds, provider },

@@ -38,6 +38,7 @@ export const NODE_ROLE_POLICY_ARNS: readonly string[] = [
 export const EBS_CSI_POLICY_ARN = awsManaged("service-role/AmazonEBSCSIDriverPolicy");
 export const EFS_CSI_POLICY_ARN = awsManaged("service-role/AmazonEFSCSIDriverPolicy");
 export const CLUSTER_ADMIN_ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+export const CLUSTER_VIEW_ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
 
 /** Trust policy letting EC2 instances (the nodes) assume the node role. */
 export function nodeTrustPolicy(): PolicyDocument {

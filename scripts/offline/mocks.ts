@@ -57,6 +57,7 @@ const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => 
     "aws:ec2/securityGroup:SecurityGroup": (name) => ({ id: `sg-${fakeHex(name)}` }),
     "aws:ec2/instance:Instance": (name) => ({ id: `i-${fakeHex(name)}`, privateIp: "10.0.0.10", publicIp: "198.51.100.10", publicDns: `ec2-198-51-100-10.compute.example` }),
     "aws:ec2/launchTemplate:LaunchTemplate": (name) => ({ id: `lt-${fakeHex(name)}`, latestVersion: 1 }),
+    "aws:eks/nodeGroup:NodeGroup": (name, inputs) => ({ nodeGroupName: inputs.nodeGroupName ?? `${inputs.nodeGroupNamePrefix ?? `${name}-`}${fakeHex(name, 26)}` }),
     "aws:ec2/eip:Eip": (name) => ({ id: `eipalloc-${fakeHex(name)}`, publicIp: "198.51.100.20" }),
     "aws:ecr/repository:Repository": (name, inputs, region) => ({
         repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${inputs.name ?? name}`,
@@ -97,6 +98,27 @@ const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => 
 
 const AZ_SUFFIXES = ["a", "b", "c", "d"];
 
+/**
+ * What DescribeAddonVersions answers, per add-on: EKS's default and newest build for a Kubernetes
+ * minor (kube-proxy follows the minor itself). Like EKS, an unknown add-on or version is refused.
+ */
+const ADDON_VERSIONS: Record<string, string> = {
+    "vpc-cni": "v1.20.4",
+    coredns: "v1.12.4",
+    "eks-pod-identity-agent": "v1.3.8",
+    "aws-ebs-csi-driver": "v1.48.0",
+    "aws-efs-csi-driver": "v2.1.13",
+    "metrics-server": "v0.8.0",
+};
+export const KNOWN_KUBERNETES_MINORS = ["1.33", "1.34", "1.35"];
+
+export function mockAddonVersion(addonName: string, kubernetesVersion: string, mostRecent: boolean): string {
+    if (!KNOWN_KUBERNETES_MINORS.includes(kubernetesVersion)) throw new Error(`InvalidParameterException: no versions of ${addonName} for Kubernetes ${kubernetesVersion}`);
+    const base = addonName === "kube-proxy" ? `v${kubernetesVersion}.0` : ADDON_VERSIONS[addonName];
+    if (!base) throw new Error(`ResourceNotFoundException: no add-on named ${addonName}`);
+    return `${base}-eksbuild.${mostRecent ? 3 : 1}`;
+}
+
 /** The data-source invokes dockyard calls, keyed by token. */
 const INVOKES: Record<string, (inputs: Inputs, region: string) => Inputs> = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": (_inputs, region) => ({
@@ -109,6 +131,11 @@ const INVOKES: Record<string, (inputs: Inputs, region: string) => Inputs> = {
     "aws:index/getRegion:getRegion": (_inputs, region) => ({ name: region, region, id: region }),
     "aws:lb/getHostedZoneId:getHostedZoneId": (inputs) => ({ id: inputs.loadBalancerType === "network" ? "Z26RNL4JYFTOTI" : "Z35SXDOTRQ7X7K" }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+    "aws:eks/getAddonVersion:getAddonVersion": (inputs) => ({
+        addonName: inputs.addonName,
+        kubernetesVersion: inputs.kubernetesVersion,
+        version: mockAddonVersion(String(inputs.addonName), String(inputs.kubernetesVersion), inputs.mostRecent === true),
+    }),
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": (_inputs, region) => ({
         userName: "AWS",
         password: "mock-ecr-password",

@@ -20,6 +20,17 @@ export interface RecordedResource {
     /** Inputs with secrets still wrapped, for tests that check what is secret. */
     readonly rawInputs: Record<string, unknown>;
     readonly custom: boolean;
+    /** Names of the resources it depends on (explicit `dependsOn` and those its inputs come from). */
+    readonly dependencies: string[];
+    /** Resource options that decide how an update goes: what Pulumi ignores, replaces, and waits for. */
+    readonly options: {
+        readonly ignoreChanges: string[];
+        readonly replaceOnChanges: string[];
+        readonly deleteBeforeReplace: boolean;
+        readonly retainOnDelete: boolean;
+        readonly protect: boolean;
+        readonly customTimeouts?: { readonly create?: string; readonly update?: string; readonly delete?: string };
+    };
 }
 
 export interface ProgramRun {
@@ -61,6 +72,20 @@ export function redactSecrets(value: unknown): unknown {
         return Object.fromEntries(Object.keys(record).sort().map((k) => [k, redactSecrets(record[k])]));
     }
     return value;
+}
+
+/** The update-shaping options of a RegisterResourceRequest. */
+function recordedOptions(req: any): RecordedResource["options"] {
+    const timeouts = req.getCustomtimeouts?.();
+    const customTimeouts = timeouts ? Object.fromEntries(Object.entries({ create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }).filter(([, v]) => v)) : undefined;
+    return {
+        ignoreChanges: req.getIgnorechangesList(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        retainOnDelete: req.getRetainondelete?.() ?? false,
+        protect: req.getProtect?.() ?? false,
+        ...(customTimeouts && Object.keys(customTimeouts).length > 0 ? { customTimeouts } : {}),
+    };
 }
 
 /** The name in a URN (`urn:pulumi:stack::project::type::name`), or null for none or the root stack. */
@@ -121,6 +146,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
                 inputs: redactSecrets(inputs) as Record<string, unknown>,
                 rawInputs: inputs,
                 custom: method === "readResource" || req.getCustom(),
+                dependencies: method === "registerResource" ? (req.getDependenciesList() as string[]).map(nameOfUrn).filter((n): n is string => n !== null) : [],
+                options: method === "registerResource" ? recordedOptions(req) : { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false, protect: false },
             });
             return original(req, callback);
         };
