@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "./config";
 import { addonPlan } from "./eks/addons";
-import { clusterAutoscalerImageTag } from "./eks/autoscaler";
+import { autoscalerImageTag } from "./eks/versions";
 import { amiTypeFor } from "./eks/nodeGroup";
 import { nodeArchitecture, nodeInstanceTypes } from "./images";
 import { swarmConfigProblems } from "./swarm/cluster";
@@ -30,7 +30,7 @@ function problemOf(check: () => unknown): string | undefined {
 export function deploymentConfigProblems(config: StackConfig): string[] {
     const checks: (() => unknown)[] = [];
     if (config.target === "eks") {
-        checks.push(() => amiTypeFor(config.eks.instanceTypes), () => addonPlan(config), () => clusterAutoscalerImageTag(config.eks.version));
+        checks.push(() => amiTypeFor(config.eks.instanceTypes), () => addonPlan(config), () => autoscalerImageTag(config.eks.version));
     } else if (config.swarm.engine === "ec2") {
         checks.push(
             () => {

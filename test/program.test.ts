@@ -79,9 +79,9 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
     });
 
     it("refuses, before any resource, what the EKS target would otherwise refuse mid-deploy: mixed architectures, kube-proxy for another version", () => {
-        expect(problemsOf("prod", { "eks.instanceTypes": ["m7g.large", "m7i.large"], "eks.version": "1.33" })).to.deep.equal([
+        expect(problemsOf("prod", { "eks.instanceTypes": ["m7g.large", "m7i.large"], "eks.addonVersions": { "kube-proxy": "v1.34.1-eksbuild.2" } })).to.deep.equal([
             'dockyard:eks.instanceTypes is ["m7g.large","m7i.large"]; allowed: instance types of one architecture (arm64: m7g.large; x86_64: m7i.large), because one node group runs one AMI',
-            'dockyard:eks.addonVersions.kube-proxy is "v1.34.1-eksbuild.2" but dockyard:eks.version is "1.33"; allowed: a kube-proxy v1.33.x version (set the add-on versions for the Kubernetes version you choose)',
+            'dockyard:eks.addonVersions.kube-proxy is "v1.34.1-eksbuild.2" but dockyard:eks.version is "1.35"; allowed: a kube-proxy v1.35.x version, or no pin (EKS\'s default for the version)',
         ]);
     });
 
