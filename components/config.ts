@@ -120,8 +120,6 @@ export interface KeyDefinition {
     readonly rule?: Rule;
 }
 
-/** Regions the price table and the AMI/AZ lookups are documented for. */
-export const SUPPORTED_REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1"] as const;
 
 /** The EKS add-ons dockyard installs (components/eks/addons.ts), the keys `eks.addonVersions` may pin. */
 export const EKS_ADDON_NAMES = ["vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver", "metrics-server"] as const;
@@ -191,7 +189,7 @@ const stringMap =
 /** Every key dockyard reads. Order is the order of the README's reference table. */
 export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "target", type: "string", default: "swarm", description: "Where workloads run: `swarm` (Docker Swarm) or `eks` (Amazon EKS).", rule: oneOf(["swarm", "eks"]) },
-    { key: "region", type: "string", default: "us-east-1", description: "AWS region of every resource.", rule: oneOf(SUPPORTED_REGIONS) },
+    { key: "region", type: "string", default: "us-east-1", description: "AWS region of every resource (any region; `aws:region`, if set, must be the same).", rule: ((v: string) => (/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(v) ? undefined : "allowed: an AWS region code such as us-east-1 or ap-southeast-2")) as Rule },
     { key: "production", type: "boolean", default: false, description: "Protect stateful resources, keep repositories on delete, prefer HA defaults." },
     { key: "network.cidr", type: "string", default: "10.0.0.0/16", description: "IPv4 CIDR of the VPC: a /16 to /24 block in a private (RFC 1918) range.", rule: ((v: string) => vpcCidrProblem(v)) as Rule },
     { key: "network.azs", type: "integer", default: 2, description: "Availability zones to spread subnets and nodes over: 2 or 3.", rule: oneOf([2, 3]) },
@@ -307,7 +305,12 @@ function parseValue(def: KeyDefinition, raw: string): { value?: ConfigValue; pro
             try {
                 parsed = JSON.parse(raw);
             } catch {
-                return { problem: `${fullKey} is ${describe(raw)}; expected ${def.type === "array" ? "a list" : "a map"}` };
+                const example = def.type === "array" ? `'["a","b"]'` : `'{"api":3}'`;
+                return {
+                    problem:
+                        `${fullKey} is ${describe(raw)}; expected ${def.type === "array" ? "a list" : "a map"} in JSON, e.g. \`pulumi config set ${def.key} ${example}\` ` +
+                        `(the CLI takes JSON; in a stack file YAML works too: ${fullKey}: ${def.type === "array" ? "[a, b]" : "{api: 3}"})`,
+                };
             }
             if (def.type === "array") {
                 return Array.isArray(parsed) && parsed.every((item) => typeof item === "string")
@@ -383,6 +386,62 @@ function eksAccessProblems(values: Record<string, ConfigValue>): string[] {
 }
 
 /**
+ * The raw config with dockyard's keys flat. `pulumi config set --path 'eks.adminPrincipals[0]' <arn>`
+ * stores the nested value `dockyard:eks: {adminPrincipals: [<arn>]}` (the CLI splits a --path key
+ * at its dots, pulumi/pulumi sdk/go/common/resource/config/key.go ParseKey and
+ * resource.ParsePropertyPath); each leaf that is a dockyard key becomes that flat key, so both
+ * spellings work. Anything else in the namespace is named with the closest key.
+ */
+export function flattenPathConfig(raw: Readonly<Record<string, string>>): { flat: Record<string, string>; problems: string[] } {
+    const flat: Record<string, string> = {};
+    const problems: string[] = [];
+    const keys = CONFIG_KEYS.map((d) => d.key);
+    const hasChildren = (prefix: string) => keys.some((k) => k.startsWith(`${prefix}.`));
+    const unknown = (key: string, via?: string) => {
+        const suggestion = closest(key, keys, 3);
+        problems.push(
+            `${NAMESPACE}:${key}${via ? ` (set with --path inside ${NAMESPACE}:${via})` : ""} is not a dockyard setting` +
+                (suggestion ? `; did you mean ${NAMESPACE}:${suggestion}?` : "") +
+                "; allowed keys are listed in the README's config reference",
+        );
+    };
+    const nested: [string, string, unknown][] = [];
+    for (const fullKey of Object.keys(raw).sort()) {
+        const key = fullKey.slice(NAMESPACE.length + 1);
+        if (!fullKey.startsWith(`${NAMESPACE}:`) || keys.includes(key)) {
+            flat[fullKey] = raw[fullKey];
+            continue;
+        }
+        let value: unknown;
+        try {
+            value = JSON.parse(raw[fullKey]);
+        } catch {
+            value = undefined;
+        }
+        if (hasChildren(key) && value !== null && typeof value === "object" && !Array.isArray(value)) nested.push([key, key, value]);
+        else unknown(key);
+    }
+    while (nested.length > 0) {
+        const [top, prefix, value] = nested.shift()!;
+        for (const [field, child] of Object.entries(value as Record<string, unknown>)) {
+            const key = `${prefix}.${field}`;
+            if (keys.includes(key)) {
+                if (raw[`${NAMESPACE}:${key}`] !== undefined) {
+                    problems.push(`${NAMESPACE}:${key} is set twice, flat and with --path inside ${NAMESPACE}:${top}; allowed: one of them (\`pulumi config rm --path ${top}\` removes the nested one)`);
+                } else {
+                    flat[`${NAMESPACE}:${key}`] = typeof child === "string" ? child : JSON.stringify(child);
+                }
+            } else if (hasChildren(key) && child !== null && typeof child === "object" && !Array.isArray(child)) {
+                nested.push([top, key, child]);
+            } else {
+                unknown(key, top);
+            }
+        }
+    }
+    return { flat, problems };
+}
+
+/**
  * Reads and validates the raw config map (as Pulumi hands it over: full keys, string values) into
  * a frozen `StackConfig`. Throws one `ConfigError` listing every problem.
  */
@@ -397,24 +456,16 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, project:
  * default: so the rest of the validation pass can still check the workloads against the stack.
  */
 export function readStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string): { config: StackConfig; problems: string[] } {
-    const problems: string[] = [];
-    const known = new Map(CONFIG_KEYS.map((d) => [d.key, d]));
-
-    for (const fullKey of Object.keys(raw).sort()) {
-        if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
-        const key = fullKey.slice(NAMESPACE.length + 1);
-        if (!known.has(key)) {
-            const suggestion = closest(key, CONFIG_KEYS.map((d) => d.key), 3);
-            const nested = CONFIG_KEYS.some((d) => d.key.startsWith(`${key}.`));
-            problems.push(
-                `${fullKey} is not a dockyard setting` +
-                    (nested ? `; set its fields as flat keys without --path, e.g. \`pulumi config set ${CONFIG_KEYS.find((d) => d.key.startsWith(`${key}.`))!.key} <value>\`` : "") +
-                    (suggestion && !nested ? `; did you mean ${NAMESPACE}:${suggestion}?` : "") +
-                    `; allowed keys are listed in the README's config reference`,
-            );
-        }
+    const { flat, problems } = flattenPathConfig(raw);
+    raw = flat;
+    const awsRegion = raw["aws:region"];
+    const region = raw[`${NAMESPACE}:region`] ?? "us-east-1";
+    if (awsRegion !== undefined && awsRegion !== region) {
+        problems.push(
+            `aws:region is ${JSON.stringify(awsRegion)} but ${NAMESPACE}:region is ${JSON.stringify(region)}; dockyard creates every resource through its own AWS provider in ${NAMESPACE}:region and never reads aws:region; ` +
+                `allowed: the same region in both, e.g. \`pulumi config set region ${awsRegion}\` (or remove aws:region)`,
+        );
     }
-
     const values: Record<string, ConfigValue> = {};
     for (const def of CONFIG_KEYS) {
         const rawValue = raw[`${NAMESPACE}:${def.key}`];
@@ -429,7 +480,9 @@ export function readStackConfig(raw: Readonly<Record<string, string>>, project: 
             value = parsed.value!;
         }
         const allowed = def.rule?.(value as never);
-        if (allowed !== undefined) problems.push(`${NAMESPACE}:${def.key} is ${describe(value)}; ${allowed}`);
+        // `eks.version: 1.30` unquoted in a stack file is the YAML number 1.3 by the time it arrives.
+        const quoteHint = def.type === "string" && /^\d+\.\d$/.test(String(value)) ? `; in a YAML stack file write it in quotes ("${value}0" if you meant that): YAML reads an unquoted 1.30 as the number 1.3` : "";
+        if (allowed !== undefined) problems.push(`${NAMESPACE}:${def.key} is ${describe(value)}; ${allowed}${quoteHint}`);
         values[def.key] = allowed === undefined ? value : def.default;
     }
     problems.push(...crossKeyProblems(values));

@@ -1,6 +1,7 @@
 /**
  * Keeps `Pulumi.yaml`'s `config:` block and the README's config reference in step with
- * `CONFIG_KEYS`. `npm run config-reference` rewrites both; a test fails when either drifts.
+ * `CONFIG_KEYS`. `npm run config-reference` rewrites both and names what it changed;
+ * `npm run config-reference -- --check` only reports; a test fails when either drifts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -38,10 +39,28 @@ export function readmeWithReference(readme: string): string {
     return readme.slice(0, start) + referenceTable() + readme.slice(end + README_END.length);
 }
 
+/** The generated files whose content differs from what `CONFIG_KEYS` says, with that content. */
+export function staleFiles(root = PROJECT_ROOT): { file: string; content: string }[] {
+    const projectPath = path.join(root, "Pulumi.yaml");
+    const readmePath = path.join(root, "README.md");
+    return [
+        { file: projectPath, content: projectFile(fs.readFileSync(projectPath, "utf8")) },
+        { file: readmePath, content: readmeWithReference(fs.readFileSync(readmePath, "utf8")) },
+    ].filter(({ file, content }) => fs.readFileSync(file, "utf8") !== content);
+}
+
 if (require.main === module) {
-    const projectPath = path.join(PROJECT_ROOT, "Pulumi.yaml");
-    const readmePath = path.join(PROJECT_ROOT, "README.md");
-    fs.writeFileSync(projectPath, projectFile(fs.readFileSync(projectPath, "utf8")));
-    fs.writeFileSync(readmePath, readmeWithReference(fs.readFileSync(readmePath, "utf8")));
-    process.stdout.write("updated Pulumi.yaml and README.md\n");
+    // `--check` only reports (for CI and reviewers); without it the files are rewritten and named.
+    const check = process.argv.includes("--check");
+    const stale = staleFiles();
+    const names = stale.map(({ file }) => path.relative(PROJECT_ROOT, file)).join(" and ");
+    if (stale.length === 0) {
+        process.stdout.write("Pulumi.yaml and README.md match CONFIG_KEYS\n");
+    } else if (check) {
+        process.stderr.write(`${names} ${stale.length === 1 ? "is" : "are"} out of date with CONFIG_KEYS (components/config.ts); run npm run config-reference\n`);
+        process.exitCode = 1;
+    } else {
+        for (const { file, content } of stale) fs.writeFileSync(file, content);
+        process.stdout.write(`rewrote ${names} from CONFIG_KEYS (components/config.ts); review and commit the change\n`);
+    }
 }

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, ConfigError, parseStackConfig } from "../components/config";
-import { projectFile, readmeWithReference } from "../scripts/configReference";
+import { projectFile, readmeWithReference, staleFiles } from "../scripts/configReference";
 import { PROJECT_ROOT, stackConfig, stackConfigMap } from "./harness";
 
 function problemsOf(overrides: Record<string, unknown>, stack = "dev"): readonly string[] {
@@ -71,8 +72,39 @@ describe("config", () => {
         expect(config.workloads.replicas).to.deep.equal({ api: 4 });
     });
 
-    it("ignores keys of other namespaces such as aws:region", () => {
-        expect(problemsOf({ "aws:region": "eu-west-1", "kubernetes:context": "x" })).to.deep.equal([]);
+    it("ignores keys of other namespaces, and accepts aws:region when it is dockyard:region", () => {
+        expect(problemsOf({ "aws:region": "us-east-1", "kubernetes:context": "x" })).to.deep.equal([]);
+    });
+
+    it("refuses an aws:region that dockyard would silently ignore", () => {
+        expect(problemsOf({ "aws:region": "eu-west-1" })).to.deep.equal([
+            'aws:region is "eu-west-1" but dockyard:region is "us-east-1"; dockyard creates every resource through its own AWS provider in dockyard:region and never reads aws:region; allowed: the same region in both, e.g. `pulumi config set region eu-west-1` (or remove aws:region)',
+        ]);
+    });
+
+    it("accepts any AWS region, priced or not", () => {
+        for (const region of ["ap-south-1", "sa-east-1", "us-gov-west-1", "ap-southeast-5", "eu-central-2"]) expect(problemsOf({ region }), region).to.deep.equal([]);
+    });
+
+    it("accepts keys set with --path (nested), as docs/eks.md shows, and names the user's own key when one is wrong", () => {
+        // What `pulumi config set --path 'eks.adminPrincipals[0]' <arn>` and `--path workloads.replicas.api 3` store.
+        const config = parseStackConfig({ "dockyard:eks": '{"adminPrincipals":["arn:aws:iam::123456789012:role/admin"],"nodesMax":4}', "dockyard:workloads": '{"replicas":{"api":3}}' }, "dockyard", "s");
+        expect(config.eks.adminPrincipals).to.deep.equal(["arn:aws:iam::123456789012:role/admin"]);
+        expect(config.eks.nodesMax).to.equal(4);
+        expect(config.workloads.replicas).to.deep.equal({ api: 3 });
+        expect(problemsOf({ eks: { nodeMax: 4 } })).to.deep.equal([
+            "dockyard:eks.nodeMax (set with --path inside dockyard:eks) is not a dockyard setting; did you mean dockyard:eks.nodesMax?; allowed keys are listed in the README's config reference",
+        ]);
+        expect(problemsOf({ eks: { nodesMax: 4 }, "eks.nodesMax": 5 })).to.deep.equal([
+            "dockyard:eks.nodesMax is set twice, flat and with --path inside dockyard:eks; allowed: one of them (`pulumi config rm --path eks` removes the nested one)",
+        ]);
+    });
+
+    it("says to quote a version that YAML read as a number", () => {
+        // `eks.version: 1.30` unquoted in Pulumi.<stack>.yaml arrives as 1.3.
+        expect(problemsOf({ "eks.version": 1.3 })).to.deep.equal([
+            'dockyard:eks.version is "1.3"; not a version dockyard knows the support dates of; allowed: 1.35; in a YAML stack file write it in quotes ("1.30" if you meant that): YAML reads an unquoted 1.30 as the number 1.3',
+        ]);
     });
 
     const badConfigs: [string, Record<string, unknown>, string][] = [
@@ -90,14 +122,15 @@ describe("config", () => {
         ["negative replicas", { "workloads.replicas": { api: -1 } }, 'dockyard:workloads.replicas is {"api":-1}; allowed: a map of workload name to a replica count of 0 or more (bad: api=-1)'],
         ["fractional replicas", { "workloads.replicas": { web: 1.5 } }, 'dockyard:workloads.replicas is {"web":1.5}; allowed: a map of workload name to a replica count of 0 or more (bad: web=1.5)'],
         ["replicas not a map", { "workloads.replicas": [3] }, "dockyard:workloads.replicas is [3]; expected a map"],
+        ["a YAML-ish map given to the CLI", { "workloads.replicas": "{api: 3}" }, 'dockyard:workloads.replicas is "{api: 3}"; expected a map in JSON, e.g. `pulumi config set workloads.replicas \'{"api":3}\'` (the CLI takes JSON; in a stack file YAML works too: dockyard:workloads.replicas: {api: 3})'],
         ["unknown key with a suggestion", { "swarm.manager": 3 }, "dockyard:swarm.manager is not a dockyard setting; did you mean dockyard:swarm.managers?; allowed keys are listed in the README's config reference"],
         ["unknown key without a suggestion", { colour: "blue" }, "dockyard:colour is not a dockyard setting; allowed keys are listed in the README's config reference"],
-        ["structured --path object", { swarm: { managers: 3 } }, "dockyard:swarm is not a dockyard setting; set its fields as flat keys without --path, e.g. `pulumi config set swarm.engine <value>`; allowed keys are listed in the README's config reference"],
+        ["structured --path object with a wrong field", { swarm: { manager: 3 } }, "dockyard:swarm.manager (set with --path inside dockyard:swarm) is not a dockyard setting; did you mean dockyard:swarm.managers?; allowed keys are listed in the README's config reference"],
         ["boolean that is not", { production: "yes" }, 'dockyard:production is "yes"; expected true or false'],
-        ["unsupported region", { region: "mars-north-1" }, 'dockyard:region is "mars-north-1"; allowed: us-east-1, us-east-2, us-west-2, eu-west-1 or eu-central-1'],
+        ["a region that is not a region code", { region: "Frankfurt" }, 'dockyard:region is "Frankfurt"; allowed: an AWS region code such as us-east-1 or ap-southeast-2'],
         ["bad instance type", { "swarm.managerInstanceType": "large" }, 'dockyard:swarm.managerInstanceType is "large"; allowed: an EC2 instance type such as t4g.small'],
         ["empty node instance types", { "eks.instanceTypes": [] }, "dockyard:eks.instanceTypes is []; allowed: a non-empty list of EC2 instance types"],
-        ["instance types not a list", { "eks.instanceTypes": "m7g.large" }, 'dockyard:eks.instanceTypes is "m7g.large"; expected a list'],
+        ["instance types not a list", { "eks.instanceTypes": "m7g.large" }, 'dockyard:eks.instanceTypes is "m7g.large"; expected a list in JSON, e.g. `pulumi config set eks.instanceTypes \'["a","b"]\'` (the CLI takes JSON; in a stack file YAML works too: dockyard:eks.instanceTypes: [a, b])'],
         ["unsupported Kubernetes version", { "eks.version": "1.20" }, 'dockyard:eks.version is "1.20"; not a version dockyard knows the support dates of; allowed: 1.35'],
         ["capacity type", { "eks.capacityType": "spot" }, 'dockyard:eks.capacityType is "spot"; allowed: ON_DEMAND or SPOT'],
         ["min above desired", { "eks.nodesMin": 4, "eks.nodesDesired": 2, "eks.nodesMax": 5 }, "dockyard:eks.nodesMin/nodesDesired/nodesMax are 4/2/5; allowed: min <= desired <= max"],
@@ -132,6 +165,16 @@ describe("config", () => {
         } catch (err) {
             expect((err as Error).message).to.match(/^invalid stack configuration \(2 problems\):\n {2}- /);
         }
+    });
+
+    it("config-reference --check names the generated files that drifted, and rewrites nothing", () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-reference-"));
+        for (const file of ["Pulumi.yaml", "README.md"]) fs.copyFileSync(path.join(PROJECT_ROOT, file), path.join(root, file));
+        expect(staleFiles(root)).to.deep.equal([]);
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8").replace("| `dockyard:target` |", "| `dockyard:targets` |");
+        fs.writeFileSync(path.join(root, "README.md"), readme);
+        expect(staleFiles(root).map((s) => path.basename(s.file))).to.deep.equal(["README.md"]);
+        expect(fs.readFileSync(path.join(root, "README.md"), "utf8")).to.equal(readme);
     });
 
     it("Pulumi.yaml declares every key with its type, default and description", () => {

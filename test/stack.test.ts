@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { estimateRenderedCost } from "../scripts/render";
 import { workloads } from "../workloads";
 import { kubernetesProblems } from "./k8sSchema";
-import { ofType, ProgramRun, renderStack, resolve } from "./harness";
+import { ofType, only, ProgramRun, renderStack, resolve } from "./harness";
 
 describe("the whole stack", function () {
     this.timeout(120_000);
@@ -76,6 +76,16 @@ describe("the whole stack", function () {
         const prod = estimateRenderedCost((await render("prod")).resources, "us-east-1");
         expect(prod.lines.find((l) => l.item === "NAT gateway")?.quantity).to.equal(3);
         expect(prod.total).to.be.above(dev.total);
+    });
+
+    it("renders in a region the price table lacks, and its estimate marks every line unpriced instead of refusing", async () => {
+        const run = await renderStack("dev", { region: "ap-south-1" });
+        const estimate = estimateRenderedCost(run.resources, "ap-south-1");
+        expect(estimate.lines.length).to.be.greaterThan(2);
+        expect(estimate.lines.every((l) => l.unpriced && l.monthly === 0)).to.equal(true);
+        expect(estimate.lines.map((l) => l.item)).to.include("EC2 t4g.small");
+        const provider = only(run.resources, "pulumi:providers:aws", "dev-aws");
+        expect((provider.inputs as any).region).to.equal("ap-south-1");
     });
 
     it("exports the image digests another stack promotes", async () => {

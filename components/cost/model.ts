@@ -74,6 +74,8 @@ export interface CostLine {
     readonly resources: readonly string[];
     /** True when the unit price is derived for this region rather than a verified list price. */
     readonly estimatedPrice: boolean;
+    /** True when the price table has no prices for the region: quantity known, price and monthly not (both 0). */
+    readonly unpriced?: boolean;
     readonly note?: string;
 }
 
@@ -543,9 +545,15 @@ function toUsageLines(usage: readonly Usage[]): UsageLine[] {
     return [...merged.values()].sort((a, b) => a.item.localeCompare(b.item));
 }
 
-/** The monthly estimate of a rendered stack in a region: fixed lines, their total, and usage-based charges. */
+/**
+ * The monthly estimate of a rendered stack in a region: fixed lines, their total, and usage-based
+ * charges. In a region the price table lacks, every line is listed with its quantity and marked
+ * `unpriced` (the total is 0 and says so): a stack in any region renders, and nobody reads another
+ * region's prices as its own.
+ */
 export function estimateCost(resources: readonly RenderedResource[], region: string, options: EstimateOptions = {}): CostEstimate {
     const table = options.table ?? PRICE_TABLE;
+    if (!table.regions[region]) return unpricedEstimate(resources, region, options);
     const prices = regionPrices(region, table);
     const view = new StackView(
         resources,
@@ -573,5 +581,21 @@ export function estimateCost(resources: readonly RenderedResource[], region: str
         total: round2(lines.reduce((sum, l) => sum + l.monthly, 0)),
         usage: toUsageLines(view.usage),
         assumptions,
+    };
+}
+
+/** The lines of the stack with their quantities (counted as in the table's first region), without prices. */
+function unpricedEstimate(resources: readonly RenderedResource[], region: string, options: EstimateOptions): CostEstimate {
+    const table = options.table ?? PRICE_TABLE;
+    const counted = estimateCost(resources, Object.keys(table.regions)[0], options);
+    const why = `no prices for ${region} in components/cost/prices.json`;
+    return {
+        ...counted,
+        region,
+        priceTable: { retrieved: counted.priceTable.retrieved, source: [], notes: why },
+        lines: counted.lines.map((line) => ({ ...line, unitPrice: 0, monthly: 0, estimatedPrice: false, unpriced: true, note: why })),
+        total: 0,
+        usage: counted.usage.map((u) => ({ ...u, rate: "unpriced" })),
+        assumptions: [`Every line is unpriced: the price table (components/cost/prices.json) covers ${Object.keys(table.regions).join(", ")}, not ${region}; add the region's prices to get a total.`],
     };
 }
