@@ -24,8 +24,8 @@ const DOCKERFILE = [
     "",
 ].join("\n");
 
-/** Builds `tag` FROM scratch with busybox and a web root answering each of `webPaths`. */
-export async function buildTestImage(tag: string, webPaths: readonly string[]): Promise<void> {
+/** Builds `tag` FROM scratch with busybox and a web root answering each of `webPaths` (on `engine`: the lab builds on its own). */
+export async function buildTestImage(tag: string, webPaths: readonly string[], engine: Docker = docker): Promise<void> {
     const context = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-contract-"));
     try {
         fs.writeFileSync(path.join(context, "Dockerfile"), DOCKERFILE);
@@ -36,8 +36,8 @@ export async function buildTestImage(tag: string, webPaths: readonly string[]): 
             fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
             fs.writeFileSync(file, `ok ${webPath}\n`, { mode: 0o644 });
         }
-        const stream = await docker.buildImage({ context, src: ["Dockerfile", "busybox", "www"] }, { t: tag, rm: true, forcerm: true, labels: { "dockyard.contract": "true" } });
-        const output: any[] = await new Promise((done, fail) => docker.modem.followProgress(stream, (err, res) => (err ? fail(err) : done(res))));
+        const stream = await engine.buildImage({ context, src: ["Dockerfile", "busybox", "www"] }, { t: tag, rm: true, forcerm: true, labels: { "dockyard.contract": "true" } });
+        const output: any[] = await new Promise((done, fail) => engine.modem.followProgress(stream, (err, res) => (err ? fail(err) : done(res))));
         const failure = output.find((line) => line.error);
         if (failure) throw new Error(`building ${tag}: ${failure.error}`);
     } finally {
