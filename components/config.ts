@@ -31,7 +31,7 @@ export interface ImagesConfig {
     readonly keepTagged: number;
     readonly untaggedExpiryDays: number;
     readonly encryption: RepositoryEncryption;
-    /** A source-derived tag such as a git commit; empty means "hash of the build context". */
+    /** The deployed commit, recorded on Swarm services and Deployments (never an image tag: images are tagged by content). */
     readonly tag: string;
     /** `org/project/stack` whose image digests this stack deploys instead of building. */
     readonly from: string;
@@ -197,7 +197,7 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "images.keepTagged", type: "integer", default: 10, description: "Tagged images each ECR repository keeps.", rule: intRange(1, 1000) },
     { key: "images.untaggedExpiryDays", type: "integer", default: 7, description: "Days after which untagged images expire.", rule: intRange(1, 365) },
     { key: "images.encryption", type: "string", default: "AES256", description: "ECR encryption: `AES256` or `KMS`.", rule: oneOf(["AES256", "KMS"]) },
-    { key: "images.tag", type: "string", default: "", description: "Image tag from the source, such as the git commit; empty tags by a hash of the build context.", rule: ((v: string) => (v === "" || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? undefined : "allowed: a Docker tag (letters, digits, _ . -; at most 128), or empty")) as Rule },
+    { key: "images.tag", type: "string", default: "", description: "The deployed commit (CI sets the git SHA): label `dockyard.commit` on Swarm services, annotation `dockyard.io/commit` on Deployments; never part of an image or pod, so it rebuilds and rolls nothing.", rule: ((v: string) => (v === "" || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v) ? undefined : "allowed: a Docker tag (letters, digits, _ . -; at most 128), or empty")) as Rule },
     { key: "images.from", type: "string", default: "", description: "Promote images from another stack (`org/project/stack`) instead of building.", rule: stackReference },
     { key: "images.digests", type: "object", default: {}, description: "Explicit image digests per workload (`repo@sha256:…`), deployed instead of building.", rule: stringMap("an image reference pinned by digest (…@sha256:<64 hex>)", /^[^\s@]+@sha256:[a-f0-9]{64}$/) },
     { key: "logs.retentionDays", type: "integer", default: 14, description: "CloudWatch log retention in days.", rule: oneOf([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "allowed CloudWatch retention periods") },

@@ -36,7 +36,7 @@ export function declareStack(config: StackConfig, declared: readonly WorkloadSpe
 function declareLocalStack(config: StackConfig, specs: WorkloadSpec[], endpoints: PublicEndpoint[]): StackOutputs {
     const platform = localSwarmPlatform(config.stack);
     const { images, digests } = resolveImages(config.stack, specs, config, {});
-    deploySwarmWorkloads(config.stack, specs, images, platform);
+    deploySwarmWorkloads(config.stack, specs, images, platform, { commit: config.images.tag || undefined });
     return {
         target: "swarm (local engine)",
         url: endpoints.length > 0 ? `http://localhost:${endpoints[0].publishedPort}` : undefined,
@@ -49,8 +49,9 @@ function declareAwsStack(config: StackConfig, specs: WorkloadSpec[], endpoints: 
     const hostNames = config.domain ? certificateNames(config.domain, publicHostNames(config.domain, endpoints)) : [];
     const awsProvider = stackAwsProvider(config);
     const withAws = { providers: [awsProvider] };
-    const network = new Network(`${config.stack}-network`, { cidr: config.network.cidr, azCount: config.network.azs, natGateways: config.network.natGateways }, withAws);
+    // Images first: a bad images.digests stops the program before any resource exists.
     const { images, digests } = resolveImages(config.stack, specs, config, withAws);
+    const network = new Network(`${config.stack}-network`, { cidr: config.network.cidr, azCount: config.network.azs, natGateways: config.network.natGateways }, withAws);
 
     const certificate = config.domain
         ? new DomainCertificate(`${config.stack}-certificate`, { domain: config.domain, hostNames }, withAws)
@@ -63,7 +64,7 @@ function declareAwsStack(config: StackConfig, specs: WorkloadSpec[], endpoints: 
             { config, network, endpoints, sshPrivateKey: sshPrivateKey(), certificateArn, zoneId: certificate?.zoneId },
             withAws,
         );
-        deploySwarmWorkloads(config.stack, specs, images, cluster.platform, { awsProvider });
+        deploySwarmWorkloads(config.stack, specs, images, cluster.platform, { awsProvider, commit: config.images.tag || undefined });
         return {
             target: "swarm",
             url: cluster.url,
@@ -76,7 +77,7 @@ function declareAwsStack(config: StackConfig, specs: WorkloadSpec[], endpoints: 
     }
 
     const cluster = new EksCluster(`${config.stack}-eks`, { config, network, certificateArn }, withAws);
-    const deployed = deployKubernetesWorkloads(config.stack, specs, images, cluster.platform);
+    const deployed = deployKubernetesWorkloads(config.stack, specs, images, cluster.platform, { commit: config.images.tag || undefined });
     if (certificate) {
         const albZoneId = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "application" }, { provider: awsProvider });
         for (const host of publicHostNames(config.domain, endpoints)) {

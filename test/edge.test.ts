@@ -23,8 +23,12 @@ function expectCertificateAndNoBuilds(run: ProgramRun) {
     const validationRecords = ofType(run.resources, "aws:route53/record:Record").filter((r) => (r.inputs as any).type === "CNAME");
     expect(validationRecords).to.have.length(2);
     only(run.resources, "aws:acm/certificateValidation:CertificateValidation");
-    expect(ofType(run.resources, "docker:index/image:Image"), "promoted images are never built").to.deep.equal([]);
-    expect(ofType(run.resources, "aws:ecr/repository:Repository"), "nor given a repository").to.deep.equal([]);
+    expect(ofType(run.resources, "docker-build:index:Image"), "promoted images are never built").to.deep.equal([]);
+    // ...but copied into the stack's own immutable repositories, with no build cache (issue 15).
+    expect(ofType(run.resources, "aws:ecr/repository:Repository").map((r) => [(r.inputs as any).name, (r.inputs as any).imageTagMutability])).to.deep.equal([
+        ["dockyard/edge/api", "IMMUTABLE"],
+        ["dockyard/edge/web", "IMMUTABLE"],
+    ]);
     only(run.resources, "pulumi:pulumi:StackReference");
 }
 
@@ -48,7 +52,7 @@ describe("production edges: a domain and promoted images", function () {
         expect(alias.aliases[0]).to.deep.include({ zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true });
         expect(alias.aliases[0].name).to.match(/^k8s-dockyard-edge-.*\.elb\.amazonaws\.com$/);
         const api = ofType(run.resources, "kubernetes:apps/v1:Deployment").find((d) => d.name === "api-deployment")!.inputs as any;
-        expect(api.spec.template.spec.containers[0].image).to.match(/\/dockyard\/dev\/api@sha256:[0-9a-f]{64}$/);
+        expect(api.spec.template.spec.containers[0].image).to.match(/\/dockyard\/edge\/api@sha256:[0-9a-f]{64}$/);
     });
 
     it("swarm: HTTPS listener with a modern policy, HTTP redirected, an alias to the ALB", async () => {
@@ -63,7 +67,7 @@ describe("production edges: a domain and promoted images", function () {
         expect(http.defaultActions[0].redirect).to.deep.include({ port: "443", protocol: "HTTPS" });
         expect(aliasFor(run, "www.example.com").aliases[0].name).to.match(/elb\.amazonaws\.com$/);
         const web = ofType(run.resources, "docker:index/service:Service").find((s) => (s.inputs as any).name === "edge-web")!.inputs as any;
-        expect(web.taskSpec.containerSpec.image).to.match(/\/dockyard\/dev\/web@sha256:[0-9a-f]{64}$/);
+        expect(web.taskSpec.containerSpec.image).to.match(/\/dockyard\/edge\/web@sha256:[0-9a-f]{64}$/);
     });
 
     it("without a domain: no certificate, no DNS records, plain HTTP on the load balancer's name", async () => {

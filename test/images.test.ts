@@ -3,22 +3,40 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { BUILD_CACHE_TAG, contextHash, lifecyclePolicy, nodeArchitecture, repositoryName, ResolvedImages, resolveImages } from "../components/images";
+import {
+    CACHE_TAG,
+    cacheRepositoryName,
+    contextFiles,
+    contextHash,
+    explicitPromotions,
+    lifecyclePolicy,
+    nodePlatforms,
+    planImages,
+    repositoryName,
+    ResolvedImages,
+    resolveImages,
+} from "../components/images";
+import { cacheLifecyclePolicy } from "../components/images/plan";
+import { ecrLogins, parseDigestRef, PROMOTE_SCRIPT } from "../components/images/promote";
 import { stackAwsProvider } from "../components/tags";
 import type { WorkloadSpec } from "../components/workload";
 import { setStackOutputs } from "../scripts/offline/mocks";
 import { runProgram } from "../scripts/offline/run";
-import { isSecret, ofType, only, resolve, stackConfig, stackConfigMap, errorOf } from "./harness";
+import { errorOf, isSecret, ofType, only, resolve, stackConfig, stackConfigMap } from "./harness";
+import { spawnSync } from "node:child_process";
 
 const FIXTURE = "test/fixtures/image-context";
+const IMAGE = "docker-build:index:Image";
+const REPO = "aws:ecr/repository:Repository";
 const resources = { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
 const SPECS: WorkloadSpec[] = [
     { name: "api", image: { build: { context: FIXTURE, args: { GREETING: "hello" } } }, resources },
+    { name: "migrate", kind: "job", image: { build: { context: FIXTURE, args: { GREETING: "hello" } } }, resources },
     { name: "redis", image: { ref: "redis:7.4-alpine" }, resources },
 ];
 const SOURCE = "acme/dockyard/dev";
-const digestOf = (workload: string, hex: string) => `123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/${workload}@sha256:${hex.repeat(64)}`;
-
+const DEV_REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+const digestOf = (image: string, hex: string) => `${DEV_REGISTRY}/dockyard/dev/${image}@sha256:${hex.repeat(64)}`;
 
 async function rejectionOf(promise: Promise<unknown>): Promise<string> {
     try {
@@ -48,33 +66,34 @@ async function declareImages(stack: string, overrides: Record<string, unknown> =
     return { ...run, value };
 }
 
-/** Copies the fixture context to a scratch folder a test may change. */
-function scratchContext(): string {
+/** A scratch build context with the given files (path -> content). */
+function scratch(files: Record<string, string>): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-context-"));
-    fs.cpSync(FIXTURE, dir, { recursive: true });
+    for (const [rel, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), content);
+    }
     return dir;
 }
 
-describe("node architecture", () => {
-    it("reads Graviton families as arm64 and the rest as amd64", () => {
+describe("node platforms", () => {
+    it("builds for the nodes' architecture: Graviton families as arm64, the rest as amd64", () => {
         for (const types of [["t4g.small"], ["m7g.large", "c7gn.xlarge"], ["r8g.2xlarge"], ["m6gd.large", "x2gd.xlarge", "im4gn.large"], ["a1.medium"]]) {
-            expect(nodeArchitecture(types), types.join(",")).to.equal("arm64");
+            expect(nodePlatforms(types), types.join(",")).to.deep.equal(["linux/arm64"]);
         }
         for (const types of [["t3.small"], ["m7i.large", "c5n.large"], ["m7i-flex.large"], ["g5.xlarge", "r7iz.large"], ["m5.large"]]) {
-            expect(nodeArchitecture(types), types.join(",")).to.equal("amd64");
+            expect(nodePlatforms(types), types.join(",")).to.deep.equal(["linux/amd64"]);
         }
     });
 
-    it("rejects mixed architectures, naming each type and its architecture", () => {
-        const message = errorOf(() => nodeArchitecture(["m7g.large", "m7i.large"]));
-        expect(message).to.include("m7g.large (arm64)");
-        expect(message).to.include("m7i.large (amd64)");
-        expect(errorOf(() => nodeArchitecture([]))).to.include("no instance types");
+    it("builds one multi-platform image when the instance types mix architectures (fails on fcdc18c, which refused)", () => {
+        expect(nodePlatforms(["m7g.large", "m7i.large", "c7g.large"])).to.deep.equal(["linux/amd64", "linux/arm64"]);
+        expect(errorOf(() => nodePlatforms([]))).to.include("no instance types");
     });
 });
 
-describe("ECR lifecycle policy", () => {
-    it("expires untagged images after D days, then keeps the newest N tagged, in ascending priority", () => {
+describe("ECR lifecycle policies", () => {
+    it("deploy repositories expire untagged images after D days, then keep the newest N tagged, in ascending priority", () => {
         for (const [keep, days] of [
             [10, 7],
             [30, 1],
@@ -84,25 +103,78 @@ describe("ECR lifecycle policy", () => {
             const [untagged, tagged] = policy.rules;
             expect(untagged.selection).to.deep.equal({ tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: days });
             expect(tagged.selection).to.deep.equal({ tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: keep });
-            for (const rule of policy.rules) expect(rule.action).to.deep.equal({ type: "expire" });
         }
-    });
-
-    it("rejects counts below one, naming the key", () => {
         expect(errorOf(() => lifecyclePolicy(0, 7))).to.include("dockyard:images.keepTagged is 0");
         expect(errorOf(() => lifecyclePolicy(10, 1.5))).to.include("dockyard:images.untaggedExpiryDays is 1.5");
+    });
+
+    it("cache repositories have rules of their own: replaced cache manifests go after a day", () => {
+        expect(JSON.parse(cacheLifecyclePolicy()).rules).to.deep.equal([
+            {
+                rulePriority: 1,
+                description: "Expire replaced build-cache manifests after 1 day",
+                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 },
+                action: { type: "expire" },
+            },
+        ]);
+    });
+});
+
+describe(".dockerignore matching (Docker's rules, through @balena/dockerignore)", () => {
+    it("`**` then `!` re-includes files and whole folders below an excluded root, like services/api's file", () => {
+        const dir = scratch({
+            ".dockerignore": "**\n!package.json\n!src\n",
+            "package.json": "{}",
+            "src/index.ts": "x",
+            "src/deep/a.ts": "x",
+            "test/a.test.ts": "x",
+            "README.md": "x",
+            Dockerfile: "FROM scratch\n",
+        });
+        expect(contextFiles(dir)).to.deep.equal(["package.json", "src/deep/a.ts", "src/index.ts"]);
+    });
+
+    it("a leading `/` anchors at the context; a plain name or `*` matches only at the root; `**/` matches at any depth", () => {
+        const dir = scratch({
+            ".dockerignore": "/build\n*.log\n**/*.tmp\n",
+            "build/out.js": "x",
+            "sub/build/keep.js": "x",
+            "debug.log": "x",
+            "sub/debug.log": "x",
+            "a.tmp": "x",
+            "sub/deeper/b.tmp": "x",
+            Dockerfile: "FROM scratch\n",
+        });
+        expect(contextFiles(dir)).to.deep.equal([".dockerignore", "Dockerfile", "sub/build/keep.js", "sub/debug.log"]);
+    });
+
+    it("a folder pattern excludes everything below it unless a later `!` re-includes a file there (later rules win)", () => {
+        const dir = scratch({ ".dockerignore": "tmp/\n!tmp/keep.txt\ndocs\n", "tmp/a": "x", "tmp/keep.txt": "x", "docs/x/y.md": "x", "app.txt": "x" });
+        expect(contextFiles(dir)).to.deep.equal([".dockerignore", "app.txt", "tmp/keep.txt"]);
+    });
+
+    it("character classes and `./` prefixes match as Docker's do (fails on fcdc18c's hand-written matcher)", () => {
+        const dir = scratch({ ".dockerignore": "file[0-9].txt\n./cache\n", "file1.txt": "x", "fileA.txt": "x", "cache/blob": "x" });
+        expect(contextFiles(dir)).to.deep.equal([".dockerignore", "fileA.txt"]);
+    });
+
+    it("prefers <Dockerfile>.dockerignore next to the Dockerfile over the context's .dockerignore, as BuildKit does", () => {
+        const dir = scratch({ ".dockerignore": "a.txt\n", "Dockerfile.prod.dockerignore": "b.txt\n", "a.txt": "x", "b.txt": "x", "Dockerfile.prod": "FROM scratch\n" });
+        expect(contextFiles(dir, "Dockerfile.prod")).to.include("a.txt").and.not.include("b.txt");
+        expect(contextFiles(dir)).to.include("b.txt").and.not.include("a.txt");
     });
 });
 
 describe("build context hash", () => {
-    it("is stable, and changes with the content, the Dockerfile, args, target and platform", () => {
-        const dir = scratchContext();
+    it("is stable, and changes with the content, the Dockerfile, args, target and platforms", () => {
+        const dir = scratch({ ".dockerignore": "*.log\ntmp/\n", Dockerfile: "FROM scratch\nCOPY app.txt /\n", "app.txt": "hello\n" });
         const base = contextHash(dir);
         expect(base).to.match(/^[0-9a-f]{16}$/);
         expect(contextHash(dir)).to.equal(base);
         expect(contextHash(dir, { args: { A: "1" } })).not.to.equal(base);
         expect(contextHash(dir, { target: "runtime" })).not.to.equal(base);
-        expect(contextHash(dir, {}, "linux/arm64")).not.to.equal(contextHash(dir, {}, "linux/amd64"));
+        expect(contextHash(dir, {}, ["linux/arm64"])).not.to.equal(contextHash(dir, {}, ["linux/amd64"]));
+        expect(contextHash(dir, {}, ["linux/arm64", "linux/amd64"])).to.equal(contextHash(dir, {}, ["linux/amd64", "linux/arm64"]));
         fs.appendFileSync(path.join(dir, "Dockerfile"), "USER 10001\n");
         const withUser = contextHash(dir);
         expect(withUser).not.to.equal(base);
@@ -110,14 +182,26 @@ describe("build context hash", () => {
         expect(contextHash(dir)).not.to.equal(withUser);
     });
 
-    it("ignores what .dockerignore excludes, and notices a new file it does not", () => {
-        const dir = scratchContext();
+    it("ignores what the build cannot read, and still reads a Dockerfile that `**` excludes", () => {
+        const dir = scratch({ ".dockerignore": "**\n!app.txt\n", Dockerfile: "FROM scratch\nCOPY app.txt /\n", "app.txt": "hello\n" });
         const base = contextHash(dir);
-        fs.writeFileSync(path.join(dir, "debug.log"), "noise");
-        fs.mkdirSync(path.join(dir, "tmp"));
-        fs.writeFileSync(path.join(dir, "tmp", "scratch"), "noise");
+        fs.writeFileSync(path.join(dir, "NOTES.md"), "docs only");
+        fs.mkdirSync(path.join(dir, "test"));
+        fs.writeFileSync(path.join(dir, "test", "a.test.ts"), "tests only");
         expect(contextHash(dir)).to.equal(base);
-        fs.writeFileSync(path.join(dir, "extra.txt"), "content");
+        fs.appendFileSync(path.join(dir, "Dockerfile"), "LABEL a=b\n");
+        expect(contextHash(dir)).not.to.equal(base);
+    });
+
+    it("the sample api image does not change with its tests or docs, only with what it builds from", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-api-"));
+        fs.cpSync("services/api", dir, { recursive: true, filter: (src) => !src.includes("node_modules") });
+        const base = contextHash(dir);
+        fs.appendFileSync(path.join(dir, "test", fs.readdirSync(path.join(dir, "test"))[0]), "\n// a one-line test change\n");
+        fs.writeFileSync(path.join(dir, "README.md"), "docs\n");
+        expect(contextHash(dir)).to.equal(base);
+        const source = path.join(dir, "src", fs.readdirSync(path.join(dir, "src")).find((f) => f.endsWith(".ts"))!);
+        fs.appendFileSync(source, "\n// a one-line source change\n");
         expect(contextHash(dir)).not.to.equal(base);
     });
 
@@ -127,151 +211,196 @@ describe("build context hash", () => {
     });
 });
 
-describe("resolveImages: build and push to ECR", () => {
-    it("creates a scanned, immutable, encrypted repository per built workload, force-deleted only outside production", async () => {
-        const dev = await declareImages("dev");
-        const prod = await declareImages("prod", { "images.encryption": "KMS" });
-        for (const [run, production, encryption] of [
-            [dev, false, "AES256"],
-            [prod, true, "KMS"],
-        ] as const) {
-            const repo = only(run.resources, "aws:ecr/repository:Repository");
-            expect(repo.inputs.imageScanningConfiguration).to.deep.equal({ scanOnPush: true });
-            expect(repo.inputs.imageTagMutability).to.equal("IMMUTABLE_WITH_EXCLUSION");
-            expect(repo.inputs.imageTagMutabilityExclusionFilters).to.deep.equal([{ filter: BUILD_CACHE_TAG, filterType: "WILDCARD" }]);
-            expect(repo.inputs.encryptionConfigurations).to.deep.equal([{ encryptionType: encryption }]);
-            expect(repo.inputs.forceDelete).to.equal(!production);
-        }
-        expect(only(dev.resources, "aws:ecr/repository:Repository").inputs.name).to.equal(repositoryName("dockyard", "dev", "api"));
-        expect(only(prod.resources, "aws:ecr/repository:Repository").inputs.name).to.equal("dockyard/prod/api");
+describe("image plan: one build per distinct image", () => {
+    it("workloads with equal builds share one image named after the context folder", () => {
+        const plan = planImages([
+            { name: "api", image: { build: { context: "services/api" } }, resources },
+            { name: "migrate", image: { build: { context: "services/api/", dockerfile: "./Dockerfile" } }, resources },
+            { name: "web", image: { build: { context: "services/web" } }, resources },
+            { name: "redis", image: { ref: "redis:7.4-alpine" }, resources },
+        ]);
+        expect(plan.map((i) => [i.name, i.workloads])).to.deep.equal([
+            ["api", ["api", "migrate"]],
+            ["web", ["web"]],
+        ]);
     });
 
-    it("attaches the lifecycle policy built from the stack's keepTagged and untaggedExpiryDays", async () => {
-        for (const stack of ["dev", "prod"]) {
-            const config = stackConfig(stack);
-            const { resources } = await declareImages(stack);
-            const policy = only(resources, "aws:ecr/lifecyclePolicy:LifecyclePolicy");
-            expect(policy.inputs.policy).to.equal(lifecyclePolicy(config.images.keepTagged, config.images.untaggedExpiryDays));
-            expect(policy.inputs.repository).to.equal(`dockyard/${stack}/api`);
-        }
+    it("different args, target or Dockerfile are different images, named apart by their first workload", () => {
+        const plan = planImages([
+            { name: "api", image: { build: { context: "services/api", args: { A: "1" } } }, resources },
+            { name: "worker", image: { build: { context: "services/api", args: { A: "2" } } }, resources },
+            { name: "debug", image: { build: { context: "services/api", args: { A: "1" }, target: "debug" } }, resources },
+            { name: "cache", image: { build: { context: "tools/buildcache" } }, resources },
+        ]);
+        expect(plan.map((i) => i.name)).to.deep.equal(["api", "api-worker", "api-debug", "buildcache-image"]);
     });
 
-    it("builds for the nodes' platform, tags by content hash, and caches from the repository's previous build", async () => {
-        const { resources } = await declareImages("dev");
-        const [image, cache] = ofType(resources, "docker:index/image:Image");
-        const repoUrl = "123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/api";
-        const build = image.inputs.build as Record<string, any>;
-        expect(build.platform).to.equal("linux/arm64");
-        expect(build.context).to.equal(FIXTURE);
-        expect(build.dockerfile).to.equal(path.join(FIXTURE, "Dockerfile"));
-        expect(build.args).to.deep.equal({ GREETING: "hello", BUILDKIT_INLINE_CACHE: "1" });
-        expect(build.cacheFrom).to.deep.equal({ images: [`${repoUrl}:${BUILD_CACHE_TAG}`] });
-        expect(image.inputs.imageName).to.equal(`${repoUrl}:${contextHash(FIXTURE, { args: { GREETING: "hello" } }, "linux/arm64")}`);
-        // The cache tag follows the newest build.
-        expect(cache.inputs.imageName).to.equal(`${repoUrl}:${BUILD_CACHE_TAG}`);
-        expect(cache.inputs.build).to.deep.equal(build);
-
-        const amd = await declareImages("prod", { "eks.instanceTypes": ["m7i.large"] });
-        expect((ofType(amd.resources, "docker:index/image:Image")[0].inputs.build as Record<string, string>).platform).to.equal("linux/amd64");
-    });
-
-    it("tags with images.tag (a git commit) when set", async () => {
-        const { resources } = await declareImages("dev", { "images.tag": "3f2c1ab" });
-        expect(ofType(resources, "docker:index/image:Image")[0].inputs.imageName).to.match(/dockyard\/dev\/api:3f2c1ab$/);
-    });
-
-    it("passes the ECR credentials as a secret that never appears in clear", async () => {
-        const { resources, invokes } = await declareImages("dev");
-        expect(invokes.map((i) => i.token)).to.include("aws:ecr/getAuthorizationToken:getAuthorizationToken");
-        for (const image of ofType(resources, "docker:index/image:Image")) {
-            expect(image.inputs.registry).to.equal("[secret]");
-            expect(JSON.stringify(image.inputs)).not.to.include("mock-ecr-password");
-            const raw = image.rawInputs.registry as Record<string, any>;
-            expect(JSON.stringify(raw)).to.include("mock-ecr-password");
-            expect(raw.value ?? raw).to.deep.include({ username: "AWS", server: "123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/api" });
-        }
-    });
-
-    it("puts every AWS resource on the stack provider", async () => {
-        const { resources } = await declareImages("prod");
-        const aws = resources.filter((r) => r.type.startsWith("aws:"));
-        expect(aws.map((r) => r.type).sort()).to.deep.equal(["aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ecr/repository:Repository"]);
-        for (const resource of aws) expect(resource.provider).to.equal("prod-aws");
-    });
-
-    it("hands consumers the pushed digest, exports it for promotion, and uses existing images as is", async () => {
-        const { value, resources } = await declareImages("dev", { "workloads.imageTags": { redis: "7.2-alpine" } });
-        const image = ofType(resources, "docker:index/image:Image")[0];
-        const api = await resolve(value.images.api);
-        expect(api).to.match(/^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/dockyard\/dev\/api@sha256:[0-9a-f]{64}$/);
-        expect(api).not.to.include(String(image.inputs.imageName).split(":").pop());
-        expect(await resolve(value.digests)).to.deep.equal({ api });
-        expect(await resolve(value.images.redis)).to.equal("redis:7.2-alpine");
-        expect(await isSecret(value.images.api)).to.equal(false);
-        expect(ofType(resources, "aws:ecr/repository:Repository").map((r) => r.name)).to.deep.equal(["dev-api-repo"]);
+    it("names deploy and cache repositories apart", () => {
+        expect(repositoryName("dockyard", "dev", "api")).to.equal("dockyard/dev/api");
+        expect(cacheRepositoryName("dockyard", "dev", "api")).to.equal("dockyard/dev/buildcache/api");
     });
 });
 
-describe("resolveImages: promotion", () => {
+describe("resolveImages: build and push to ECR with docker-build", () => {
+    it("declares one build, one immutable deploy repository and one cache repository per distinct image (fcdc18c: a repository and two builds per workload)", async () => {
+        const { resources: declared } = await declareImages("dev");
+        expect(ofType(declared, IMAGE).map((r) => r.name)).to.deep.equal(["dev-image-context-image"]);
+        expect(ofType(declared, "docker:index/image:Image")).to.deep.equal([]);
+        const repos = ofType(declared, REPO);
+        expect(repos.map((r) => r.inputs.name)).to.deep.equal(["dockyard/dev/image-context", "dockyard/dev/buildcache/image-context"]);
+        const [deploy, cache] = repos;
+        expect(deploy.inputs.imageTagMutability).to.equal("IMMUTABLE");
+        expect(deploy.inputs.imageTagMutabilityExclusionFilters).to.equal(undefined);
+        expect(cache.inputs.imageTagMutability).to.equal("IMMUTABLE_WITH_EXCLUSION");
+        expect(cache.inputs.imageTagMutabilityExclusionFilters).to.deep.equal([{ filter: CACHE_TAG, filterType: "WILDCARD" }]);
+        for (const repo of repos) {
+            expect(repo.inputs.imageScanningConfiguration).to.deep.equal({ scanOnPush: true });
+            expect(repo.inputs.encryptionConfigurations).to.deep.equal([{ encryptionType: "AES256" }]);
+        }
+        const policies = ofType(declared, "aws:ecr/lifecyclePolicy:LifecyclePolicy");
+        const config = stackConfig("dev");
+        expect(policies.map((p) => [p.inputs.repository, p.inputs.policy])).to.deep.equal([
+            ["dockyard/dev/image-context", lifecyclePolicy(config.images.keepTagged, config.images.untaggedExpiryDays)],
+            ["dockyard/dev/buildcache/image-context", cacheLifecyclePolicy()],
+        ]);
+    });
+
+    it("keeps production's deploy repositories on destroy, never its disposable cache", async () => {
+        const { resources: declared } = await declareImages("prod", { "images.encryption": "KMS" });
+        const [deploy, cache] = ofType(declared, REPO);
+        expect(deploy.inputs.forceDelete).to.equal(false);
+        expect(cache.inputs.forceDelete).to.equal(true);
+        expect(deploy.inputs.encryptionConfigurations).to.deep.equal([{ encryptionType: "KMS" }]);
+    });
+
+    it("builds for the nodes' platforms, tags by content hash, and caches in the cache repository in ECR's form", async () => {
+        const { resources: declared } = await declareImages("dev");
+        const image = only(declared, IMAGE);
+        const repoUrl = `${DEV_REGISTRY}/dockyard/dev/image-context`;
+        const cacheRef = `${DEV_REGISTRY}/dockyard/dev/buildcache/image-context:${CACHE_TAG}`;
+        expect(image.inputs.platforms).to.deep.equal(["linux/arm64"]);
+        expect(image.inputs.context).to.deep.equal({ location: FIXTURE });
+        expect(image.inputs.dockerfile).to.deep.equal({ location: path.join(FIXTURE, "Dockerfile") });
+        expect(image.inputs.buildArgs).to.deep.equal({ GREETING: "hello" });
+        expect(image.inputs.push).to.equal(true);
+        expect(image.inputs.tags).to.deep.equal([`${repoUrl}:${contextHash(FIXTURE, { args: { GREETING: "hello" } }, ["linux/arm64"])}`]);
+        expect(image.inputs.cacheFrom).to.deep.equal([{ registry: { ref: cacheRef } }]);
+        expect(image.inputs.cacheTo).to.deep.equal([{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }]);
+
+        const mixed = await declareImages("prod", { "eks.instanceTypes": ["m7g.large", "m7i.large"] });
+        expect(only(mixed.resources, IMAGE).inputs.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
+    });
+
+    it("images.tag (the commit) is no part of any image input (fails on fcdc18c, where it was the tag)", async () => {
+        const without = only((await declareImages("dev")).resources, IMAGE);
+        const withCommit = only((await declareImages("dev", { "images.tag": "3f2c1ab" })).resources, IMAGE);
+        expect(withCommit.inputs).to.deep.equal(without.inputs);
+    });
+
+    it("passes the ECR credentials as a secret that never appears in clear", async () => {
+        const { resources: declared, invokes } = await declareImages("dev");
+        expect(invokes.map((i) => i.token)).to.include("aws:ecr/getAuthorizationToken:getAuthorizationToken");
+        const image = only(declared, IMAGE);
+        expect(JSON.stringify(image.inputs)).not.to.include("mock-ecr-password");
+        const raw = JSON.stringify(image.rawInputs.registries);
+        expect(raw).to.include("mock-ecr-password");
+        expect(raw).to.include(`"address":"${DEV_REGISTRY}"`);
+    });
+
+    it("hands every workload of an image the same pushed digest, exports it for promotion, and uses existing images as is", async () => {
+        const { value } = await declareImages("dev", { "workloads.imageTags": { redis: "7.2-alpine" } });
+        const api = await resolve(value.images.api);
+        expect(api).to.match(new RegExp(`^${DEV_REGISTRY.replace(/\./g, "\\.")}/dockyard/dev/image-context@sha256:[0-9a-f]{64}$`));
+        expect(await resolve(value.images.migrate)).to.equal(api);
+        expect(await resolve(value.digests)).to.deep.equal({ api, migrate: api });
+        expect(await resolve(value.images.redis)).to.equal("redis:7.2-alpine");
+        expect(await isSecret(value.images.api)).to.equal(false);
+    });
+
+    it("puts every AWS resource on the stack provider", async () => {
+        const { resources: declared } = await declareImages("prod");
+        const aws = declared.filter((r) => r.type.startsWith("aws:"));
+        expect(aws).to.have.length(4);
+        for (const resource of aws) expect(resource.provider).to.equal("prod-aws");
+    });
+});
+
+describe("resolveImages: promotion into this stack's own repositories", () => {
     afterEach(() => setStackOutputs(SOURCE, undefined));
+    const COPY = "command:local:Command";
 
-    it("deploys the source stack's digests through a StackReference, building and pushing nothing", async () => {
-        setStackOutputs(SOURCE, { imageDigests: { api: digestOf("api", "a"), worker: digestOf("worker", "b") } });
-        const { value, resources, invokes } = await declareImages("prod", { "images.from": SOURCE });
-        expect(await resolve(value.images.api)).to.equal(digestOf("api", "a"));
-        expect(await resolve(value.digests)).to.deep.equal({ api: digestOf("api", "a") });
-        expect(await resolve(value.images.redis)).to.equal("redis:7.4-alpine");
-        expect(only(resources, "pulumi:pulumi:StackReference").inputs.name).to.equal(SOURCE);
-        expect(ofType(resources, "aws:ecr/repository:Repository")).to.have.length(0);
-        expect(ofType(resources, "docker:index/image:Image")).to.have.length(0);
-        expect(invokes.map((i) => i.token)).not.to.include("aws:ecr/getAuthorizationToken:getAuthorizationToken");
+    it("copies each explicit images.digests image by digest into prod's immutable repository, and deploys that copy (fails on fcdc18c: dev's repository)", async () => {
+        const source = digestOf("api", "c");
+        const { value, resources: declared } = await declareImages("prod", { "images.digests": { api: source, migrate: source } });
+        expect(ofType(declared, IMAGE)).to.have.length(0);
+        const repo = only(declared, REPO);
+        expect(repo.inputs.name).to.equal("dockyard/prod/image-context");
+        expect(repo.inputs.imageTagMutability).to.equal("IMMUTABLE");
+        expect(repo.inputs.forceDelete).to.equal(false);
+        const copy = only(declared, COPY);
+        expect(copy.inputs.environment).to.deep.equal({
+            SOURCE_REF: source,
+            TARGET_REPOSITORY: `${DEV_REGISTRY}/dockyard/prod/image-context`,
+            LOGIN_REGISTRIES: `us-east-1/${DEV_REGISTRY}`,
+        });
+        expect(copy.rawInputs.create).to.equal(PROMOTE_SCRIPT);
+        const promoted = `${DEV_REGISTRY}/dockyard/prod/image-context@sha256:${"c".repeat(64)}`;
+        expect(await resolve(value.images.api)).to.equal(promoted);
+        expect(await resolve(value.images.migrate)).to.equal(promoted);
+        expect(await resolve(value.digests)).to.deep.equal({ api: promoted, migrate: promoted });
     });
 
-    it("answers a deterministic default for the sample services when a test sets nothing", async () => {
-        const sample: WorkloadSpec[] = [{ name: "api", image: { build: { context: "services/api" } }, resources }];
-        const first = await resolve((await declareImages("prod", { "images.from": SOURCE }, sample)).value.images.api);
-        const second = await resolve((await declareImages("prod", { "images.from": SOURCE }, sample)).value.images.api);
-        expect(first).to.match(/\/dockyard\/dev\/api@sha256:[0-9a-f]{64}$/);
-        expect(second).to.equal(first);
+    it("refuses, before any resource, digests that miss a workload, name an unknown one, are not digests, or split a shared build", () => {
+        const plan = planImages(SPECS);
+        const a = digestOf("api", "a");
+        expect(errorOf(() => explicitPromotions(plan, { api: a }))).to.include("dockyard:images.digests has no digest for migrate");
+        expect(errorOf(() => explicitPromotions(plan, { api: a, migrate: a, apx: a }))).to.include("dockyard:images.digests has apx; allowed: workloads built from source (api, migrate)");
+        expect(errorOf(() => explicitPromotions(plan, { api: "repo/api:1.0", migrate: a }))).to.include('dockyard:images.digests.api is "repo/api:1.0"; allowed: an image in a registry pinned by digest');
+        expect(errorOf(() => explicitPromotions(plan, { api: a, migrate: digestOf("api", "b") }))).to.include("gives api and migrate different digests");
+        expect([...explicitPromotions(plan, { api: a, migrate: a })]).to.deep.equal([["image-context", a]]);
     });
 
-    it("fails naming the workload and the source when the source stack lacks its image", async () => {
+    it("copies what the images.from stack exported, checking every workload has an image", async () => {
+        setStackOutputs(SOURCE, { imageDigests: { api: digestOf("api", "a"), migrate: digestOf("api", "a"), worker: digestOf("worker", "b") } });
+        const { value, resources: declared } = await declareImages("prod", { "images.from": SOURCE });
+        expect(only(declared, "pulumi:pulumi:StackReference").inputs.name).to.equal(SOURCE);
+        expect(only(declared, COPY).inputs.environment).to.deep.include({ SOURCE_REF: digestOf("api", "a") });
+        expect(await resolve(value.images.api)).to.equal(`${DEV_REGISTRY}/dockyard/prod/image-context@sha256:${"a".repeat(64)}`);
+
         setStackOutputs(SOURCE, { imageDigests: { worker: digestOf("worker", "b") } });
         const message = await rejectionOf(declareImages("prod", { "images.from": SOURCE }));
-        expect(message).to.include("dockyard:images.from");
-        expect(message).to.include(SOURCE);
+        expect(message).to.include(`dockyard:images.from is "${SOURCE}"`);
         expect(message).to.include('workload "api"');
         expect(message).to.include("it has: worker");
     });
 
-    it("rejects a source value that is not a digest reference", async () => {
-        setStackOutputs(SOURCE, { imageDigests: { api: "repo/api:latest" } });
-        expect(await rejectionOf(declareImages("prod", { "images.from": SOURCE }))).to.include("not a digest reference");
-    });
-
-    it("deploys explicit images.digests without a repository or build, and rejects digests for unknown workloads", async () => {
-        const { value, resources } = await declareImages("prod", { "images.digests": { api: digestOf("api", "c") } });
-        expect(await resolve(value.images.api)).to.equal(digestOf("api", "c"));
-        expect(await resolve(value.digests)).to.deep.equal({ api: digestOf("api", "c") });
-        expect(ofType(resources, "aws:ecr/repository:Repository")).to.have.length(0);
-        expect(ofType(resources, "docker:index/image:Image")).to.have.length(0);
-        const message = await rejectionOf(declareImages("prod", { "images.digests": { apx: digestOf("apx", "c") } }));
-        expect(message).to.include("dockyard:images.digests has apx");
+    it("the copy script passes shellcheck, logs in only to ECR registries, and parses digest references strictly", () => {
+        const result = spawnSync("shellcheck", ["-s", "bash", "-f", "gcc", "-"], { input: PROMOTE_SCRIPT, encoding: "utf8" });
+        if (result.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${result.error.message}`);
+        expect(result.stdout + result.stderr).to.equal("");
+        expect(result.status).to.equal(0);
+        expect(ecrLogins([DEV_REGISTRY, "ghcr.io", "999999999999.dkr.ecr.eu-west-1.amazonaws.com", DEV_REGISTRY])).to.equal(
+            `eu-west-1/999999999999.dkr.ecr.eu-west-1.amazonaws.com us-east-1/${DEV_REGISTRY}`,
+        );
+        expect(parseDigestRef(digestOf("api", "d"), "k")).to.deep.equal({ host: DEV_REGISTRY, repository: `${DEV_REGISTRY}/dockyard/dev/api`, digest: `sha256:${"d".repeat(64)}` });
+        expect(errorOf(() => parseDigestRef(`api@sha256:${"d".repeat(64)}`, "k"))).to.include("allowed: an image in a registry pinned by digest");
     });
 });
 
 describe("resolveImages: local engine", () => {
-    it("builds on this machine without pushing, and creates nothing in AWS", async () => {
-        const { value, resources, invokes } = await declareImages("dev", { "swarm.engine": "local" });
-        expect(resources.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).to.have.length(0);
+    it("builds on this machine, loads the image there without pushing, and creates nothing in AWS", async () => {
+        const { value, resources: declared, invokes } = await declareImages("dev", { "swarm.engine": "local" });
+        expect(declared.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).to.have.length(0);
         expect(invokes.filter((i) => i.token.startsWith("aws:"))).to.have.length(0);
-        const image = only(resources, "docker:index/image:Image");
-        expect(image.inputs.skipPush).to.equal(true);
-        expect(image.inputs.registry).to.equal(undefined);
-        expect((image.inputs.build as Record<string, unknown>).platform).to.equal(undefined);
+        const image = only(declared, IMAGE);
+        expect(image.inputs.push).to.equal(false);
+        expect(image.inputs.load).to.equal(true);
+        expect(image.inputs.registries).to.equal(undefined);
+        expect(image.inputs.platforms).to.equal(undefined);
         const tag = contextHash(FIXTURE, { args: { GREETING: "hello" } });
-        expect(image.inputs.imageName).to.equal(`dockyard/dev/api:${tag}`);
-        expect(await resolve(value.images.api)).to.equal(`dockyard/dev/api:${tag}`);
+        expect(image.inputs.tags).to.deep.equal([`dockyard/dev/image-context:${tag}`]);
+        expect(await resolve(value.images.api)).to.equal(`dockyard/dev/image-context:${tag}`);
+        expect(await resolve(value.images.migrate)).to.equal(`dockyard/dev/image-context:${tag}`);
         expect(await resolve(value.digests)).to.deep.equal({});
     });
 });

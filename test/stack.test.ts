@@ -54,9 +54,9 @@ describe("the whole stack", function () {
     it("local: creates no AWS resource at all and builds images without pushing", async () => {
         const run = await render("local");
         expect(run.resources.filter((r) => r.type.startsWith("aws:"))).to.deep.equal([]);
-        const images = ofType(run.resources, "docker:index/image:Image");
+        const images = ofType(run.resources, "docker-build:index:Image");
         expect(images.length).to.be.greaterThan(0);
-        for (const image of images) expect((image.inputs as any).skipPush, image.name).to.equal(true);
+        for (const image of images) expect((image.inputs as any).push, image.name).to.equal(false);
         expect(await resolve(run.outputs.url as string)).to.match(/^http:\/\/localhost:\d+$/);
     });
 

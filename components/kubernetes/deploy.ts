@@ -54,8 +54,9 @@ export function deployKubernetesWorkloads(
     specs: readonly WorkloadSpec[],
     images: Record<string, pulumi.Input<string>>,
     platform: KubernetesPlatform,
-    opts?: pulumi.ComponentResourceOptions,
+    options: pulumi.ComponentResourceOptions & { readonly commit?: string } = {},
 ): KubernetesDeployment {
+    const { commit, ...opts } = options;
     const problems = validateWorkloads(specs);
     const missing = specs.filter((s) => images[s.name] === undefined).map((s) => `workload ${JSON.stringify(s.name)}: no image was built or resolved for it`);
     if (problems.length + missing.length > 0) throw new Error(`dockyard: cannot deploy the workloads on Kubernetes:\n  - ${[...problems, ...missing].join("\n  - ")}`);
@@ -88,6 +89,7 @@ export function deployKubernetesWorkloads(
                 platform,
                 ingressGroup: ingressGroupName(stack),
                 waitFor: (spec.after ?? []).map((job) => workloads[job].job!),
+                commit,
             },
             opts,
         );

@@ -18,6 +18,8 @@ export interface KubernetesWorkloadArgs {
     readonly ingressGroup: string;
     /** Resources the workload's pods wait for, such as the Jobs named in `spec.after`. */
     readonly waitFor?: pulumi.Resource[];
+    /** The deployed commit (`images.tag`): annotation `dockyard.io/commit` on the controller object, not its pod template, so it rolls nothing. */
+    readonly commit?: string;
 }
 
 export class KubernetesWorkload extends pulumi.ComponentResource {
@@ -77,6 +79,7 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
         const storage = manifests.podStorage(spec, platform, this.secret?.metadata.name);
         const template = manifests.podTemplate(spec, args.image, storage);
         const podPrerequisites = after(this.serviceAccount, ...this.sharedClaims, ...(args.waitFor ?? []));
+        const controllerMetadata = metadata(args.commit ? { annotations: { "dockyard.io/commit": args.commit } } : {});
         switch (manifests.controllerKind(spec)) {
             case "Job":
                 this.job = new k8s.batch.v1.Job(
@@ -90,14 +93,14 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
             case "StatefulSet":
                 this.controller = new k8s.apps.v1.StatefulSet(
                     `${name}-statefulset`,
-                    { metadata: metadata(), spec: manifests.statefulSetSpec(spec, template, storage) },
+                    { metadata: controllerMetadata, spec: manifests.statefulSetSpec(spec, template, storage) },
                     { ...podPrerequisites, ignoreChanges: spec.autoscaling ? ["spec.replicas"] : [] },
                 );
                 break;
             case "Deployment":
                 this.controller = new k8s.apps.v1.Deployment(
                     `${name}-deployment`,
-                    { metadata: metadata(), spec: manifests.deploymentSpec(spec, template) },
+                    { metadata: controllerMetadata, spec: manifests.deploymentSpec(spec, template) },
                     // The autoscaler owns the replica count once it exists.
                     { ...podPrerequisites, ignoreChanges: spec.autoscaling ? ["spec.replicas"] : [] },
                 );

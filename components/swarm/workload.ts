@@ -45,6 +45,8 @@ export interface SwarmWorkloadArgs {
     readonly awsProvider?: aws.Provider;
     /** What this workload waits for: the completion of the jobs it runs after (`spec.after`). */
     readonly after?: readonly pulumi.Resource[];
+    /** The deployed commit (`images.tag`), shown as the service label `dockyard.commit`. */
+    readonly commit?: string;
 }
 
 export class SwarmWorkload extends pulumi.ComponentResource {
@@ -115,7 +117,9 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             name,
             {
                 name: `${stack}-${spec.name}`,
-                labels: swarmLabels(stack, spec),
+                // Service labels, not the task template's: swarmkit restarts tasks only when the task spec
+                // changes (moby/swarmkit manager/orchestrator/task.go IsTaskDirty). Not on jobs, which an update re-runs.
+                labels: [...swarmLabels(stack, spec), ...(args.commit && !isJob(spec) ? [{ label: "dockyard.commit", value: args.commit }] : [])],
                 mode: { replicated: { replicas } },
                 taskSpec: {
                     containerSpec: {
@@ -162,6 +166,8 @@ export class SwarmWorkload extends pulumi.ComponentResource {
 export interface SwarmDeployOptions extends pulumi.ComponentResourceOptions {
     /** The stack's AWS provider; required on engine ec2 when a workload has a persistent or shared volume. */
     readonly awsProvider?: aws.Provider;
+    /** The deployed commit, labelled on each service (see `SwarmWorkloadArgs.commit`). */
+    readonly commit?: string;
 }
 
 /** Docker name of the stack's overlay network. */
@@ -178,7 +184,7 @@ export function deploySwarmWorkloads(
     platform: SwarmPlatform,
     opts: SwarmDeployOptions = {},
 ): { network: docker.Network; workloads: Record<string, SwarmWorkload> } {
-    const { awsProvider, ...resourceOpts } = opts;
+    const { awsProvider, commit, ...resourceOpts } = opts;
     const network = new docker.Network(
         networkName(stack),
         {
@@ -209,6 +215,7 @@ export function deploySwarmWorkloads(
                 publicEndpoints: endpoints.filter((e) => e.workload === spec.name),
                 awsProvider,
                 after: (spec.after ?? []).map((job) => workloads[job].completion!),
+                commit,
             },
             resourceOpts,
         );

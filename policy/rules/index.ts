@@ -6,6 +6,7 @@ import type { Policies } from "@pulumi/policy";
 import { natGatewayPerAzOutsideProduction } from "./cost";
 import { ecrImmutableTags, ecrScanOnPush } from "./ecr";
 import { eksControlPlaneLogs, eksEndpointNotPublic, eksSecretsEncryption } from "./eks";
+import { imagesImmutableDeployRepositories, imagesNoCacheDeploys } from "./images";
 import { imdsv2Required } from "./instances";
 import { k8sNoHostNamespaces, k8sNotPrivileged, k8sPinnedImages, k8sReadOnlyRootFilesystem, k8sResourceLimits, k8sRunAsNonRoot } from "./kubernetes";
 import { listenersOnlyOnLoadBalancers, noAdminPortsFromInternet, noPublicIngressExceptListeners } from "./securityGroups";
@@ -21,6 +22,8 @@ export const policies: Policies = [
     listenersOnlyOnLoadBalancers,
     ecrScanOnPush,
     ecrImmutableTags,
+    imagesNoCacheDeploys,
+    imagesImmutableDeployRepositories,
     eksControlPlaneLogs,
     eksSecretsEncryption,
     eksEndpointNotPublic,

@@ -7,6 +7,7 @@
 import * as crypto from "node:crypto";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
 import * as pulumi from "@pulumi/pulumi";
+import { planImages } from "../../components/images/plan";
 import { workloads } from "../../workloads";
 
 export const ACCOUNT_ID = "123456789012";
@@ -38,9 +39,10 @@ function stackOutputs(name: string, region: string): Inputs {
     const set = STACK_OUTPUTS.get(name);
     if (set) return set;
     const [, project, stack] = name.split("/");
-    const built = workloads({ stack, generatedSecret: () => pulumi.secret("") }).filter((w) => "build" in w.image).map((w) => w.name);
-    const digest = (workload: string) => `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${project}/${stack}/${workload}@sha256:${fakeHex(`${name}/${workload}`, 64)}`;
-    return { imageDigests: Object.fromEntries(built.map((workload) => [workload, digest(workload)])) };
+    // Workloads sharing a build share one image and one digest, as the source stack built them once.
+    const images = planImages(workloads({ stack, generatedSecret: () => pulumi.secret("") }));
+    const digest = (image: string) => `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${project}/${stack}/${image}@sha256:${fakeHex(`${name}/${image}`, 64)}`;
+    return { imageDigests: Object.fromEntries(images.flatMap((image) => image.workloads.map((workload) => [workload, digest(image.name)]))) };
 }
 
 /** Extra state per resource type, on top of the echoed inputs. */
@@ -68,6 +70,8 @@ const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => 
         repoDigest: `${String(inputs.imageName).split(":")[0]}@sha256:${fakeHex(`${name}:${inputs.imageName}`, 64)}`,
         baseImageName: inputs.imageName,
     }),
+    // docker-build reports the pushed (or loaded) manifest's digest; derived from the tags here.
+    "docker-build:index:Image": (name, inputs) => ({ digest: `sha256:${fakeHex(`${name}:${JSON.stringify(inputs.tags ?? [])}`, 64)}`, contextHash: fakeHex(`${name}:context`, 64) }),
     "pulumi:pulumi:StackReference": (_name, inputs, region) => ({ outputs: stackOutputs(String(inputs.name), region), secretOutputNames: [] }),
     "aws:lb/loadBalancer:LoadBalancer": (name, _inputs, region) => ({
         arn: arn("elasticloadbalancing", region, `loadbalancer/app/${name}/${fakeHex(name, 16)}`),

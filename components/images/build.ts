@@ -1,0 +1,144 @@
+/**
+ * Builds with Pulumi's build provider (`@pulumi/docker-build`, BuildKit through buildx): one
+ * `Image` per distinct image, pushed to its own immutable ECR repository, with a registry layer
+ * cache in a separate repository only the build writes.
+ */
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as dockerBuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+import type { RepositoryEncryption } from "../config";
+import type { BuildSpec } from "./context";
+import { CACHE_TAG, cacheLifecyclePolicy, lifecyclePolicy } from "./plan";
+
+/** `123456789012.dkr.ecr.us-east-1.amazonaws.com` of `123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/api`. */
+export const registryHost = (repositoryUrl: string) => repositoryUrl.split("/")[0];
+
+/**
+ * BuildKit's registry cache in the form ECR accepts: ECR refuses the cache's default OCI image
+ * index, so the cache is exported as an OCI image manifest (`image-manifest=true`, which needs
+ * `oci-mediatypes=true`) — aws/containers-roadmap#876 (shipped with BuildKit 0.12) and moby/buildkit
+ * README "Registry (push image and cache separately)"; `mode=max` caches every stage's layers, not
+ * only the final image's.
+ */
+export function registryCache(cacheRef: pulumi.Input<string>): Pick<dockerBuild.ImageArgs, "cacheFrom" | "cacheTo"> {
+    return {
+        cacheFrom: [{ registry: { ref: cacheRef } }],
+        cacheTo: [{ registry: { ref: cacheRef, mode: dockerBuild.CacheMode.Max, imageManifest: true, ociMediaTypes: true } }],
+    };
+}
+
+/** Context, Dockerfile, args and target as `docker-build` takes them (the Dockerfile path is relative to the working directory). */
+export function buildInputs(build: BuildSpec): Pick<dockerBuild.ImageArgs, "context" | "dockerfile" | "buildArgs" | "target"> {
+    return {
+        context: { location: build.context },
+        dockerfile: { location: path.join(build.context, build.dockerfile ?? "Dockerfile") },
+        buildArgs: { ...build.args },
+        target: build.target,
+    };
+}
+
+/** An immutable, scanned, encrypted ECR repository and its lifecycle policy. */
+function repository(name: string, args: { repositoryName: string; mutableTag?: string; encryption: RepositoryEncryption; forceDelete: boolean; lifecycle: string }, parent: pulumi.Resource) {
+    const repo = new aws.ecr.Repository(
+        name,
+        {
+            name: args.repositoryName,
+            imageScanningConfiguration: { scanOnPush: true },
+            ...(args.mutableTag === undefined
+                ? { imageTagMutability: "IMMUTABLE" }
+                : { imageTagMutability: "IMMUTABLE_WITH_EXCLUSION", imageTagMutabilityExclusionFilters: [{ filter: args.mutableTag, filterType: "WILDCARD" }] }),
+            encryptionConfigurations: [{ encryptionType: args.encryption }],
+            forceDelete: args.forceDelete,
+        },
+        { parent },
+    );
+    new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: args.lifecycle }, { parent });
+    return repo;
+}
+
+export interface DeployRepositoryArgs {
+    readonly repositoryName: string;
+    readonly encryption: RepositoryEncryption;
+    /** Delete the repository with its images on destroy; never in production. */
+    readonly forceDelete: boolean;
+    readonly keepTagged: number;
+    readonly untaggedExpiryDays: number;
+}
+
+/** A repository workloads deploy from: every tag immutable, no exception. */
+export function deployRepository(name: string, args: DeployRepositoryArgs, parent: pulumi.Resource): aws.ecr.Repository {
+    return repository(name, { ...args, lifecycle: lifecyclePolicy(args.keepTagged, args.untaggedExpiryDays) }, parent);
+}
+
+export interface ContainerImageArgs extends DeployRepositoryArgs {
+    /** The build cache's repository, from `cacheRepositoryName()`. */
+    readonly cacheRepositoryName: string;
+    readonly build: BuildSpec;
+    /** Immutable tag of this build: `contextHash()`. */
+    readonly tag: string;
+    /** `linux/arm64`, `linux/amd64`, or both for a multi-platform image. */
+    readonly platforms: readonly string[];
+}
+
+/** A deploy repository, a cache repository, and the image built once and pushed to the first. */
+export class ContainerImage extends pulumi.ComponentResource {
+    public readonly repositoryUrl: pulumi.Output<string>;
+    /** `<cache repository>:buildcache`, where BuildKit reads and writes the layer cache. */
+    public readonly cacheRef: pulumi.Output<string>;
+    /** `<repository>@sha256:<digest>`: what workloads deploy, so they roll exactly when content changes. */
+    public readonly imageRef: pulumi.Output<string>;
+
+    constructor(name: string, args: ContainerImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:images:ContainerImage", name, {}, opts);
+
+        const repo = deployRepository(`${name}-repo`, args, this);
+        // The cache is disposable: always deleted with the stack, never protected.
+        const cache = repository(
+            `${name}-cache`,
+            { repositoryName: args.cacheRepositoryName, mutableTag: CACHE_TAG, encryption: args.encryption, forceDelete: true, lifecycle: cacheLifecyclePolicy() },
+            this,
+        );
+
+        const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
+        this.cacheRef = pulumi.interpolate`${cache.repositoryUrl}:${CACHE_TAG}`;
+        const image = new dockerBuild.Image(
+            `${name}-image`,
+            {
+                tags: [pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`],
+                ...buildInputs(args.build),
+                platforms: args.platforms as dockerBuild.Platform[],
+                push: true,
+                registries: [{ address: repo.repositoryUrl.apply(registryHost), username: token.userName, password: pulumi.secret(token.password) }],
+                ...registryCache(this.cacheRef),
+            },
+            { parent: this },
+        );
+
+        this.repositoryUrl = repo.repositoryUrl;
+        this.imageRef = pulumi.interpolate`${repo.repositoryUrl}@${image.digest}`;
+        this.registerOutputs({ repositoryUrl: this.repositoryUrl, cacheRef: this.cacheRef, imageRef: this.imageRef });
+    }
+}
+
+export interface LocalImageArgs {
+    /** Local image name without a tag, e.g. `dockyard/local/api`. */
+    readonly imageName: string;
+    readonly build: BuildSpec;
+    /** `contextHash()`, so a service rolls only when the content changes. */
+    readonly tag: string;
+}
+
+/** An image built on this machine's Docker engine for the `local` stack: loaded there, never pushed. */
+export class LocalImage extends pulumi.ComponentResource {
+    /** `<name>:<tag>` in the local engine's image store. */
+    public readonly imageRef: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:images:LocalImage", name, {}, opts);
+        const ref = `${args.imageName}:${args.tag}`;
+        const image = new dockerBuild.Image(`${name}-image`, { tags: [ref], ...buildInputs(args.build), push: false, load: true }, { parent: this });
+        this.imageRef = image.tags.apply(() => ref);
+        this.registerOutputs({ imageRef: this.imageRef });
+    }
+}
