@@ -11,7 +11,6 @@ import type { StackConfig } from "./config";
 import { addonPlan } from "./eks/addons";
 import { autoscalerImageTag } from "./eks/versions";
 import { amiTypeFor } from "./eks/nodeGroup";
-import { nodeArchitecture, nodeInstanceTypes } from "./images";
 import { swarmConfigProblems } from "./swarm/cluster";
 import { swarmReplicas } from "./swarm/service";
 import type { WorkloadSpec } from "./workload";
@@ -32,16 +31,12 @@ export function deploymentConfigProblems(config: StackConfig): string[] {
     if (config.target === "eks") {
         checks.push(() => amiTypeFor(config.eks.instanceTypes), () => addonPlan(config), () => autoscalerImageTag(config.eks.version));
     } else if (config.swarm.engine === "ec2") {
-        checks.push(
-            () => {
-                const problem = problemOf(() => nodeArchitecture(nodeInstanceTypes(config)));
-                if (problem) throw new Error(`dockyard:swarm.managerInstanceType and dockyard:swarm.workerInstanceType: ${problem}`);
-            },
-            () => {
-                const problems = swarmConfigProblems(config);
-                if (problems.length > 0) throw new Error(problems.join("\n"));
-            },
-        );
+        // Managers and workers of different architectures are fine: each gets its architecture's AMI,
+        // and the images are built for every node platform (components/images/plan.ts nodePlatforms).
+        checks.push(() => {
+            const problems = swarmConfigProblems(config);
+            if (problems.length > 0) throw new Error(problems.join("\n"));
+        });
     }
     return checks.flatMap((check) => problemOf(check) ?? []).flatMap((message) => message.split("\n"));
 }

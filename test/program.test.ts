@@ -85,10 +85,8 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
         ]);
     });
 
-    it("refuses mixed manager and worker architectures on Swarm, naming both keys", () => {
-        expect(problemsOf("dev", { "swarm.workerInstanceType": "m7i.large" })).to.deep.equal([
-            "dockyard:swarm.managerInstanceType and dockyard:swarm.workerInstanceType: instance types t4g.small (arm64), m7i.large (amd64) mix CPU architectures; allowed: all arm64 (Graviton) or all amd64, because every image is built for one platform",
-        ]);
+    it("accepts mixed manager and worker architectures on Swarm: the images are built for both platforms (issue 15)", () => {
+        expect(problemsOf("dev", { "swarm.workerInstanceType": "m7i.large" })).to.deep.equal([]);
     });
 
     it("requires a Dockerfile and a .dockerignore in every build context it builds, but not in promoted ones", () => {
