@@ -15,6 +15,13 @@ export interface KubernetesPlatform {
     readonly sharedStorageClass: string;
     /** Ingress class of the AWS Load Balancer Controller. */
     readonly ingressClass: string;
+    /**
+     * Keep a StatefulSet's claims (and so its volumes) when it is deleted: production does; other
+     * stacks delete them with it, so a `destroy` leaves no volume for the CSI driver to miss.
+     */
+    readonly retainClaims: boolean;
+    /** The VPC's CIDR: where the load balancers reach pods from, and what NetworkPolicies keep workloads out of. */
+    readonly vpcCidr: string;
     /** ACM certificate for HTTPS on the ALB, when the stack has one. */
     readonly certificateArn?: pulumi.Input<string>;
     /** Resources that must exist before any workload (the cluster's add-ons and controller). */

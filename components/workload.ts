@@ -101,6 +101,11 @@ export interface WorkloadSpec {
     readonly autoscaling?: AutoscalingSpec;
     /** Jobs that must finish before this workload starts. */
     readonly after?: readonly string[];
+    /**
+     * Services of this stack this workload opens connections to. On Kubernetes, NetworkPolicies admit
+     * exactly these (and DNS, and destinations outside the VPC); on Swarm every service shares one overlay network.
+     */
+    readonly connectsTo?: readonly string[];
     /** Numeric `uid[:gid]` the container runs as; default `10001:10001`. */
     readonly user?: string;
     /** Default true: containers write only to volumes and `/tmp`. */
@@ -224,7 +229,7 @@ function duplicates(values: readonly unknown[]): unknown[] {
  * transpile-only (ts-node), so a typo such as `replica: 3` would otherwise deploy one replica.
  */
 const SPEC_FIELDS = {
-    "": ["name", "kind", "image", "command", "args", "replicas", "ports", "env", "secrets", "resources", "health", "volumes", "update", "autoscaling", "after", "user", "readOnlyRootFilesystem"],
+    "": ["name", "kind", "image", "command", "args", "replicas", "ports", "env", "secrets", "resources", "health", "volumes", "update", "autoscaling", "after", "connectsTo", "user", "readOnlyRootFilesystem"],
     image: ["build", "ref"],
     "image.build": ["context", "dockerfile", "args", "target"],
     "ports[]": ["name", "port", "protocol", "public"],
@@ -456,6 +461,14 @@ function stackProblems(specs: readonly WorkloadSpec[]): string[] {
             if (dependency === spec.name) problems.push(`${at}; allowed: another workload (not itself)`);
             else if (!target) problems.push(`${at}, which does not exist; allowed: a job of this stack (${jobNames(specs)})`);
             else if (!isJob(target)) problems.push(`${at}, a service; allowed: a job of this stack (${jobNames(specs)})`);
+        });
+    }
+    for (const spec of specs) {
+        (spec.connectsTo ?? []).forEach((peer, i) => {
+            const target = byName.get(peer);
+            const at = `workload ${show(spec.name)}: connectsTo[${i}] is ${show(peer)}`;
+            const services = specs.filter((s) => !isJob(s) && s.name !== spec.name && (s.ports ?? []).length > 0).map((s) => s.name).join(", ") || "none";
+            if (!target || target === spec || isJob(target) || (target.ports ?? []).length === 0) problems.push(`${at}; allowed: another service of this stack with ports (${services})`);
         });
     }
     const cycle = findCycle(specs);

@@ -58,7 +58,7 @@ const imagesOf = (specs: readonly WorkloadSpec[]) => Object.fromEntries(specs.ma
 function dockyardProgram(target: BenchTarget, specs: readonly WorkloadSpec[]): void {
     if (target === "eks") {
         const provider = new k8s.Provider("bench-k8s", { kubeconfig: "{}" });
-        const platform: KubernetesPlatform = { kind: "kubernetes", provider, persistentStorageClass: "gp3", sharedStorageClass: "efs", ingressClass: "alb", dependsOn: [] };
+        const platform: KubernetesPlatform = { kind: "kubernetes", provider, persistentStorageClass: "gp3", sharedStorageClass: "efs", ingressClass: "alb", vpcCidr: "10.0.0.0/16", retainClaims: false, dependsOn: [] };
         deployKubernetesWorkloads(STACK, specs, imagesOf(specs), platform);
     } else {
         const provider = new docker.Provider("bench-docker", { host: "ssh://ec2-user@manager.example" });
@@ -82,6 +82,13 @@ function bareKubernetes(specs: readonly WorkloadSpec[]): void {
     const provider = new k8s.Provider("bench-k8s", { kubeconfig: "{}" });
     const namespace = namespaceName(STACK);
     new k8s.core.v1.Namespace(`${namespace}-namespace`, { metadata: { name: namespace } }, { provider });
+    // A hand-written stack that isolates its workloads needs the same baseline and a policy per workload.
+    new k8s.networking.v1.NetworkPolicy(`${namespace}-default-deny`, { metadata: { name: "default-deny", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } }, { provider });
+    new k8s.networking.v1.NetworkPolicy(
+        `${namespace}-allow-dns`,
+        { metadata: { name: "allow-dns", namespace }, spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: [{ protocol: "UDP", port: 53 }] }] } },
+        { provider },
+    );
     for (const spec of specs) {
         const labels = { "app.kubernetes.io/name": spec.name };
         const metadata = { name: spec.name, namespace, labels };
@@ -128,6 +135,11 @@ function bareKubernetes(specs: readonly WorkloadSpec[]): void {
             { provider },
         );
         new k8s.policy.v1.PodDisruptionBudget(`${spec.name}-pdb`, { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } }, { provider });
+        new k8s.networking.v1.NetworkPolicy(
+            `${spec.name}-netpol`,
+            { metadata, spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: PORT }] }] } },
+            { provider },
+        );
     }
 }
 

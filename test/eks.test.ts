@@ -167,7 +167,13 @@ describe("eks: dockyard:eks:Cluster", function () {
             expect(efs.inputs.provisioner).to.equal("efs.csi.aws.com");
             expect(efs.inputs.parameters).to.include({ provisioningMode: "efs-ap", fileSystemId: `fs-${fakeHex("eks-storage-efs")}` });
             const sg = ofType(prod.resources, "aws:ec2/securityGroup:SecurityGroup").find((r) => r.name === "eks-storage-efs-sg")!;
-            expect(sg.inputs.ingress).to.deep.equal([{ protocol: "tcp", fromPort: 2049, toPort: 2049, cidrBlocks: [network.vpcCidr], description: "NFS from nodes and pods" }]);
+            // NFS only from the nodes' security group, not the whole VPC (issue 17 item 11).
+            expect(sg.inputs.ingress).to.deep.equal([{ protocol: "tcp", fromPort: 2049, toPort: 2049, securityGroups: [`sg-${fakeHex("eks-cluster-cluster")}`], description: "NFS from the cluster's nodes" }]);
+            const policy = JSON.parse(only(prod.resources, "aws:efs/fileSystemPolicy:FileSystemPolicy").inputs.policy as string);
+            expect(policy.Statement).to.deep.equal([
+                { Sid: "DenyUnencryptedTransport", Effect: "Deny", Principal: { AWS: "*" }, Action: "*", Resource: fileSystem.inputs.arn ?? policy.Statement[0].Resource, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+            ]);
+            expect(policy.Statement[0].Resource).to.match(/^arn:aws:efs:us-east-1:123456789012:/);
         });
     });
 

@@ -59,11 +59,15 @@ describe("kubernetes manifests: spec to objects", () => {
         expect(bare).not.to.have.any.keys("command", "args", "env", "readinessProbe", "livenessProbe", "startupProbe");
     });
 
-    it("turns each kind of health check into readiness and liveness probes with the spec's timings", () => {
+    it("turns each kind of health check into readiness, and a separate, weaker liveness that a failing dependency does not trip", () => {
         const http = probes(spec({ health: { http: { path: "/healthz", port: 8080 }, intervalSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 } }));
-        const expected = { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 };
-        expect(http).to.deep.equal({ readinessProbe: expected, livenessProbe: expected });
-        expect(probes(spec({ health: { tcp: { port: 6379 } } })).livenessProbe).to.deep.equal({ tcpSocket: { port: 6379 }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
+        expect(http).to.deep.equal({
+            readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
+            // The process is up and listening: a /healthz that checks Redis cannot restart the pod.
+            livenessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 12 },
+        });
+        expect(http.livenessProbe).to.not.equal(http.readinessProbe);
+        expect(probes(spec({ health: { tcp: { port: 6379 } } })).livenessProbe).to.deep.equal({ tcpSocket: { port: 6379 }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 9 });
         expect((probes(spec({ health: { command: ["redis-cli", "ping"] } })).readinessProbe as any).exec).to.deep.equal({ command: ["redis-cli", "ping"] });
         expect(probes(spec())).to.deep.equal({});
     });
@@ -156,7 +160,7 @@ describe("kubernetes manifests: spec to objects", () => {
         const s = spec({ replicas: 2, update: { delaySeconds: 3 }, volumes: [{ name: "data", kind: "persistent", mountPath: "/data" }] });
         const storage = podStorage(s, classes);
         const set = statefulSetSpec(s, podTemplate(s, "img", storage), storage) as any;
-        expect(set).to.deep.include({ replicas: 2, serviceName: "api", minReadySeconds: 3, updateStrategy: { type: "RollingUpdate" } });
+        expect(set).to.deep.include({ replicas: 2, serviceName: "api-headless", minReadySeconds: 3, updateStrategy: { type: "RollingUpdate" } });
         expect(set.volumeClaimTemplates).to.deep.equal(storage.claimTemplates);
         expect(set.persistentVolumeClaimRetentionPolicy).to.deep.equal({ whenDeleted: "Retain", whenScaled: "Retain" });
     });
@@ -206,6 +210,7 @@ describe("kubernetes manifests: spec to objects", () => {
             "alb.ingress.kubernetes.io/scheme": "internet-facing",
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80}]',
+            "alb.ingress.kubernetes.io/target-group-attributes": "deregistration_delay.timeout_seconds=25",
             "alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
         });
         expect(ingress(spec({ ports: [{ name: "http", port: 80 }] }), settings)).to.equal(undefined);

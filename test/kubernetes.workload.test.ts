@@ -83,7 +83,7 @@ function captureRegistrations(): Map<string, Registration> {
 function testPlatform(extra: Partial<KubernetesPlatform> = {}): KubernetesPlatform {
     const provider = new k8s.Provider("test-k8s", { kubeconfig: "{}" });
     const addons = new k8s.core.v1.ConfigMap("addons-ready", { metadata: { name: "addons-ready", namespace: "kube-system" } }, { provider });
-    return { kind: "kubernetes", provider, persistentStorageClass: "gp3", sharedStorageClass: "efs", ingressClass: "alb", dependsOn: [addons], ...extra };
+    return { kind: "kubernetes", provider, persistentStorageClass: "gp3", sharedStorageClass: "efs", ingressClass: "alb", vpcCidr: "10.20.0.0/16", retainClaims: true, dependsOn: [addons], ...extra } as KubernetesPlatform;
 }
 
 async function deployRich(extra: Partial<KubernetesPlatform> = {}, specs: WorkloadSpec[] = RICH) {
@@ -133,7 +133,9 @@ describe("kubernetes adapter under mocks", function () {
         const components = ofType(run.resources, "dockyard:kubernetes:Workload").map((r) => r.name);
         expect(components).to.deep.equal(["migrate", "seed", "api", "web", "redis", "broker"]);
         expect(Object.keys(run.value.workloads)).to.deep.equal(components);
-        for (const r of workloadObjects(run.resources).filter((x) => x.type !== "kubernetes:core/v1:Namespace")) expect(components, r.name).to.include(r.parent);
+        // The namespace and its baseline NetworkPolicies belong to the stack, not to one workload.
+        const stackLevel = ["prod-namespace", "prod-default-deny", "prod-allow-dns"];
+        for (const r of workloadObjects(run.resources).filter((x) => !stackLevel.includes(x.name))) expect(components, r.name).to.include(r.parent);
     });
 
     it("maps each workload to the right controller and companions", () => {
@@ -141,7 +143,7 @@ describe("kubernetes adapter under mocks", function () {
         expect(names("kubernetes:apps/v1:Deployment")).to.deep.equal(["api", "broker", "web"]);
         expect(names("kubernetes:apps/v1:StatefulSet")).to.deep.equal(["redis"]);
         expect(names("kubernetes:batch/v1:Job")).to.deep.equal(["migrate", "seed"]);
-        expect(names("kubernetes:core/v1:Service")).to.deep.equal(["api", "broker", "broker-public", "redis", "web"]);
+        expect(names("kubernetes:core/v1:Service")).to.deep.equal(["api", "broker", "broker-public", "redis", "redis-headless", "web"]);
         expect(names("kubernetes:networking.k8s.io/v1:Ingress")).to.deep.equal(["api", "web"]);
         expect(names("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")).to.deep.equal(["api"]);
         expect(names("kubernetes:policy/v1:PodDisruptionBudget")).to.deep.equal(["api", "web"]);
@@ -244,7 +246,7 @@ describe("kubernetes adapter under mocks", function () {
         const alone = await runDeclaration(() => {
             const platform = testPlatform();
             const gate = new k8s.core.v1.ConfigMap("gate", {}, { provider: platform.provider });
-            return new KubernetesWorkload("solo", { spec: RICH[1], image: "nginx", namespace: "team", platform, ingressGroup: "shared", waitFor: [gate] });
+            return new KubernetesWorkload("solo", { spec: RICH[1], image: "nginx", namespace: "team", platform, ingressGroup: "shared", waitFor: [gate], stackSpecs: RICH });
         });
         const ing = obj(only(alone.resources, "kubernetes:networking.k8s.io/v1:Ingress"));
         expect(ing.metadata.annotations["alb.ingress.kubernetes.io/group.name"]).to.equal("shared");

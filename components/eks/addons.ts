@@ -29,11 +29,15 @@ export interface AddonPlan {
     readonly podIdentity?: { readonly namespace: string; readonly serviceAccount: string; readonly policyArn: string };
     /** Keep the software on the cluster when the add-on resource is deleted. */
     readonly preserve: boolean;
+    /** The add-on's configuration values (JSON, the schema of `aws eks describe-addon-configuration`). */
+    readonly configurationValues?: string;
 }
 
 const ADDONS: readonly Omit<AddonPlan, "version">[] = [
     // Deleting the CNI before the nodes strands their ENIs, so it stays until the cluster goes.
-    { name: "vpc-cni", phase: "beforeNodes", preserve: true },
+    // The VPC CNI's network policy agent enforces the workloads' NetworkPolicies (EKS user guide, "Restrict pod
+    // network traffic with Kubernetes network policies"); without it the policies are accepted and do nothing.
+    { name: "vpc-cni", phase: "beforeNodes", preserve: true, configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }) },
     { name: "kube-proxy", phase: "beforeNodes", preserve: false },
     { name: "eks-pod-identity-agent", phase: "beforeNodes", preserve: false },
     { name: "coredns", phase: "afterNodes", preserve: false },
@@ -129,6 +133,7 @@ export class EksAddons extends pulumi.ComponentResource {
                         resolveConflictsOnCreate: "OVERWRITE",
                         resolveConflictsOnUpdate: "OVERWRITE",
                         preserve: addon.preserve,
+                        ...(addon.configurationValues ? { configurationValues: addon.configurationValues } : {}),
                     },
                     // The association must exist before the controller's pods start, or they run without credentials.
                     // Add-ons on a fresh cluster wait for nodes, and a version change rolls DaemonSets over every node.

@@ -156,7 +156,14 @@ export class EksCluster extends pulumi.ComponentResource {
         );
         const storage = new EksStorage(
             `${name}-storage`,
-            { config, clusterName, vpcId: args.network.vpcId, vpcCidr: args.network.vpcCidr, subnetIds: args.network.nodeSubnetIds, provider },
+            {
+                config,
+                clusterName,
+                vpcId: args.network.vpcId,
+                nodeSecurityGroupId: eksCluster.apply((c) => c.vpcConfig.clusterSecurityGroupId),
+                subnetIds: args.network.nodeSubnetIds,
+                provider,
+            },
             { parent: this },
         );
         const loadBalancerController = new LoadBalancerController(
@@ -176,6 +183,8 @@ export class EksCluster extends pulumi.ComponentResource {
             persistentStorageClass: PERSISTENT_STORAGE_CLASS,
             sharedStorageClass: SHARED_STORAGE_CLASS,
             ingressClass: INGRESS_CLASS,
+            vpcCidr: config.network.cidr,
+            retainClaims: config.production,
             certificateArn: args.certificateArn,
             dependsOn: [systemAddons, addons, loadBalancerController, ...storage.storageClasses],
         };

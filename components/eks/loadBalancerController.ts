@@ -22,6 +22,15 @@ export function loadBalancerControllerValues(config: StackConfig, clusterName: s
         region: config.region,
         vpcId,
         replicaCount: 2,
+        // A drain or a node-group roll-out evicts one replica at a time, so one always answers webhooks and reconciles.
+        podDisruptionBudget: { maxUnavailable: 1 },
+        // The pod webhook (readiness gates) stays fail-closed, or a pod created while the controller is away would run
+        // without its gate and a rollout would drop requests; but it sees only dockyard's pods in namespaces that ask
+        // for gates, so nothing else in the cluster waits for the controller (chart templates/webhook.yaml: mpod).
+        webhookNamespaceSelectors: [{ key: "elbv2.k8s.aws/pod-readiness-gate-inject", operator: "In", values: ["enabled"] }],
+        objectSelector: { matchExpressions: [{ key: "app.kubernetes.io/part-of", operator: "In", values: ["dockyard"] }] },
+        // Ingress validation is advice the controller repeats when it reconciles; it must not block every Ingress when down.
+        ingressValidatorWebhookConfig: { failurePolicy: "Ignore" },
         serviceAccount: { create: true, name: SERVICE_ACCOUNT },
         ingressClass: INGRESS_CLASS,
         createIngressClassResource: true,

@@ -38,11 +38,20 @@ export function efsStorageClassSpec(config: StackConfig, fileSystemId: pulumi.In
     };
 }
 
+/** A file-system policy that denies every request not made over TLS (AWS EFS user guide, "Encryption in transit"). */
+export function efsTlsOnlyPolicy(fileSystemArn: string) {
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Sid: "DenyUnencryptedTransport", Effect: "Deny", Principal: { AWS: "*" }, Action: "*", Resource: fileSystemArn, Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+    };
+}
+
 export interface EksStorageArgs {
     readonly config: StackConfig;
     readonly clusterName: string;
     readonly vpcId: pulumi.Input<string>;
-    readonly vpcCidr: pulumi.Input<string>;
+    /** The security group of the nodes (EKS's cluster security group, which managed nodes carry). */
+    readonly nodeSecurityGroupId: pulumi.Input<string>;
     /** One subnet per AZ where nodes run; each gets an EFS mount target. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly provider: k8s.Provider;
@@ -64,8 +73,19 @@ export class EksStorage extends pulumi.ComponentResource {
             `${name}-efs-sg`,
             {
                 vpcId: args.vpcId,
-                description: `NFS to the EFS file system of ${args.clusterName} from inside the VPC`,
-                ingress: [{ protocol: "tcp", fromPort: 2049, toPort: 2049, cidrBlocks: [args.vpcCidr], description: "NFS from nodes and pods" }],
+                description: `NFS to the EFS file system of ${args.clusterName} from its nodes`,
+                // The EFS CSI node plugin mounts on the node, so only the nodes' security group needs NFS; the rest of
+                // the VPC (other stacks' instances, anything in a public subnet) does not.
+                ingress: [{ protocol: "tcp", fromPort: 2049, toPort: 2049, securityGroups: [args.nodeSecurityGroupId], description: "NFS from the cluster's nodes" }],
+            },
+            { parent: this },
+        );
+        // Refuse unencrypted NFS: the EFS CSI driver mounts with TLS (efs-utils' encryptInTransit, on by default).
+        new aws.efs.FileSystemPolicy(
+            `${name}-efs-policy`,
+            {
+                fileSystemId: this.fileSystem.id,
+                policy: this.fileSystem.arn.apply((arn) => JSON.stringify(efsTlsOnlyPolicy(arn))),
             },
             { parent: this },
         );

@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesPlatform } from "../platform";
 import { validateWorkloads, WorkloadSpec } from "../workload";
+import { namespaceNetworkPolicies } from "./manifests";
 import { KubernetesWorkload } from "./workload";
 
 /** The stack's namespace: its name as a DNS-1123 label (`Prod_EU` → `prod-eu`). */
@@ -72,10 +73,22 @@ export function deployKubernetesWorkloads(
                     // Every dockyard pod meets the restricted Pod Security Standard; the namespace enforces it.
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/warn": "restricted",
+                    // The Load Balancer Controller adds readiness gates to pods here, so a rollout waits until the ALB
+                    // has registered each new pod healthy before it stops an old one (LBC docs, "Pod readiness gate").
+                    "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
                 },
             },
         },
         { ...opts, provider: platform.provider, dependsOn: platform.dependsOn },
+    );
+
+    const baseline = namespaceNetworkPolicies().map(
+        (policy) =>
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-${policy.name}`,
+                { metadata: { name: policy.name, namespace: namespace.metadata.name, labels: { "app.kubernetes.io/part-of": "dockyard" } }, spec: policy.spec },
+                { ...opts, provider: platform.provider, dependsOn: platform.dependsOn },
+            ),
     );
 
     const workloads: Record<string, KubernetesWorkload> = {};
@@ -88,7 +101,8 @@ export function deployKubernetesWorkloads(
                 namespace: namespace.metadata.name,
                 platform,
                 ingressGroup: ingressGroupName(stack),
-                waitFor: (spec.after ?? []).map((job) => workloads[job].job!),
+                waitFor: [...(spec.after ?? []).map((job) => workloads[job].job!), ...baseline],
+                stackSpecs: specs,
                 commit,
             },
             opts,

@@ -75,21 +75,56 @@ export interface Probes {
     startupProbe?: core.v1.Probe;
 }
 
+/** Liveness fails only after this many times the health check's own threshold. */
+export const LIVENESS_THRESHOLD_FACTOR = 3;
+
 /**
- * Readiness and liveness from the one health check; the start period becomes a startup probe that
- * allows that long before liveness counts, as Docker's `start-period` does. A job gets liveness only:
- * nothing routes traffic to it.
+ * Readiness is the workload's health check; liveness is a separate, weaker probe, so a failing
+ * dependency (a health endpoint that checks Redis) takes a pod out of the Service instead of
+ * restarting it: for an http check, liveness is a TCP connect to the same port (the process is up
+ * and listening); for tcp and command checks, the same check with three times the failure
+ * threshold. The start period becomes a startup probe that allows that long before liveness
+ * counts, as Docker's `start-period` does. A job gets liveness only: nothing routes traffic to it.
  */
 export function probes(spec: WorkloadSpec): Probes {
     if (!spec.health) return {};
     const h = { ...HEALTH_DEFAULTS, ...spec.health };
-    const probe = { ...handler(spec.health), periodSeconds: h.intervalSeconds, timeoutSeconds: h.timeoutSeconds, failureThreshold: h.failureThreshold };
-    const result: Probes = { livenessProbe: probe };
-    if (!isJob(spec)) result.readinessProbe = probe;
+    const timing = { periodSeconds: h.intervalSeconds, timeoutSeconds: h.timeoutSeconds };
+    const readiness = { ...handler(spec.health), ...timing, failureThreshold: h.failureThreshold };
+    const liveness = spec.health.http
+        ? { tcpSocket: { port: spec.health.http.port }, ...timing, failureThreshold: h.failureThreshold * LIVENESS_THRESHOLD_FACTOR }
+        : { ...handler(spec.health), ...timing, failureThreshold: h.failureThreshold * LIVENESS_THRESHOLD_FACTOR };
+    const result: Probes = isJob(spec) ? { livenessProbe: readiness } : { readinessProbe: readiness, livenessProbe: liveness };
     if (h.startPeriodSeconds > 0) {
-        result.startupProbe = { ...probe, failureThreshold: Math.ceil(h.startPeriodSeconds / h.intervalSeconds) + h.failureThreshold };
+        result.startupProbe = { ...readiness, failureThreshold: Math.ceil(h.startPeriodSeconds / h.intervalSeconds) + h.failureThreshold };
     }
     return result;
+}
+
+/**
+ * How a pod leaves without dropping requests, derived together (AWS Load Balancer Controller docs,
+ * "Pod readiness gate" and "Pod graceful shutdown"; kubernetes-sigs/aws-load-balancer-controller
+ * docs/deploy/pod_readiness_gate.md). When a pod starts terminating, the controller deregisters it
+ * from the ALB and kube-proxy drops it from the Service, but both take a few seconds, and the ALB
+ * keeps sending in-flight and newly routed requests until deregistration completes. So the pod
+ * first sleeps (`preStop`) while it is still serving; only then does it get SIGTERM. The target
+ * group's deregistration delay (300 s by default) is cut to just over the preStop time, so the ALB
+ * stops waiting for the pod before Kubernetes kills it, and the grace period covers the sleep plus
+ * the application's own shutdown.
+ */
+export interface DrainTimings {
+    readonly preStopSleepSeconds: number;
+    readonly deregistrationDelaySeconds: number;
+    readonly terminationGracePeriodSeconds: number;
+}
+
+/** Seconds the application gets after SIGTERM to finish what it is doing. */
+export const APP_SHUTDOWN_SECONDS = 15;
+
+export function drainTimings(spec: WorkloadSpec): DrainTimings | undefined {
+    if (isJob(spec) || (spec.ports ?? []).length === 0) return undefined;
+    const preStopSleepSeconds = 15;
+    return { preStopSleepSeconds, deregistrationDelaySeconds: preStopSleepSeconds + 10, terminationGracePeriodSeconds: preStopSleepSeconds + APP_SHUTDOWN_SECONDS };
 }
 
 export function podSecurityContext(spec: WorkloadSpec): core.v1.PodSecurityContext {
@@ -179,6 +214,8 @@ export function container(spec: WorkloadSpec, image: pulumi.Input<string>, volum
             limits: { cpu: spec.resources.limits.cpu, memory: spec.resources.limits.memory },
         },
         ...probes(spec),
+        // The kubelet's own sleep action (stable in Kubernetes 1.34): no `sleep` binary needed in the image.
+        ...(drainTimings(spec) ? { lifecycle: { preStop: { sleep: { seconds: drainTimings(spec)!.preStopSleepSeconds } } } } : {}),
         securityContext: containerSecurityContext(spec),
         volumeMounts,
     };
@@ -194,10 +231,25 @@ export function topologySpread(spec: WorkloadSpec): core.v1.TopologySpreadConstr
     }));
 }
 
+/**
+ * The pod's emptyDir volumes, which the Cluster Autoscaler may delete with the pod. By default it
+ * never removes a node running a pod with local storage (`--skip-nodes-with-local-storage=true`),
+ * and every dockyard pod has a scratch emptyDir at /tmp; naming them in
+ * `cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes` lets scale-down move the pod
+ * (kubernetes/autoscaler cluster-autoscaler/FAQ.md, "What types of pods can prevent CA from removing a node?").
+ */
+export function evictableLocalVolumes(storage: PodStorage): string[] {
+    return storage.volumes.filter((v) => v.emptyDir !== undefined).map((v) => v.name as string);
+}
+
+export const SAFE_TO_EVICT_LOCAL_VOLUMES = "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes";
+
 export function podTemplate(spec: WorkloadSpec, image: pulumi.Input<string>, storage: PodStorage): core.v1.PodTemplateSpec {
+    const drain = drainTimings(spec);
     return {
-        metadata: { labels: workloadLabels(spec) },
+        metadata: { labels: workloadLabels(spec), annotations: { [SAFE_TO_EVICT_LOCAL_VOLUMES]: evictableLocalVolumes(storage).join(",") } },
         spec: {
+            ...(drain ? { terminationGracePeriodSeconds: drain.terminationGracePeriodSeconds } : {}),
             serviceAccountName: spec.name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
@@ -231,17 +283,47 @@ export function deploymentSpec(spec: WorkloadSpec, template: core.v1.PodTemplate
     };
 }
 
+/** The governing Service of a StatefulSet: headless, so each pod gets its own DNS name (`<pod>.<name>-headless`). */
+export const headlessServiceName = (spec: WorkloadSpec) => `${spec.name}-headless`;
+
+export function headlessServiceSpec(spec: WorkloadSpec): core.v1.ServiceSpec | undefined {
+    if (controllerKind(spec) !== "StatefulSet") return undefined;
+    return {
+        clusterIP: "None",
+        selector: selectorLabels(spec),
+        // Peers find each other while starting, before they are ready (Kubernetes docs, StatefulSet "Stable Network ID").
+        publishNotReadyAddresses: true,
+        ports: (spec.ports ?? []).map(tcpPort),
+    };
+}
+
+/**
+ * The claims a StatefulSet made from its templates, one per replica and `persistent` volume
+ * (`<volume>-<statefulset>-<ordinal>`, the StatefulSet controller's naming), with the size the
+ * spec asks for now. pulumi-kubernetes treats `volumeClaimTemplates` as replace-on-change, and
+ * the template of an existing StatefulSet cannot change, so a larger size is applied to the claims
+ * themselves (the gp3 class allows expansion; the EBS CSI driver grows the volume and file system
+ * online) and the StatefulSet keeps its templates.
+ */
+export function claimResizes(spec: WorkloadSpec): { name: string; storage: string }[] {
+    if (controllerKind(spec) !== "StatefulSet") return [];
+    const persistent = (spec.volumes ?? []).filter((v) => v.kind === "persistent");
+    return Array.from({ length: initialReplicas(spec) }, (_, ordinal) =>
+        persistent.map((v) => ({ name: `${v.name}-${spec.name}-${ordinal}`, storage: v.size ?? DEFAULT_VOLUME_SIZE })),
+    ).flat();
+}
+
 /** A StatefulSet rolls one pod at a time, stop-first: a replica's volume is never written by two pods. */
-export function statefulSetSpec(spec: WorkloadSpec, template: core.v1.PodTemplateSpec, storage: PodStorage): apps.v1.StatefulSetSpec {
+export function statefulSetSpec(spec: WorkloadSpec, template: core.v1.PodTemplateSpec, storage: PodStorage, retainClaims = true): apps.v1.StatefulSetSpec {
     return {
         replicas: initialReplicas(spec),
-        serviceName: spec.name,
+        serviceName: headlessServiceName(spec),
         selector: { matchLabels: selectorLabels(spec) },
         template,
         volumeClaimTemplates: storage.claimTemplates,
         updateStrategy: { type: "RollingUpdate" },
         minReadySeconds: spec.update?.delaySeconds ?? 0,
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: retainClaims ? "Retain" : "Delete", whenScaled: "Retain" },
         revisionHistoryLimit: 5,
     };
 }
@@ -313,6 +395,7 @@ export function ingress(spec: WorkloadSpec, settings: IngressSettings): { annota
         [`${ALB}/scheme`]: "internet-facing",
         [`${ALB}/target-type`]: "ip",
         [`${ALB}/listen-ports`]: JSON.stringify(tls ? [{ HTTP: 80 }, { HTTPS: 443 }] : [{ HTTP: 80 }]),
+        [`${ALB}/target-group-attributes`]: `deregistration_delay.timeout_seconds=${drainTimings(spec)!.deregistrationDelaySeconds}`,
         ...healthCheckAnnotations(spec, ports),
     };
     if (tls) {
@@ -346,4 +429,59 @@ export function autoscalerSpec(spec: WorkloadSpec): autoscaling.v2.HorizontalPod
 export function disruptionBudgetSpec(spec: WorkloadSpec): policy.v1.PodDisruptionBudgetSpec | undefined {
     if (isJob(spec) || initialReplicas(spec) <= 1) return undefined;
     return { maxUnavailable: 1, selector: { matchLabels: selectorLabels(spec) } };
+}
+
+/** Pods of these workloads (by their selector label). */
+const podsOf = (names: readonly string[]) => ({ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: [...names] }] } });
+const portsOf = (ports: readonly number[]) => [...new Set(ports)].sort((a, b) => a - b).map((port) => ({ protocol: "TCP", port }));
+
+/**
+ * The namespace's baseline: nothing in or out unless a workload's own policy admits it, except DNS
+ * to CoreDNS. Traffic from the node itself (kubelet probes) is always allowed (Kubernetes docs,
+ * "Network Policies"); the VPC CNI enforces policies once `enableNetworkPolicy` is on (addons.ts).
+ */
+export function namespaceNetworkPolicies(): { name: string; spec: networking.v1.NetworkPolicySpec }[] {
+    return [
+        { name: "default-deny", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+        {
+            name: "allow-dns",
+            spec: {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [
+                    {
+                        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+                        ports: [
+                            { protocol: "UDP", port: 53 },
+                            { protocol: "TCP", port: 53 },
+                        ],
+                    },
+                ],
+            },
+        },
+    ];
+}
+
+/**
+ * What one workload may send and receive: from the workloads whose `connectsTo` names it, on its
+ * ports; from inside the VPC on its public ports (the ALB and NLB reach `ip` targets from their
+ * own addresses in the VPC) and the ALB's health-check port; to the workloads it names in
+ * `connectsTo`, on their ports; and to anything outside the VPC (AWS APIs, the internet through
+ * NAT). Nothing else inside the VPC: not the nodes, not other workloads, not other namespaces.
+ */
+export function networkPolicySpec(spec: WorkloadSpec, specs: readonly WorkloadSpec[], vpcCidr: string): networking.v1.NetworkPolicySpec {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const ports = (spec.ports ?? []).map((p) => p.port);
+    const clients = specs.filter((s) => (s.connectsTo ?? []).includes(spec.name)).map((s) => s.name);
+    const exposed = isJob(spec) ? [] : (spec.ports ?? []).filter((p) => p.public);
+    const healthPort = exposed.some((p) => (p.protocol ?? "http") === "http") && spec.health?.http ? [spec.health.http.port] : [];
+    const ingress: networking.v1.NetworkPolicyIngressRule[] = [];
+    if (clients.length > 0 && ports.length > 0) ingress.push({ from: [podsOf(clients)], ports: portsOf(ports) });
+    if (exposed.length > 0) ingress.push({ from: [{ ipBlock: { cidr: vpcCidr } }], ports: portsOf([...exposed.map((p) => p.port), ...healthPort]) });
+    const egress: networking.v1.NetworkPolicyEgressRule[] = (spec.connectsTo ?? []).map((peer) => ({
+        to: [podsOf([peer])],
+        ports: portsOf((byName.get(peer)?.ports ?? []).map((p) => p.port)),
+    }));
+    egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [vpcCidr] } }] });
+    return { podSelector: { matchLabels: selectorLabels(spec) }, policyTypes: ["Ingress", "Egress"], ingress, egress };
 }

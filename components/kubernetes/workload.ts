@@ -5,8 +5,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesPlatform } from "../platform";
-import type { WorkloadSpec } from "../workload";
+import { DEFAULT_VOLUME_SIZE, parseQuantity, WorkloadSpec } from "../workload";
 import * as manifests from "./manifests";
+import { VolumeSize } from "./volumeSize";
 
 export interface KubernetesWorkloadArgs {
     readonly spec: WorkloadSpec;
@@ -20,7 +21,18 @@ export interface KubernetesWorkloadArgs {
     readonly waitFor?: pulumi.Resource[];
     /** The deployed commit (`images.tag`): annotation `dockyard.io/commit` on the controller object, not its pod template, so it rolls nothing. */
     readonly commit?: string;
+    /** Every workload of the stack, for the NetworkPolicy: who connects to this one. */
+    readonly stackSpecs: readonly WorkloadSpec[];
 }
+
+/**
+ * How long `pulumi up` waits for a Job to finish (the provider's default is 10 minutes): its
+ * backoff retries included. A Job that fails is replaced by the next `up`
+ * (`pulumi.com/replaceUnready`, pulumi/pulumi-kubernetes#1575), so a re-run needs no manual delete.
+ */
+export const JOB_TIMEOUTS = { create: "20m", update: "20m", delete: "5m" } as const;
+/** Rollouts wait for every new pod to be ready, one surge at a time (provider default 10 minutes). */
+export const ROLLOUT_TIMEOUTS = { create: "15m", update: "15m", delete: "10m" } as const;
 
 export class KubernetesWorkload extends pulumi.ComponentResource {
     public readonly serviceAccount: k8s.core.v1.ServiceAccount;
@@ -39,6 +51,11 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
     public readonly ingress?: k8s.networking.v1.Ingress;
     public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    public readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
+    /** The governing headless Service of a StatefulSet. */
+    public readonly headlessService?: k8s.core.v1.Service;
+    /** A StatefulSet's claims at the size the spec asks for. */
+    public readonly claimSizes: k8s.core.v1.PersistentVolumeClaimPatch[] = [];
     /** DNS name of the ALB serving this workload's public http ports, once the controller has made it. */
     public readonly ingressHostname: pulumi.Output<string | undefined>;
 
@@ -84,25 +101,58 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
             case "Job":
                 this.job = new k8s.batch.v1.Job(
                     `${name}-job`,
-                    { metadata: metadata(), spec: manifests.jobSpec(template) },
+                    { metadata: metadata({ annotations: { "pulumi.com/replaceUnready": "true" } }), spec: manifests.jobSpec(template) },
                     // A Job's pod template is immutable, and a new image or args must run the job again.
-                    { ...podPrerequisites, replaceOnChanges: ["spec"], deleteBeforeReplace: true },
+                    { ...podPrerequisites, replaceOnChanges: ["spec"], deleteBeforeReplace: true, customTimeouts: JOB_TIMEOUTS },
                 );
                 this.controller = this.job;
                 break;
-            case "StatefulSet":
-                this.controller = new k8s.apps.v1.StatefulSet(
+            case "StatefulSet": {
+                const headless = manifests.headlessServiceSpec(spec)!;
+                this.headlessService = new k8s.core.v1.Service(
+                    `${name}-headless`,
+                    { metadata: { ...metadata(), name: manifests.headlessServiceName(spec) }, spec: headless },
+                    after(),
+                );
+                const statefulSet = new k8s.apps.v1.StatefulSet(
                     `${name}-statefulset`,
-                    { metadata: controllerMetadata, spec: manifests.statefulSetSpec(spec, template, storage) },
-                    { ...podPrerequisites, ignoreChanges: spec.autoscaling ? ["spec.replicas"] : [] },
+                    { metadata: controllerMetadata, spec: manifests.statefulSetSpec(spec, template, storage, platform.retainClaims) },
+                    {
+                        ...podPrerequisites,
+                        dependsOn: [...(podPrerequisites.dependsOn as pulumi.Resource[]), this.headlessService],
+                        // Claim sizes live on the claims (below); a changed template would replace the StatefulSet.
+                        ignoreChanges: [...(spec.autoscaling ? ["spec.replicas"] : []), "spec.volumeClaimTemplates"],
+                        customTimeouts: ROLLOUT_TIMEOUTS,
+                    },
+                );
+                this.controller = statefulSet;
+                const guards = (spec.volumes ?? [])
+                    .map((volume, i) => ({ volume, i }))
+                    .filter(({ volume }) => volume.kind === "persistent")
+                    .map(({ volume, i }) => {
+                        const size = volume.size ?? DEFAULT_VOLUME_SIZE;
+                        return new VolumeSize(`${name}-${volume.name}-size-guard`, { label: `workload ${JSON.stringify(spec.name)}: volumes[${i}] (${volume.name})`, size, bytes: parseQuantity(size)! }, { parent: this });
+                    });
+                this.claimSizes = manifests.claimResizes(spec).map(
+                    (claim) =>
+                        new k8s.core.v1.PersistentVolumeClaimPatch(
+                            `${name}-${claim.name}-size`,
+                            {
+                                // Server-side apply of the size only; forced, because the StatefulSet controller created the claim.
+                                metadata: { name: claim.name, namespace, annotations: { "pulumi.com/patchForce": "true" } },
+                                spec: { resources: { requests: { storage: claim.storage } } },
+                            },
+                            after(statefulSet, ...guards),
+                        ),
                 );
                 break;
+            }
             case "Deployment":
                 this.controller = new k8s.apps.v1.Deployment(
                     `${name}-deployment`,
                     { metadata: controllerMetadata, spec: manifests.deploymentSpec(spec, template) },
                     // The autoscaler owns the replica count once it exists.
-                    { ...podPrerequisites, ignoreChanges: spec.autoscaling ? ["spec.replicas"] : [] },
+                    { ...podPrerequisites, ignoreChanges: spec.autoscaling ? ["spec.replicas"] : [], customTimeouts: ROLLOUT_TIMEOUTS },
                 );
                 break;
         }
@@ -132,6 +182,12 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
 
         const budgetSpec = manifests.disruptionBudgetSpec(spec);
         if (budgetSpec) this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: metadata(), spec: budgetSpec }, after());
+
+        this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            { metadata: metadata(), spec: manifests.networkPolicySpec(spec, args.stackSpecs, platform.vpcCidr) },
+            after(),
+        );
 
         this.registerOutputs({
             controller: this.controller,
