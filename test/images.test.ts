@@ -287,8 +287,13 @@ describe("resolveImages: build and push to ECR with docker-build", () => {
         expect(image.inputs.cacheFrom).to.deep.equal([{ registry: { ref: cacheRef } }]);
         expect(image.inputs.cacheTo).to.deep.equal([{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }]);
 
-        const mixed = await declareImages("prod", { "eks.instanceTypes": ["m7g.large", "m7i.large"] });
-        expect(only(mixed.resources, IMAGE).inputs.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
+        // Mixed manager and worker architectures: one multi-platform image, built without a registry
+        // cache (docker-build calls it unreliable there), so no cache repository either.
+        const mixed = await declareImages("dev", { "swarm.workerInstanceType": "m7i.large" });
+        const multi = only(mixed.resources, IMAGE);
+        expect(multi.inputs.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
+        expect(multi.inputs.cacheTo).to.equal(undefined);
+        expect(ofType(mixed.resources, REPO).map((r) => r.inputs.name)).to.deep.equal(["dockyard/dev/image-context"]);
     });
 
     it("images.tag (the commit) is no part of any image input (fails on fcdc18c, where it was the tag)", async () => {

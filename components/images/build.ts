@@ -84,8 +84,8 @@ export interface ContainerImageArgs extends DeployRepositoryArgs {
 /** A deploy repository, a cache repository, and the image built once and pushed to the first. */
 export class ContainerImage extends pulumi.ComponentResource {
     public readonly repositoryUrl: pulumi.Output<string>;
-    /** `<cache repository>:buildcache`, where BuildKit reads and writes the layer cache. */
-    public readonly cacheRef: pulumi.Output<string>;
+    /** `<cache repository>:buildcache`, where BuildKit reads and writes the layer cache (single-platform images only). */
+    public readonly cacheRef?: pulumi.Output<string>;
     /** `<repository>@sha256:<digest>`: what workloads deploy, so they roll exactly when content changes. */
     public readonly imageRef: pulumi.Output<string>;
 
@@ -93,24 +93,31 @@ export class ContainerImage extends pulumi.ComponentResource {
         super("dockyard:images:ContainerImage", name, {}, opts);
 
         const repo = deployRepository(`${name}-repo`, args, this);
-        // The cache is disposable: always deleted with the stack, never protected.
-        const cache = repository(
-            `${name}-cache`,
-            { repositoryName: args.cacheRepositoryName, mutableTag: CACHE_TAG, encryption: args.encryption, forceDelete: true, lifecycle: cacheLifecyclePolicy() },
-            this,
-        );
+        // docker-build warns that a registry cache is unreliable for multi-platform builds
+        // (provider/internal/image.go, citing docker/buildx discussion 1382), so a multi-platform
+        // image builds without one. The cache is disposable: always deleted with the stack.
+        if (args.platforms.length === 1) {
+            const cache = repository(
+                `${name}-cache`,
+                { repositoryName: args.cacheRepositoryName, mutableTag: CACHE_TAG, encryption: args.encryption, forceDelete: true, lifecycle: cacheLifecyclePolicy() },
+                this,
+            );
+            this.cacheRef = pulumi.interpolate`${cache.repositoryUrl}:${CACHE_TAG}`;
+        }
 
         const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
-        this.cacheRef = pulumi.interpolate`${cache.repositoryUrl}:${CACHE_TAG}`;
         const image = new dockerBuild.Image(
             `${name}-image`,
             {
+                // A list of one (unknown on a first preview) element, so the provider's check that a push
+                // has a tag holds (provider/internal/export.go); with unknown inputs it skips the preview
+                // build with a warning (pulumi/pulumi-docker-build#252) and builds on `up`.
                 tags: [pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`],
                 ...buildInputs(args.build),
                 platforms: args.platforms as dockerBuild.Platform[],
                 push: true,
                 registries: [{ address: repo.repositoryUrl.apply(registryHost), username: token.userName, password: pulumi.secret(token.password) }],
-                ...registryCache(this.cacheRef),
+                ...(this.cacheRef ? registryCache(this.cacheRef) : {}),
             },
             { parent: this },
         );
