@@ -10,7 +10,10 @@ command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "the tests need ${missing[*]}; install them with your package manager" >&2
+    # macOS and other systems without apt-get: shellcheck is in Homebrew, cloud-init is Linux-only.
+    echo "the tests need ${missing[*]}; install them with your package manager (macOS: brew install shellcheck;" >&2
+    echo "cloud-init has no macOS package), or run the tests in a Debian container:" >&2
+    echo "  docker run --rm -v \"\$PWD\":/src -v /src/node_modules -w /src node:20-bookworm bash -c 'npm ci --no-audit --no-fund && npm test'" >&2
     exit 1
 fi
 as_root() {
