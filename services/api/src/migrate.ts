@@ -5,7 +5,7 @@ import { connectWithRetry, migrate } from "./migration";
 async function main(): Promise<void> {
     const config = loadConfig(process.env);
     const client = await connectWithRetry(
-        { host: config.redisHost, port: config.redisPort, password: readSecretFile(config.redisPasswordFile) },
+        { host: config.redisHost, port: config.redisPort, password: () => readSecretFile(config.redisPasswordFile) },
         { attempts: 30, delayMs: 2000, log: (message) => console.warn(message) },
     );
     try {
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
             `migrated to schema ${result.schemaVersion}: counter ${config.counterKey} ${result.counterCreated ? "created" : "kept"} at ${result.counter}`,
         );
     } finally {
-        client.close();
+        await client.close();
     }
 }
 

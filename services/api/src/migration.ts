@@ -2,7 +2,7 @@
  * The one-off migration run before the api starts: creates the counter key and records the data
  * layout version. Idempotent, so a re-run (a new deploy, a retried job) changes nothing.
  */
-import { RedisClient, RedisOptions } from "./resp";
+import { connectRedis, Redis, RedisOptions } from "./redis";
 
 export const SCHEMA_VERSION_KEY = "dockyard:schema-version";
 export const SCHEMA_VERSION = 1;
@@ -14,15 +14,15 @@ export interface MigrationResult {
     readonly schemaVersion: number;
 }
 
-export async function migrate(client: RedisClient, counterKey: string): Promise<MigrationResult> {
-    const counterCreated = await client.setIfAbsent(counterKey, "0");
+export async function migrate(client: Redis, counterKey: string): Promise<MigrationResult> {
+    const counterCreated = (await client.set(counterKey, "0", { condition: "NX" })) === "OK";
     const counter = Number(await client.get(counterKey));
     if (!Number.isInteger(counter)) throw new Error(`${counterKey} holds a value that is not an integer; refusing to continue`);
     const recorded = Number((await client.get(SCHEMA_VERSION_KEY)) ?? 0);
     if (recorded > SCHEMA_VERSION) {
         throw new Error(`${SCHEMA_VERSION_KEY} is ${recorded}, newer than this image's ${SCHEMA_VERSION}; deploy a newer image`);
     }
-    await client.command("SET", SCHEMA_VERSION_KEY, String(SCHEMA_VERSION));
+    await client.set(SCHEMA_VERSION_KEY, String(SCHEMA_VERSION));
     return { counterCreated, counter, schemaVersion: SCHEMA_VERSION };
 }
 
@@ -33,22 +33,22 @@ export interface RetryOptions {
 }
 
 /**
- * Connects with retries: the job may start while Redis is still starting or loading its
- * append-only file (`-LOADING`), which clears within seconds.
+ * Connects with retries: the job may start before Redis listens, or while it is still loading its
+ * append-only file (`-LOADING` until it is read), which clears within seconds.
  */
-export async function connectWithRetry(options: RedisOptions, retry: RetryOptions): Promise<RedisClient> {
+export async function connectWithRetry(options: RedisOptions, retry: RetryOptions): Promise<Redis> {
     for (let attempt = 1; ; attempt++) {
         try {
-            const client = await RedisClient.connect(options);
+            const client = await connectRedis(options);
             try {
                 await client.ping();
                 return client;
             } catch (error) {
-                client.close();
-                throw error;
+                client.destroy();
+                throw new Error(`Redis at ${options.host}:${options.port}: ${(error as Error).message}`);
             }
         } catch (error) {
-            const message = `Redis at ${options.host}:${options.port}, attempt ${attempt}/${retry.attempts}: ${(error as Error).message}`;
+            const message = `${(error as Error).message} (attempt ${attempt}/${retry.attempts})`;
             if (attempt >= retry.attempts) throw new Error(message);
             retry.log?.(message);
             await new Promise((done) => setTimeout(done, retry.delayMs));

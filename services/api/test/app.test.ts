@@ -3,7 +3,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { createHandler } from "../src/app";
 import { Counter, RedisCounter } from "../src/counter";
-import { FakeRedis } from "./fakeRedis";
+import { RedisServer } from "./redisServer";
 
 interface Reply {
     status: number;
@@ -95,39 +95,53 @@ describe("api: HTTP handlers", () => {
     });
 });
 
-describe("api: RedisCounter", () => {
-    let fake: FakeRedis;
-    afterEach(async () => fake?.stop());
+describe("api: RedisCounter against a real redis-server", function () {
+    this.timeout(30_000);
+    let redis: RedisServer;
+    afterEach(async () => redis?.remove());
+
+    const clients = (server: RedisServer) => server.admin(async (c) => (await c.sendCommand(["CLIENT", "LIST", "TYPE", "normal"])) as string);
 
     it("counts in Redis over one authenticated connection", async () => {
-        fake = await FakeRedis.start({ password: "pw" });
-        const counter = new RedisCounter({ host: "127.0.0.1", port: fake.port, key: "hits", password: () => "pw" });
+        redis = await RedisServer.start("pw");
+        const counter = new RedisCounter({ host: "127.0.0.1", port: redis.port, key: "hits", password: () => "pw" });
         const counts = await Promise.all([counter.increment(), counter.increment(), counter.increment()]);
         expect([...counts].sort()).to.deep.equal([1, 2, 3]);
-        expect(fake.data.get("hits")).to.equal("3");
-        expect(fake.connections).to.equal(1);
+        expect(await redis.admin((c) => c.get("hits"))).to.equal("3");
+        // The counter's connection plus the admin's own.
+        expect((await clients(redis)).trim().split("\n")).to.have.length(2);
         counter.close();
     });
 
-    it("reconnects, re-reading the password, after the connection breaks", async () => {
-        fake = await FakeRedis.start({ password: "pw" });
+    it("replaces a broken connection on the next request, re-reading the rotated password", async () => {
+        redis = await RedisServer.start("old");
+        let password = "old";
         let reads = 0;
-        const counter = new RedisCounter({ host: "127.0.0.1", port: fake.port, key: "hits", password: () => (reads++, "pw") });
+        const counter = new RedisCounter({ host: "127.0.0.1", port: redis.port, key: "hits", password: () => (reads++, password) });
         expect(await counter.increment()).to.equal(1);
-        fake.hangUpOn = "INCR";
-        expect(await counter.increment().catch((e) => e.message)).to.equal("Redis connection closed");
-        fake.hangUpOn = undefined;
-        expect(await counter.increment()).to.equal(2);
-        expect(fake.connections).to.equal(2);
+        await redis.rotatePassword("new");
+        password = "new";
+        // The killed connection fails at most the request that finds it broken; the next one reconnects.
+        const next = await counter.increment().catch(() => counter.increment());
+        expect(next).to.equal(2);
         expect(reads).to.equal(2);
         counter.close();
     });
 
-    it("retries the connection on the next call after a failed connect", async () => {
-        fake = await FakeRedis.start({ password: "pw" });
+    it("fails fast while Redis is down, and connects on a later request once it is up", async () => {
+        redis = await RedisServer.start("pw", false);
+        const counter = new RedisCounter({ host: "127.0.0.1", port: redis.port, key: "hits", password: () => "pw" });
+        expect(await counter.increment().catch((e) => e.message)).to.match(new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis.port}: .*ECONNREFUSED`));
+        await redis.listen();
+        expect(await counter.increment()).to.equal(1);
+        counter.close();
+    });
+
+    it("names a wrong password, and recovers when the password file is right", async () => {
+        redis = await RedisServer.start("pw");
         let password = "wrong";
-        const counter = new RedisCounter({ host: "127.0.0.1", port: fake.port, key: "hits", password: () => password });
-        expect(await counter.increment().catch((e) => e.message)).to.match(/^WRONGPASS/);
+        const counter = new RedisCounter({ host: "127.0.0.1", port: redis.port, key: "hits", password: () => password });
+        expect(await counter.increment().catch((e) => e.message)).to.match(/WRONGPASS/);
         password = "pw";
         expect(await counter.increment()).to.equal(1);
         counter.close();

@@ -43,11 +43,20 @@ describe("api: image", () => {
         expect(Number(user.split(":")[0])).to.equal(10001);
     });
 
-    it("ships only the compiled code: no sources, no node_modules, no package manager run at runtime", () => {
-        expect(args(runtime, "COPY")).to.deep.equal(["--from=build /app/package.json ./", "--from=build /app/dist ./dist"]);
+    it("ships the compiled code and the production dependencies installed from the lockfile, no sources, no package manager at runtime", () => {
+        expect(args(runtime, "COPY")).to.deep.equal(["--from=build /app/package.json ./", "--from=build /app/node_modules ./node_modules", "--from=build /app/dist ./dist"]);
         expect(args(runtime, "RUN").join(" ")).not.to.match(/npm (ci|install)/);
-        // Nothing to install at runtime: the api uses only Node's standard library.
-        expect(packageJson.dependencies ?? {}).to.deep.equal({});
+        // The build stage installs from the lockfile, compiles, then drops the dev dependencies.
+        expect(args(build, "RUN")).to.deep.equal(["npm ci --no-audit --no-fund", "npm run build", "npm prune --omit=dev --no-audit --no-fund"]);
+        // The one runtime dependency: node-redis's core client (docs/dependencies.md).
+        expect(Object.keys(packageJson.dependencies)).to.deep.equal(["@redis/client"]);
+        const lock = JSON.parse(read("package-lock.json"));
+        expect(lock.packages[""].dependencies).to.deep.equal(packageJson.dependencies);
+        expect(lock.packages["node_modules/@redis/client"].dev ?? false).to.equal(false);
+        // The root's copy (tests and the type check run from the root) is the same range.
+        const root = JSON.parse(fs.readFileSync(path.join(API, "..", "..", "package.json"), "utf8"));
+        expect(root.devDependencies["@redis/client"]).to.equal(packageJson.dependencies["@redis/client"]);
+        expect(fs.existsSync(path.join(API, "src", "resp.ts"))).to.equal(false);
     });
 
     it("starts the server, and the migrate job's command names a compiled entry point that exists", () => {
