@@ -6,8 +6,9 @@
  * a default in `Pulumi.yaml` and set with a plain `pulumi config set swarm.managers 3`.
  * `CONFIG_KEYS` is the single source of truth; a test keeps `Pulumi.yaml` and the README in step.
  */
-import * as net from "node:net";
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { cidrProblem as blockProblem, coversTheInternet, parseCidr } from "./cidr";
 import { DEFAULT_KUBERNETES_VERSION, versionProblem } from "./eks/versions";
 import { closest } from "./workload";
 
@@ -143,8 +144,8 @@ const dnsLabel: Rule = ((value: string) =>
         : "allowed: a DNS domain name such as example.com, or empty") as Rule;
 
 const cidrList: Rule = ((values: readonly string[]) => {
-    const bad = values.filter((v) => cidrProblem(v) !== undefined);
-    return bad.length === 0 ? undefined : `allowed: a list of IPv4 CIDR blocks such as 203.0.113.0/24 (bad: ${bad.join(", ")})`;
+    const bad = values.map((v) => [v, blockProblem(v, 4)] as const).filter(([, problem]) => problem !== undefined);
+    return bad.length === 0 ? undefined : `allowed: a list of IPv4 CIDR blocks such as 203.0.113.0/24, no host bits set, decimal prefix without leading zeros (bad: ${bad.map(([v]) => JSON.stringify(v)).join(", ")})`;
 }) as Rule;
 
 const stackReference: Rule = ((value: string) =>
@@ -249,14 +250,9 @@ export class ConfigError extends Error {
 
 /** Returns what is allowed when `cidr` is not a usable VPC CIDR, or undefined. */
 export function cidrProblem(cidr: string): string | undefined {
-    const match = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
-    if (!match || !net.isIPv4(match[1])) return "allowed: an IPv4 CIDR block such as 10.0.0.0/16";
-    const prefix = Number(match[2]);
-    if (prefix > 32) return "allowed: an IPv4 CIDR block such as 10.0.0.0/16";
-    const address = ipv4ToInt(match[1]);
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    if ((address & mask) >>> 0 !== address) return `allowed: a network address with no host bits set, such as ${intToIpv4((address & mask) >>> 0)}/${prefix}`;
-    return undefined;
+    if (parseCidr(cidr)?.family === 4) return undefined;
+    const problem = blockProblem(cidr, 4)!;
+    return problem.includes("host bits") ? problem : "allowed: an IPv4 CIDR block such as 10.0.0.0/16";
 }
 
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
@@ -289,16 +285,50 @@ function describe(value: unknown): string {
     return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
 }
 
+/** What a message says in place of a secret value. */
+export const SECRET_NOT_SHOWN = "[secret, not shown]";
+
+/** A value that is a private key is never quoted, whatever key it was pasted into. */
+const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/**
+ * The config keys the running program holds as secrets (set with `--secret`). The language host
+ * lists them in `PULUMI_CONFIG_SECRET_KEYS`, which `isConfigSecret` in @pulumi/pulumi
+ * `runtime/config.js` reads (under mocks `setAllConfig(config, secretKeys)` sets the same list). It
+ * is exported by that module but marked internal in its types, hence the checked cast.
+ */
+export function secretConfigKeys(raw: Readonly<Record<string, string>>): string[] {
+    const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    if (typeof isConfigSecret !== "function") throw new Error("@pulumi/pulumi/runtime/config no longer exports isConfigSecret: dockyard cannot tell which config values are secret");
+    return Object.keys(raw).filter((key) => isConfigSecret(key));
+}
+
+/** Every string a secret value could appear as in a message: itself, its JSON-escaped form, its lines, the strings inside it. */
+function secretFragments(value: string): string[] {
+    const fragments = new Set<string>([value, JSON.stringify(value).slice(1, -1), ...value.split(/\r?\n/)]);
+    const leaves = (v: unknown): void => {
+        if (typeof v === "string") fragments.add(v).add(JSON.stringify(v).slice(1, -1));
+        else if (v && typeof v === "object") Object.values(v).forEach(leaves);
+    };
+    try {
+        leaves(JSON.parse(value));
+    } catch {
+        // not JSON: the string itself is the fragment
+    }
+    // Shorter than 4 characters a fragment is more likely a word of the message than the secret.
+    return [...fragments].map((f) => f.trim()).filter((f) => f.length >= 4).sort((a, b) => b.length - a.length);
+}
+
 /** Turns the raw string Pulumi hands over into the key's type, or says why it cannot. */
-function parseValue(def: KeyDefinition, raw: string): { value?: ConfigValue; problem?: string } {
+function parseValue(def: KeyDefinition, raw: string, show: (value: unknown) => string = describe): { value?: ConfigValue; problem?: string } {
     const fullKey = `${NAMESPACE}:${def.key}`;
     switch (def.type) {
         case "string":
             return { value: raw };
         case "integer":
-            return /^-?\d+$/.test(raw.trim()) ? { value: Number(raw) } : { problem: `${fullKey} is ${describe(raw)}; expected an integer` };
+            return /^-?\d+$/.test(raw.trim()) ? { value: Number(raw) } : { problem: `${fullKey} is ${show(raw)}; expected an integer` };
         case "boolean":
-            return raw === "true" || raw === "false" ? { value: raw === "true" } : { problem: `${fullKey} is ${describe(raw)}; expected true or false` };
+            return raw === "true" || raw === "false" ? { value: raw === "true" } : { problem: `${fullKey} is ${show(raw)}; expected true or false` };
         case "array":
         case "object": {
             let parsed: unknown;
@@ -308,18 +338,18 @@ function parseValue(def: KeyDefinition, raw: string): { value?: ConfigValue; pro
                 const example = def.type === "array" ? `'["a","b"]'` : `'{"api":3}'`;
                 return {
                     problem:
-                        `${fullKey} is ${describe(raw)}; expected ${def.type === "array" ? "a list" : "a map"} in JSON, e.g. \`pulumi config set ${def.key} ${example}\` ` +
+                        `${fullKey} is ${show(raw)}; expected ${def.type === "array" ? "a list" : "a map"} in JSON, e.g. \`pulumi config set ${def.key} ${example}\` ` +
                         `(the CLI takes JSON; in a stack file YAML works too: ${fullKey}: ${def.type === "array" ? "[a, b]" : "{api: 3}"})`,
                 };
             }
             if (def.type === "array") {
                 return Array.isArray(parsed) && parsed.every((item) => typeof item === "string")
                     ? { value: parsed }
-                    : { problem: `${fullKey} is ${describe(parsed)}; expected a list of strings` };
+                    : { problem: `${fullKey} is ${show(parsed)}; expected a list of strings` };
             }
             return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)
                 ? { value: parsed as Record<string, unknown> }
-                : { problem: `${fullKey} is ${describe(parsed)}; expected a map` };
+                : { problem: `${fullKey} is ${show(parsed)}; expected a map` };
         }
     }
 }
@@ -338,11 +368,14 @@ function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
     if (values["swarm.access"] === "ssh" && (values["swarm.sshCidrs"] as string[]).length === 0) {
         problems.push(`${NAMESPACE}:swarm.sshCidrs is []; swarm.access "ssh" needs at least one CIDR to allow SSH from`);
     }
-    if ((values["swarm.sshCidrs"] as string[]).some((c) => c === "0.0.0.0/0")) {
-        problems.push(`${NAMESPACE}:swarm.sshCidrs contains "0.0.0.0/0"; SSH must never be open to the whole internet: list your own CIDRs`);
+    // Judged by the addresses covered (components/cidr.ts): ["0.0.0.0/1", "128.0.0.0/1"] is 0.0.0.0/0.
+    if (coversTheInternet(values["swarm.sshCidrs"] as string[])) {
+        problems.push(`${NAMESPACE}:swarm.sshCidrs is ${describe(values["swarm.sshCidrs"])}, which together cover every IPv4 address; SSH must never be open to the whole internet: list your own CIDRs`);
     }
-    if ((values["eks.publicAccessCidrs"] as string[]).some((c) => c === "0.0.0.0/0")) {
-        problems.push(`${NAMESPACE}:eks.publicAccessCidrs contains "0.0.0.0/0"; the API endpoint must not be open to the world: list your own CIDRs`);
+    for (const key of ["eks.publicAccessCidrs", "eks.privateAccessCidrs"]) {
+        if (coversTheInternet(values[key] as string[])) {
+            problems.push(`${NAMESPACE}:${key} is ${describe(values[key])}, which together cover every IPv4 address; the API endpoint must not be open to the world: list your own CIDRs`);
+        }
     }
     problems.push(...eksAccessProblems(values));
     if (values["target"] === "eks" && values["swarm.engine"] === "local") {
@@ -443,10 +476,11 @@ export function flattenPathConfig(raw: Readonly<Record<string, string>>): { flat
 
 /**
  * Reads and validates the raw config map (as Pulumi hands it over: full keys, string values) into
- * a frozen `StackConfig`. Throws one `ConfigError` listing every problem.
+ * a frozen `StackConfig`. Throws one `ConfigError` listing every problem. `secretKeys`: see
+ * `readStackConfig`.
  */
-export function parseStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string): StackConfig {
-    const { config, problems } = readStackConfig(raw, project, stack);
+export function parseStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string, secretKeys?: readonly string[]): StackConfig {
+    const { config, problems } = readStackConfig(raw, project, stack, secretKeys);
     if (problems.length > 0) throw new ConfigError(problems);
     return config;
 }
@@ -454,10 +488,22 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, project:
 /**
  * Every problem of the raw config, and the config with each bad value replaced by its key's
  * default: so the rest of the validation pass can still check the workloads against the stack.
+ *
+ * No message quotes the value of a key declared `secret`, of a key in `secretKeys` (the keys Pulumi
+ * holds as secrets: `secretConfigKeys`), or of any value holding a private key: Pulumi hands the
+ * program decrypted values, and a message quoting one would print it on a single line in CI logs
+ * and PR comments, where GitHub's masking of multi-line secrets does not catch it. When
+ * `secretKeys` is given, a key declared secret that is set but not among them is refused: it
+ * sits in plain text in the stack file.
  */
-export function readStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string): { config: StackConfig; problems: string[] } {
+export function readStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string, secretKeys?: readonly string[]): { config: StackConfig; problems: string[] } {
+    const original = raw;
     const { flat, problems } = flattenPathConfig(raw);
     raw = flat;
+    // A key set with --path inside a secret top-level key is secret too.
+    const setAsSecret = (fullKey: string) => (secretKeys ?? []).some((k) => fullKey === k || fullKey.startsWith(`${k}.`));
+    const declaredSecret = new Set(CONFIG_KEYS.filter((d) => d.secret).map((d) => `${NAMESPACE}:${d.key}`));
+    const hidden = (fullKey: string, value: string | undefined) => declaredSecret.has(fullKey) || setAsSecret(fullKey) || (value !== undefined && PRIVATE_KEY.test(value));
     const awsRegion = raw["aws:region"];
     const region = raw[`${NAMESPACE}:region`] ?? "us-east-1";
     if (awsRegion !== undefined && awsRegion !== region) {
@@ -468,10 +514,16 @@ export function readStackConfig(raw: Readonly<Record<string, string>>, project: 
     }
     const values: Record<string, ConfigValue> = {};
     for (const def of CONFIG_KEYS) {
-        const rawValue = raw[`${NAMESPACE}:${def.key}`];
+        const fullKey = `${NAMESPACE}:${def.key}`;
+        const rawValue = raw[fullKey];
+        const secret = hidden(fullKey, rawValue);
+        const show = secret ? () => SECRET_NOT_SHOWN : describe;
         let value = def.default;
         if (rawValue !== undefined) {
-            const parsed = parseValue(def, rawValue);
+            if (def.secret && secretKeys !== undefined && rawValue !== "" && !setAsSecret(fullKey)) {
+                problems.push(`${fullKey} is set in plain text; it is a secret: allowed: an encrypted value, \`pulumi config set --secret ${def.key} <value>\` (then remove the plain value from the stack file and rotate it, it was readable there)`);
+            }
+            const parsed = parseValue(def, rawValue, show);
             if (parsed.problem) {
                 problems.push(parsed.problem);
                 values[def.key] = def.default;
@@ -479,14 +531,19 @@ export function readStackConfig(raw: Readonly<Record<string, string>>, project: 
             }
             value = parsed.value!;
         }
-        const allowed = def.rule?.(value as never);
+        const rawAllowed = def.rule?.(value as never);
+        // A rule's "(bad: …)" quotes the offending entries; a secret's are not shown.
+        const allowed = secret && rawAllowed !== undefined ? rawAllowed.replace(/ \(bad: .*\)$/s, "") : rawAllowed;
         // `eks.version: 1.30` unquoted in a stack file is the YAML number 1.3 by the time it arrives.
-        const quoteHint = def.type === "string" && /^\d+\.\d$/.test(String(value)) ? `; in a YAML stack file write it in quotes ("${value}0" if you meant that): YAML reads an unquoted 1.30 as the number 1.3` : "";
-        if (allowed !== undefined) problems.push(`${NAMESPACE}:${def.key} is ${describe(value)}; ${allowed}${quoteHint}`);
-        values[def.key] = allowed === undefined ? value : def.default;
+        const quoteHint = !secret && def.type === "string" && /^\d+\.\d$/.test(String(value)) ? `; in a YAML stack file write it in quotes ("${value}0" if you meant that): YAML reads an unquoted 1.30 as the number 1.3` : "";
+        if (allowed !== undefined) problems.push(`${fullKey} is ${show(value)}; ${allowed}${quoteHint}`);
+        values[def.key] = rawAllowed === undefined ? value : def.default;
     }
     problems.push(...crossKeyProblems(values));
-    return { config: deepFreeze(assemble(values, project, stack)), problems };
+    // Whatever a message still quotes (a cross-key check, a --path message), no secret survives in it.
+    const fragments = [...Object.entries(original), ...Object.entries(raw)].filter(([k, v]) => hidden(k, v)).flatMap(([, v]) => secretFragments(v));
+    const scrubbed = problems.map((problem) => fragments.reduce((text, fragment) => text.split(fragment).join(SECRET_NOT_SHOWN), problem));
+    return { config: deepFreeze(assemble(values, project, stack)), problems: scrubbed };
 }
 
 function assemble(v: Record<string, ConfigValue>, project: string, stack: string): StackConfig {

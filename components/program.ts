@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { readStackConfig, StackConfig } from "./config";
+import { readStackConfig, secretConfigKeys, StackConfig } from "./config";
 import { deploymentConfigProblems, deploymentProblems } from "./preflight";
 import { declareStack } from "./stack";
 import { applyOverrides, WorkloadSpec } from "./workload";
@@ -44,9 +44,12 @@ export const DEBUG_VARIABLE = "DOCKYARD_DEBUG";
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Every problem of the stack's config and workloads together, each once; empty when it can be deployed. */
-export function programProblems(raw: Readonly<Record<string, string>>, project: string, stack: string, workloads: WorkloadsFunction): { config: StackConfig; problems: string[] } {
-    const read = readStackConfig(raw, project, stack);
+/**
+ * Every problem of the stack's config and workloads together, each once; empty when it can be
+ * deployed. `secretKeys`: the config keys Pulumi holds as secrets (see `readStackConfig`).
+ */
+export function programProblems(raw: Readonly<Record<string, string>>, project: string, stack: string, workloads: WorkloadsFunction, secretKeys?: readonly string[]): { config: StackConfig; problems: string[] } {
+    const read = readStackConfig(raw, project, stack, secretKeys);
     const problems = [...read.problems];
     // Validation runs on a declaration whose generated secrets are placeholders, so nothing is created yet.
     const secretNames = new Set<string>();
@@ -90,7 +93,8 @@ function generatedSecret(stack: string, name: string): pulumi.Output<string> {
  */
 export function declareProgram(workloads: WorkloadsFunction): ProgramOutputs {
     const stack = pulumi.getStack();
-    const { config, problems } = programProblems(pulumi.runtime.allConfig(), pulumi.getProject(), stack, workloads);
+    const raw = pulumi.runtime.allConfig();
+    const { config, problems } = programProblems(raw, pulumi.getProject(), stack, workloads, secretConfigKeys(raw));
     if (problems.length > 0) {
         const message = problemsMessage(stack, problems);
         throw process.env[DEBUG_VARIABLE] ? new Error(message) : new pulumi.RunError(message);
