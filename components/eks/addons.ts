@@ -84,8 +84,12 @@ export function pinProblem(addon: string, pinned: string, newest: string, kubern
 // Every add-on in the plan is one the config may pin, and the other way round.
 if (ADDONS.map((a) => a.name).join() !== EKS_ADDON_NAMES.join()) throw new Error("components/eks/addons.ts: ADDONS and EKS_ADDON_NAMES list different add-ons");
 
-/** The provider's default is 20 minutes per operation (pulumi-aws eks.Addon). */
-export const ADDON_TIMEOUTS = { create: "30m", update: "30m", delete: "20m" } as const;
+/**
+ * The provider's defaults are 20 minutes to create or update and 40 to delete
+ * (hashicorp/terraform-provider-aws internal/service/eks/addon.go); an add-on on a fresh cluster
+ * waits for its nodes, and a version change rolls a DaemonSet over every node.
+ */
+export const ADDON_TIMEOUTS = { create: "30m", update: "30m", delete: "40m" } as const;
 
 export interface EksAddonsArgs {
     readonly config: StackConfig;

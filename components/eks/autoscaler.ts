@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { autoscalerDiscoveryTags, clusterAutoscalerPolicy } from "./iam";
 import { PodIdentityRole } from "./podIdentity";
+import { HELM_TIMEOUT_SECONDS } from "./timeouts";
 import { autoscalerImageTag } from "./versions";
 
 export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.50.1" } as const;
@@ -77,6 +78,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
                 namespace: NAMESPACE,
                 values: clusterAutoscalerValues(args.config, args.clusterName),
                 atomic: true,
+                timeout: HELM_TIMEOUT_SECONDS,
             },
             { parent: this, provider: args.provider, dependsOn: [...args.dependsOn, this.identity.association] },
         );

@@ -9,6 +9,7 @@ import type { StackConfig } from "../config";
 import { stackTags } from "../tags";
 import { loadBalancerControllerPolicy } from "./iam";
 import { PodIdentityRole } from "./podIdentity";
+import { HELM_TIMEOUT_SECONDS } from "./timeouts";
 
 export const LOAD_BALANCER_CONTROLLER_CHART = { repo: "https://aws.github.io/eks-charts", chart: "aws-load-balancer-controller", version: "1.14.0" } as const;
 export const INGRESS_CLASS = "alb";
@@ -72,6 +73,7 @@ export class LoadBalancerController extends pulumi.ComponentResource {
                 namespace: NAMESPACE,
                 values: loadBalancerControllerValues(args.config, args.clusterName, args.vpcId),
                 atomic: true,
+                timeout: HELM_TIMEOUT_SECONDS,
             },
             { parent: this, provider: args.provider, dependsOn: [...args.dependsOn, this.identity.association] },
         );

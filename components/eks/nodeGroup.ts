@@ -88,10 +88,13 @@ export function zonalScaling(scaling: Scaling, azs: number): Scaling[] {
 
 /**
  * Timeouts for a node group: a version or AMI roll-out drains and replaces every node a third at a
- * time, and each drain waits up to the pods' grace periods and disruption budgets. The provider's
- * default is 60 minutes for each operation (pulumi-aws eks.NodeGroup).
+ * time, and each drain waits up to the pods' grace periods and disruption budgets (EKS gives up on
+ * a pod after 15 minutes, "Managed node update behavior"). Deleting a replaced group drains its
+ * nodes too, so it keeps the provider's default of 60 minutes (hashicorp/terraform-provider-aws
+ * internal/service/eks/node_group.go: 60m for each operation); a create drains nothing.
+ * components/eks/timeouts.ts adds these up for the CI job's limit.
  */
-export const NODE_GROUP_TIMEOUTS = { create: "40m", update: "90m", delete: "40m" } as const;
+export const NODE_GROUP_TIMEOUTS = { create: "40m", update: "90m", delete: "60m" } as const;
 
 /**
  * Sets a group's min and max against its *live* desired size, clamped into the new range. EKS
