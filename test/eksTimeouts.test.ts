@@ -8,7 +8,12 @@ import { sampleWorkloads } from "../workloads";
 import { ofType, runDeclaration, stackConfig, THREE_AZ_NETWORK } from "./harness";
 import { EksCluster } from "../components/eks/cluster";
 
-const spec = (name: string, extra: Partial<WorkloadSpec> = {}): WorkloadSpec => ({ name, image: { ref: "nginx:1.27" }, ...extra });
+const spec = (name: string, extra: { kind?: "job"; after?: string[]; ports?: WorkloadSpec["ports"] } = {}): WorkloadSpec => ({
+    name,
+    image: { ref: "nginx:1.27" },
+    resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+    ...extra,
+});
 
 describe("eks: time bounds of one `pulumi up`", function () {
     it("reads durations in minutes and refuses anything else", function () {
