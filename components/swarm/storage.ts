@@ -25,7 +25,8 @@ export class SwarmStorage extends pulumi.ComponentResource {
             {
                 encrypted: true,
                 performanceMode: "generalPurpose",
-                throughputMode: "bursting",
+                // Elastic: small file systems (a database volume) get bursts without banking credits first; billed per use.
+                throughputMode: "elastic",
                 lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
                 tags: { Name: `${name}-efs` },
             },
