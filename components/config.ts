@@ -58,10 +58,6 @@ export interface SwarmConfig {
     readonly ingress: SwarmIngress;
     /** Scheduled worker capacity, each `"<cron, UTC> <min>/<desired>/<max>"`. */
     readonly workerSchedule: readonly string[];
-    /** `swarm init --default-addr-pool`; never overlaps `network.cidr`. */
-    readonly overlayAddressPool: string;
-    /** The one manager that follows AMI, instance type and user-data changes in this `up`; -1 for none. */
-    readonly replaceManager: number;
 }
 
 export interface EksConfig {
@@ -225,8 +221,6 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "swarm.sshPrivateKey", type: "string", default: "", secret: true, description: "Private key for the SSH connection to the manager (set with `--secret`)." },
     { key: "swarm.ingress", type: "string", default: "alb", description: "How public ports reach the swarm: `alb`, `nlb` (TCP), or `direct` (on the node's own address, cheapest).", rule: oneOf(["alb", "nlb", "direct"]) },
     { key: "swarm.workerSchedule", type: "array", default: [], description: "Scheduled worker capacity, each `\"<cron, UTC> <min>/<desired>/<max>\"`, e.g. `\"0 20 * * 1-5 0/0/1\"` for evenings.", rule: ((values: readonly string[]) => { const bad = values.filter((v) => { const m = /^(?:\S+ ){5}(\d+)\/(\d+)\/(\d+)$/.exec(v); return !m || Number(m[1]) > Number(m[2]) || Number(m[2]) > Number(m[3]) || Number(m[3]) > 100; }); return bad.length === 0 ? undefined : `allowed: entries "<minute hour day month weekday> <min>/<desired>/<max>" with min <= desired <= max <= 100 (bad: ${bad.map((v) => JSON.stringify(v)).join(", ")})`; }) as Rule },
-    { key: "swarm.overlayAddressPool", type: "string", default: "10.200.0.0/16", description: "Where Swarm takes its overlay networks' /24 subnets from (`swarm init --default-addr-pool`); must not overlap `network.cidr`.", rule: ((v: string) => overlayPoolProblem(v)) as Rule },
-    { key: "swarm.replaceManager", type: "integer", default: -1, description: "Index of the one manager that takes a changed AMI, instance type or bootstrap in this `up` (-1: none); managers change one per `up`, see docs/swarm.md.", rule: intRange(-1, 4) },
     { key: "eks.version", type: "string", default: DEFAULT_KUBERNETES_VERSION, description: "Kubernetes version of the control plane and node groups: one still in EKS standard support (docs/eks.md, \"Upgrading\").", rule: kubernetesVersionRule },
     { key: "eks.instanceTypes", type: "array", default: ["t4g.medium"], description: "Instance types of the managed node group (one architecture).", rule: ((v: readonly string[]) => (v.length > 0 && v.every((t) => instanceType(t as never) === undefined) ? undefined : "allowed: a non-empty list of EC2 instance types")) as Rule },
     { key: "eks.capacityType", type: "string", default: "ON_DEMAND", description: "`ON_DEMAND` or `SPOT` node capacity.", rule: oneOf(["ON_DEMAND", "SPOT"]) },
@@ -262,23 +256,6 @@ export function cidrProblem(cidr: string): string | undefined {
 }
 
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-
-/** Whether two valid CIDR blocks share any address. */
-export function cidrsOverlap(a: string, b: string): boolean {
-    const [[aBase, aBits], [bBase, bBits]] = [a, b].map((c) => c.split("/")).map(([ip, bits]) => [ipv4ToInt(ip), Number(bits)] as const);
-    const bits = Math.min(aBits, bBits);
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return ((aBase & mask) >>> 0) === ((bBase & mask) >>> 0);
-}
-
-/** The overlay pool hands out /24s (Docker's default mask length), so it is a /8 to /24 private block. */
-function overlayPoolProblem(cidr: string): string | undefined {
-    const problem = cidrProblem(cidr);
-    if (problem) return problem;
-    const prefix = Number(cidr.split("/")[1]);
-    const inPrivateRange = PRIVATE_RANGES.some((range) => Number(range.split("/")[1]) <= prefix && cidrsOverlap(range, cidr));
-    return prefix >= 8 && prefix <= 24 && inPrivateRange ? undefined : `allowed: a /8 to /24 block inside ${PRIVATE_RANGES.join(", ")}, apart from network.cidr`;
-}
 
 /** Returns what is allowed when `cidr` cannot be a VPC's block, or undefined. */
 export function vpcCidrProblem(cidr: string): string | undefined {
@@ -401,15 +378,6 @@ function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
         }
     }
     problems.push(...eksAccessProblems(values));
-    const pool = values["swarm.overlayAddressPool"] as string;
-    const vpc = values["network.cidr"] as string;
-    if (cidrProblem(pool) === undefined && cidrProblem(vpc) === undefined && cidrsOverlap(pool, vpc)) {
-        // Docker's own default pool is 10.0.0.0/8: overlays would shadow the VPC, its resolver at .2 included.
-        problems.push(`${NAMESPACE}:swarm.overlayAddressPool is ${JSON.stringify(pool)}, which overlaps ${NAMESPACE}:network.cidr ${JSON.stringify(vpc)}; allowed: a block apart from the VPC, e.g. 10.200.0.0/16 or 172.20.0.0/16`);
-    }
-    if ((values["swarm.replaceManager"] as number) >= (values["swarm.managers"] as number)) {
-        problems.push(`${NAMESPACE}:swarm.replaceManager is ${values["swarm.replaceManager"]} but ${NAMESPACE}:swarm.managers is ${values["swarm.managers"]}; allowed: -1 (none) or a manager index from 0 to ${(values["swarm.managers"] as number) - 1}`);
-    }
     if (values["target"] === "eks" && values["swarm.engine"] === "local") {
         problems.push(`${NAMESPACE}:swarm.engine is "local" but ${NAMESPACE}:target is "eks"; the local engine runs the swarm target only`);
     }
@@ -617,8 +585,6 @@ function assemble(v: Record<string, ConfigValue>, project: string, stack: string
             sshPublicKey: s("swarm.sshPublicKey"),
             ingress: s("swarm.ingress") as SwarmIngress,
             workerSchedule: a("swarm.workerSchedule"),
-            overlayAddressPool: s("swarm.overlayAddressPool"),
-            replaceManager: n("swarm.replaceManager"),
         },
         eks: {
             version: s("eks.version"),

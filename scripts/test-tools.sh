@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian tools the unit tests use: the linters run on what dockyard renders, shellcheck (node
-# scripts) and cloud-init (its schema check), redis-server for the sample api's tests (they
-# start their own on a free port) and jq, which the nodes' scripts use when the bootstrap test runs them. Installed here when missing, so `npm ci && npm test` works on a
+# scripts) and cloud-init (its schema check), and redis-server for the sample api's tests (they
+# start their own on a free port). Installed here when missing, so `npm ci && npm test` works on a
 # fresh Debian or Ubuntu machine; elsewhere, install them with your package manager.
 set -euo pipefail
 
@@ -10,13 +10,11 @@ command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 # The sample api's tests run its Redis client against a real redis-server.
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-# jq: the bootstrap test runs the nodes' scripts, which use it, for real.
-command -v jq >/dev/null 2>&1 || missing+=(jq)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
     # macOS and other systems without apt-get: shellcheck is in Homebrew, cloud-init is Linux-only.
-    echo "the tests need ${missing[*]}; install them with your package manager (macOS: brew install shellcheck redis jq;" >&2
+    echo "the tests need ${missing[*]}; install them with your package manager (macOS: brew install shellcheck redis;" >&2
     echo "cloud-init has no macOS package), or run the tests in a Debian container:" >&2
     echo "  docker run --rm -v \"\$PWD\":/src -v /src/node_modules -w /src node:20-bookworm bash -c 'npm ci --no-audit --no-fund && npm test'" >&2
     exit 1

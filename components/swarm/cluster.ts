@@ -59,7 +59,7 @@ export function swarmNames(config: Pick<StackConfig, "project" | "stack">) {
 /** What every node's bootstrap needs but its role. */
 export function bootstrapSettings(config: StackConfig): Omit<BootstrapSettings, "role"> {
     const { swarm } = config;
-    return { ...swarmNames(config), region: config.region, managers: swarm.managers, sshUser: swarm.sshUser, sshPublicKey: swarm.sshPublicKey, overlayAddressPool: swarm.overlayAddressPool };
+    return { ...swarmNames(config), region: config.region, managers: swarm.managers, sshUser: swarm.sshUser, sshPublicKey: swarm.sshPublicKey };
 }
 
 /** Settings the cluster refuses before creating anything. */
@@ -132,7 +132,6 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 bootstrap: bootstrapSettings(config),
                 managerPolicy: scope.apply((s) => JSON.stringify(managerPolicy(s))),
                 workerPolicy: scope.apply((s) => JSON.stringify(workerPolicy(s))),
-                kmsKeyArn: key.arn,
                 partition,
                 targetGroups: this.loadBalancer ? plan.targetGroups.map((tg, i) => ({ key: tg.key, port: tg.port, arn: this.loadBalancer!.targetGroupArns[i] })) : [],
             },

@@ -2,16 +2,12 @@
  * IAM documents of the swarm's nodes, as pure functions. Two roles rather than one role with
  * conditions: managers publish the join tokens and clean up dead nodes, workers only read the
  * worker token and finish their own termination hook, and a role boundary is easier to audit
- * than tag conditions on one role. A worker must never read the manager token (it could join as a
- * manager and read every secret): `AmazonSSMManagedInstanceCore` grants `ssm:GetParameter` on `*`,
- * so the worker policy denies the token outright, and its key use is bound to the worker token's
- * ARN through the encryption context Parameter Store passes to KMS (`PARAMETER_ARN`, AWS KMS
- * developer guide, "How AWS Systems Manager Parameter Store uses AWS KMS").
+ * than tag conditions on one role.
  */
 
 export interface PolicyStatement {
     readonly Sid: string;
-    readonly Effect: "Allow" | "Deny";
+    readonly Effect: "Allow";
     readonly Action: readonly string[];
     readonly Resource: string | readonly string[];
     readonly Condition?: Record<string, Record<string, string>>;
@@ -40,9 +36,6 @@ export const NODE_MANAGED_POLICIES = ["AmazonSSMManagedInstanceCore", "AmazonEC2
 /** Actions AWS offers no resource-level permissions for, so `Resource: "*"` is the narrowest possible. */
 export const ACTIONS_WITHOUT_RESOURCE_SCOPE = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances"] as const;
 
-/** Every way to read a parameter's value. */
-const PARAMETER_READS = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"];
-
 /** Trust policy: only EC2 may assume the node roles. */
 export const EC2_TRUST_POLICY = {
     Version: "2012-10-17",
@@ -56,17 +49,13 @@ function logStatement(s: NodeIamScope): PolicyStatement {
     return { Sid: "ContainerLogsToStackLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [group, `${group}:log-stream:*`] };
 }
 
-/** The stack's key, only through Parameter Store and only for the parameters named (`*` patterns allowed). */
-function kmsStatement(s: NodeIamScope, actions: string[], parameters: string): PolicyStatement {
+function kmsStatement(s: NodeIamScope, actions: string[]): PolicyStatement {
     return {
         Sid: "StackKeyThroughParameterStore",
         Effect: "Allow",
         Action: actions,
         Resource: s.kmsKeyArn,
-        Condition: {
-            StringEquals: { "kms:ViaService": `ssm.${s.region}.amazonaws.com` },
-            StringLike: { "kms:EncryptionContext:PARAMETER_ARN": parameters },
-        },
+        Condition: { StringEquals: { "kms:ViaService": `ssm.${s.region}.amazonaws.com` } },
     };
 }
 
@@ -76,7 +65,7 @@ export function managerPolicy(s: NodeIamScope): PolicyDocument {
         Statement: [
             { Sid: "ReadSwarmParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"], Resource: [parameterArn(s, ""), parameterArn(s, "/*")] },
             { Sid: "PublishSwarmParameters", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: parameterArn(s, "/*") },
-            kmsStatement(s, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], parameterArn(s, "/*")),
+            kmsStatement(s, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
             logStatement(s),
             { Sid: "FindDeadAndTerminatingNodes", Effect: "Allow", Action: [...ACTIONS_WITHOUT_RESOURCE_SCOPE], Resource: "*" },
         ],
@@ -87,16 +76,13 @@ export function workerPolicy(s: NodeIamScope): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
-            { Sid: "ReadWorkerJoinParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/manager-addresses")] },
-            // Explicit, so no managed policy's `*` can grant it.
-            { Sid: "NeverTheManagerToken", Effect: "Deny", Action: PARAMETER_READS, Resource: parameterArn(s, "/manager-token") },
-            kmsStatement(s, ["kms:Decrypt"], parameterArn(s, "/worker-token")),
+            { Sid: "ReadWorkerJoinParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/join-address")] },
+            kmsStatement(s, ["kms:Decrypt"]),
             logStatement(s),
             {
-                // Completing the termination hook, and reporting a failed bootstrap so the group replaces the worker.
-                Sid: "FinishOwnTerminationHookAndReportHealth",
+                Sid: "FinishOwnTerminationHook",
                 Effect: "Allow",
-                Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:SetInstanceHealth"],
+                Action: ["autoscaling:CompleteLifecycleAction"],
                 // The `*` is the group's id, which AWS generates; the name pins the group.
                 Resource: `arn:${s.partition}:autoscaling:${s.region}:${s.accountId}:autoScalingGroup:*:autoScalingGroupName/${s.workerGroupName}`,
             },

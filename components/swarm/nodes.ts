@@ -5,10 +5,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cpuArchitecture } from "../architecture";
 import type { StackConfig } from "../config";
 import { stackTags } from "../tags";
-import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, renderCloudInit, SWARM_PARAMETERS, SwarmParameter, UNSET, userDataBase64 } from "./cloudInit";
+import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, renderCloudInit } from "./cloudInit";
 import { NODE_MANAGED_POLICIES, EC2_TRUST_POLICY } from "./iam";
 
 export const MANAGER_COUNTS = [1, 3, 5] as const;
@@ -22,27 +21,23 @@ export function managerPlacement(managers: number, azCount: number): number[] {
     return Array.from({ length: managers }, (_, i) => i % azCount);
 }
 
+/** `arm64` for Graviton instance types (t4g, m7g, c7gn, …), else `x86_64`. */
+export function architectureOf(instanceType: string): "arm64" | "x86_64" {
+    return /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType) ? "arm64" : "x86_64";
+}
+
 /** The public SSM parameter holding the current Amazon Linux 2023 AMI for an architecture. */
 export function amiParameterName(architecture: "arm64" | "x86_64"): string {
     return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
 }
 
 /**
- * What `pulumi up` leaves alone on a node. Workers: the AMI unless `swarm.amiId` pins it (a new pin
- * rolls the group through its instance refresh). Managers: the AMI, instance type and user data,
- * because a change to any of them would replace (or stop) every manager in the same `up`, in
- * parallel, and lose quorum; only the one manager `swarm.replaceManager` names follows them, so
- * managers change one per `up` (docs/swarm.md, "Replacing a manager"). A manager's user data only
- * ever runs on its first boot anyway.
+ * What `pulumi up` leaves alone on a node: the AMI unless `swarm.amiId` pins it (then a new pin
+ * replaces the node), and a manager's user data, which only ever runs on its first boot.
  */
-export function nodeIgnoreChanges(kind: "manager" | "worker", amiId: string, follows = false): string[] {
-    if (kind === "worker") return amiId === "" ? ["imageId"] : [];
-    return follows ? [] : ["ami", "instanceType", "userDataBase64"];
-}
-
-/** The SSM parameters the nodes publish into, by name under the stack's path. */
-export function swarmParameterNames(parameterPath: string): Record<SwarmParameter, string> {
-    return Object.fromEntries(Object.keys(SWARM_PARAMETERS).map((key) => [key, `${parameterPath}/${key}`])) as Record<SwarmParameter, string>;
+export function nodeIgnoreChanges(kind: "manager" | "worker", amiId: string): string[] {
+    const ami = amiId === "" ? [kind === "manager" ? "ami" : "imageId"] : [];
+    return kind === "manager" ? [...ami, "userData"] : ami;
 }
 
 export interface ScheduledCapacity {
@@ -73,8 +68,6 @@ export interface SwarmNodesArgs {
     readonly bootstrap: Omit<BootstrapSettings, "role">;
     readonly managerPolicy: pulumi.Input<string>;
     readonly workerPolicy: pulumi.Input<string>;
-    /** The stack's key, for the SecureString join tokens. */
-    readonly kmsKeyArn: pulumi.Input<string>;
     readonly partition: pulumi.Input<string>;
     /** Target groups every node joins, each on its published port. */
     readonly targetGroups: readonly { readonly key: string; readonly arn: pulumi.Input<string>; readonly port: number }[];
@@ -91,36 +84,18 @@ export class SwarmNodes extends pulumi.ComponentResource {
         const placement = managerPlacement(swarm.managers, config.network.azs);
         const publicIp = config.network.natGateways === "none";
         const amiOf = (instanceType: string) =>
-            swarm.amiId !== "" ? pulumi.output(swarm.amiId) : aws.ssm.getParameterOutput({ name: amiParameterName(cpuArchitecture(instanceType)) }, { parent: this }).value;
-        const userData = (role: NodeRole) => userDataBase64(renderCloudInit({ ...args.bootstrap, role }));
-
-        // The stack owns the parameters (so destroy removes them and a re-created stack starts
-        // clean); the nodes own their values, overwriting the placeholder.
-        const parameters = Object.entries(swarmParameterNames(args.bootstrap.parameterPath)).map(([key, parameterName]) => {
-            const type = SWARM_PARAMETERS[key as SwarmParameter];
-            return new aws.ssm.Parameter(
-                `${name}-${key}`,
-                {
-                    name: parameterName,
-                    type,
-                    // The provider keeps `value` secret; the address list is not, so it stays readable in state.
-                    ...(type === "SecureString" ? { value: UNSET, keyId: args.kmsKeyArn } : { insecureValue: UNSET }),
-                    description: `dockyard swarm ${key} of ${config.project}/${config.stack}; written by the nodes`,
-                },
-                { parent: this, ignoreChanges: ["value", "insecureValue"] },
-            );
-        });
+            swarm.amiId !== "" ? pulumi.output(swarm.amiId) : aws.ssm.getParameterOutput({ name: amiParameterName(architectureOf(instanceType)) }, { parent: this }).value;
+        const userData = (role: NodeRole) => renderCloudInit({ ...args.bootstrap, role });
 
         const role = (kind: "manager" | "worker", policy: pulumi.Input<string>) => {
             const r = new aws.iam.Role(`${name}-${kind}`, { assumeRolePolicy: JSON.stringify(EC2_TRUST_POLICY), description: `dockyard swarm ${kind}s of ${config.project}/${config.stack}` }, { parent: this });
-            const attachments = NODE_MANAGED_POLICIES.map(
-                (managed) => new aws.iam.RolePolicyAttachment(`${name}-${kind}-${managed}`, { role: r.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/${managed}` }, { parent: this }),
-            );
-            const inline = new aws.iam.RolePolicy(`${name}-${kind}`, { role: r.name, policy }, { parent: this });
-            // Nodes publish and read parameters at first boot: they start only once their permissions exist.
-            return { profile: new aws.iam.InstanceProfile(`${name}-${kind}`, { role: r.name }, { parent: this }), ready: [...attachments, inline, ...parameters] };
+            for (const managed of NODE_MANAGED_POLICIES) {
+                new aws.iam.RolePolicyAttachment(`${name}-${kind}-${managed}`, { role: r.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/${managed}` }, { parent: this });
+            }
+            new aws.iam.RolePolicy(`${name}-${kind}`, { role: r.name, policy }, { parent: this });
+            return new aws.iam.InstanceProfile(`${name}-${kind}`, { role: r.name }, { parent: this });
         };
-        const managerRole = role("manager", args.managerPolicy);
+        const managerProfile = role("manager", args.managerPolicy);
 
         const managerAmi = amiOf(swarm.managerInstanceType);
         this.managers = [];
@@ -133,18 +108,18 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     instanceType: swarm.managerInstanceType,
                     subnetId: pulumi.output(args.subnetIds).apply((ids) => ids[az]),
                     vpcSecurityGroupIds: [args.nodeSecurityGroupId, args.managerSecurityGroupId],
-                    iamInstanceProfile: managerRole.profile.name,
+                    iamInstanceProfile: managerProfile.name,
                     associatePublicIpAddress: publicIp,
                     metadataOptions: METADATA_OPTIONS,
                     rootBlockDevice: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: true, deleteOnTermination: true, tags: { Name: `${name}-manager-${i}` } },
-                    userDataBase64: userData(nodeRole),
+                    userData: userData(nodeRole),
                     disableApiTermination: config.production,
                     tags: { Name: `${name}-manager-${i}`, "dockyard:role": nodeRole, "dockyard:swarm-index": String(i) },
                 },
                 {
                     parent: this,
-                    dependsOn: [...managerRole.ready, ...(i === 0 ? [] : [this.managers[0]])],
-                    ignoreChanges: nodeIgnoreChanges("manager", swarm.amiId, swarm.replaceManager === i),
+                    dependsOn: i === 0 ? [] : [this.managers[0]],
+                    ignoreChanges: nodeIgnoreChanges("manager", swarm.amiId),
                 },
             );
             this.managers.push(instance);
@@ -154,7 +129,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
         });
 
         if (swarm.workersMax > 0) {
-            const workerRole = role("worker", args.workerPolicy);
+            const workerProfile = role("worker", args.workerPolicy);
             const tags = { ...stackTags(config), Name: `${name}-worker`, "dockyard:role": "worker" };
             const template = new aws.ec2.LaunchTemplate(
                 `${name}-worker`,
@@ -162,11 +137,11 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     imageId: amiOf(swarm.workerInstanceType),
                     instanceType: swarm.workerInstanceType,
                     updateDefaultVersion: true,
-                    iamInstanceProfile: { arn: workerRole.profile.arn },
+                    iamInstanceProfile: { arn: workerProfile.arn },
                     metadataOptions: METADATA_OPTIONS,
                     blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: "true", deleteOnTermination: "true" } }],
                     networkInterfaces: [{ associatePublicIpAddress: String(publicIp), securityGroups: [args.nodeSecurityGroupId], deleteOnTermination: "true" }],
-                    userData: userData("worker"),
+                    userData: Buffer.from(userData("worker")).toString("base64"),
                     // Instances an Auto Scaling group launches get no provider default tags: tag them here.
                     tagSpecifications: [
                         { resourceType: "instance", tags },
@@ -196,7 +171,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     tags: Object.entries({ ...stackTags(config), "dockyard:role": "worker" }).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
                 },
                 // The autoscaler owns the desired count after creation.
-                { parent: this, dependsOn: [this.managers[0], ...workerRole.ready], ignoreChanges: ["desiredCapacity"] },
+                { parent: this, dependsOn: [this.managers[0]], ignoreChanges: ["desiredCapacity"] },
             );
             new aws.autoscaling.Policy(
                 `${name}-workers-cpu`,

@@ -25,8 +25,7 @@ export class SwarmStorage extends pulumi.ComponentResource {
             {
                 encrypted: true,
                 performanceMode: "generalPurpose",
-                // Elastic: small file systems (a database volume) get bursts without banking credits first; billed per use.
-                throughputMode: "elastic",
+                throughputMode: "bursting",
                 lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
                 tags: { Name: `${name}-efs` },
             },
