@@ -261,13 +261,9 @@ const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 export function vpcCidrProblem(cidr: string): string | undefined {
     const problem = cidrProblem(cidr);
     if (problem) return problem;
-    const [address, prefix] = cidr.split("/");
-    const inPrivateRange = PRIVATE_RANGES.some((range) => {
-        const [base, bits] = range.split("/");
-        const mask = (0xffffffff << (32 - Number(bits))) >>> 0;
-        return Number(prefix) >= Number(bits) && ((ipv4ToInt(address) & mask) >>> 0) === ipv4ToInt(base);
-    });
-    if (Number(prefix) < 16 || Number(prefix) > 24 || !inPrivateRange) {
+    const block = parseCidr(cidr)!;
+    const inPrivateRange = PRIVATE_RANGES.map((range) => parseCidr(range)!).some((range) => range.first <= block.first && block.last <= range.last);
+    if (block.prefix < 16 || block.prefix > 24 || !inPrivateRange) {
         return `allowed: a /16 to /24 block inside ${PRIVATE_RANGES.join(", ")}`;
     }
     return undefined;

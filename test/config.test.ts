@@ -82,6 +82,10 @@ describe("config", () => {
         ]);
     });
 
+    it("accepts a VPC block anywhere inside a private range, up to its last /16", () => {
+        for (const cidr of ["10.255.0.0/16", "172.16.0.0/16", "172.31.0.0/16", "192.168.255.0/24"]) expect(problemsOf({ "network.cidr": cidr }), cidr).to.deep.equal([]);
+    });
+
     it("accepts any AWS region, priced or not", () => {
         for (const region of ["ap-south-1", "sa-east-1", "us-gov-west-1", "ap-southeast-5", "eu-central-2"]) expect(problemsOf({ region }), region).to.deep.equal([]);
     });
@@ -115,6 +119,7 @@ describe("config", () => {
         ["malformed CIDR", { "network.cidr": "10.0.0/16" }, 'dockyard:network.cidr is "10.0.0/16"; allowed: an IPv4 CIDR block such as 10.0.0.0/16'],
         ["CIDR with host bits", { "network.cidr": "10.0.1.0/16" }, 'dockyard:network.cidr is "10.0.1.0/16"; allowed: a network address with no host bits set, such as 10.0.0.0/16'],
         ["public CIDR", { "network.cidr": "8.8.0.0/16" }, 'dockyard:network.cidr is "8.8.0.0/16"; allowed: a /16 to /24 block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16'],
+        ["CIDR just past 172.16.0.0/12", { "network.cidr": "172.32.0.0/16" }, 'dockyard:network.cidr is "172.32.0.0/16"; allowed: a /16 to /24 block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16'],
         ["CIDR too large", { "network.cidr": "10.0.0.0/8" }, 'dockyard:network.cidr is "10.0.0.0/8"; allowed: a /16 to /24 block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16'],
         ["one AZ", { "network.azs": 1 }, "dockyard:network.azs is 1; allowed: 2 or 3"],
         ["four AZs", { "network.azs": 4 }, "dockyard:network.azs is 4; allowed: 2 or 3"],
