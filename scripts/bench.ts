@@ -16,6 +16,7 @@ import { spawnSync } from "node:child_process";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as path from "node:path";
 import { parseStackConfig } from "../components/config";
 import { deployKubernetesWorkloads, namespaceName } from "../components/kubernetes/deploy";
@@ -143,9 +144,14 @@ function bareKubernetes(specs: readonly WorkloadSpec[]): void {
     }
 }
 
-/** The same raw Docker objects: one overlay network, then a secret and a service per workload. */
+/**
+ * The same raw Docker objects: one overlay network, then a secret and a service per workload, and the
+ * one random key that a hand-written program needs too to name secrets by value without revealing it
+ * (see `secretDockerName`).
+ */
 function bareSwarm(specs: readonly WorkloadSpec[]): void {
     const provider = new docker.Provider("bench-docker", { host: "ssh://ec2-user@manager.example" });
+    new random.RandomBytes("bench-secret-names", { length: 32 });
     const network = new docker.Network(networkName(STACK), { name: networkName(STACK), driver: "overlay", attachable: true, options: { encrypted: "true" } }, { provider });
     specs.forEach((spec, i) => {
         const secret = new docker.Secret(`${spec.name}-api-key`, { name: `${spec.name}-api-key`, data: pulumi.secret(Buffer.from(`bench-secret-${i}`).toString("base64")) }, { provider });

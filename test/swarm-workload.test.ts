@@ -21,6 +21,7 @@ import { volumeDirectoryScript } from "../components/swarm/volumes";
 import { deploySwarmWorkloads } from "../components/swarm/workload";
 import { FIRST_PUBLISHED_PORT, WorkloadSpec } from "../components/workload";
 import { ofType, only, RecordedResource, runDeclaration } from "./harness";
+import { fakeBytes } from "../scripts/offline/mocks";
 import { sampleWorkloads } from "../workloads";
 import { sampleSystem } from "./contract/sampleSystem";
 
@@ -30,6 +31,8 @@ const base: WorkloadSpec = {
     resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } },
 };
 
+/** The key the offline mocks give the local stack's `local-secret-names` RandomBytes. */
+const stackKey = Buffer.from(fakeBytes("local-secret-names", 32).base64, "base64");
 const images = (specs: readonly WorkloadSpec[]) => Object.fromEntries(specs.map((s) => [s.name, `img/${s.name}:1`]));
 
 function ec2Platform(): SwarmPlatform {
@@ -104,12 +107,16 @@ describe("swarm service mapping (pure)", () => {
         );
     });
 
-    it("names secrets by a hash of their content", () => {
-        const a = secretDockerName("dev", "api", "token", "one");
-        expect(a).to.match(/^dev-api-token-[0-9a-f]{12}$/);
-        expect(a).not.to.contain("one");
-        expect(secretDockerName("dev", "api", "token", "two")).not.to.equal(a);
-        expect(secretDockerName("dev", "api", "token", "one")).to.equal(a);
+    it("names secrets by an HMAC keyed per stack, not by an unkeyed hash of the value", () => {
+        // Expected values from `printf 'api\0token\0one' | openssl dgst -sha256 -mac HMAC -macopt hexkey:<key>`.
+        const key = Buffer.from("dockyard-test-key-0123456789abcdef");
+        const otherKey = Buffer.from("dockyard-other-key-0123456789abcd");
+        expect(secretDockerName("dev", "api", "token", "one", key)).to.equal("dev-api-token-d2a783a4088b");
+        expect(secretDockerName("dev", "api", "token", "two", key)).to.equal("dev-api-token-c1a3eb531f30");
+        expect(secretDockerName("dev", "api", "token", "one", otherKey)).to.equal("dev-api-token-029928f63784");
+        // The old name: twelve hex digits of sha256("dev\0api\0token\0one"), which anyone can recompute from a guess.
+        expect(secretDockerName("dev", "api", "token", "one", key)).not.to.contain("573a175f7092");
+        expect(() => secretDockerName("dev", "api", "token", "one", Buffer.alloc(16))).to.throw("secret names of stack dev: the HMAC key has 16 bytes; allowed: at least 32");
     });
 
     it("orders jobs before the services that run after them, and rejects bad references", () => {
@@ -200,6 +207,13 @@ describe("swarm workloads on the local engine (mocks)", () => {
         expect(redis.commands[0]).to.equal("sh");
     });
 
+    it("keeps one 32-byte random key per stack for secret names, a secret in state, and names every secret with it", () => {
+        const key = only(resources, "random:index/randomBytes:RandomBytes");
+        expect(key.name).to.equal("local-secret-names");
+        expect(key.inputs).to.deep.equal({ length: 32 });
+        for (const s of ofType(resources, "docker:index/secret:Secret")) expect(s.dependencies, s.name).to.include("local-secret-names");
+    });
+
     it("keeps secret data secret, names it by content, and mounts it at /run/secrets/<name> mode 0400 for the user", async () => {
         const secrets = ofType(resources, "docker:index/secret:Secret");
         expect(secrets.map((s) => s.name).sort()).to.deep.equal(["local-api-api-token", "local-api-redis-password", "local-migrate-redis-password", "local-redis-redis-password"]);
@@ -208,7 +222,7 @@ describe("swarm workloads on the local engine (mocks)", () => {
             expect(s.inputs.name).to.match(/^local-[a-z]+-[a-z-]+-[0-9a-f]{12}$/);
         }
         const token = only(resources, "docker:index/secret:Secret", "local-api-api-token");
-        expect(token.inputs.name).to.equal(secretDockerName("local", "api", "api-token", "t0ken"));
+        expect(token.inputs.name).to.equal(secretDockerName("local", "api", "api-token", "t0ken", stackKey));
         const redisRefs = (serviceOf(resources, "local", "redis").inputs as any).taskSpec.containerSpec.secrets;
         expect(redisRefs).to.deep.equal([
             {
@@ -217,7 +231,7 @@ describe("swarm workloads on the local engine (mocks)", () => {
                 fileName: "redis-password",
                 fileUid: "999",
                 secretId: "local-redis-redis-password-id",
-                secretName: secretDockerName("local", "redis", "redis-password", "s3cret-redis"),
+                secretName: secretDockerName("local", "redis", "redis-password", "s3cret-redis", stackKey),
             },
         ]);
     });

@@ -235,13 +235,19 @@ export function userIds(spec: WorkloadSpec): { uid: string; gid: string } {
 
 /**
  * The Docker name of a secret: Swarm secrets are immutable, so a changed value gets a new name,
- * which changes the service spec and rolls its tasks onto the new secret. Twelve hex digits of a
- * SHA-256 over the stack, workload, name and value (never the value itself).
+ * which changes the service spec and rolls its tasks onto the new secret. The suffix is twelve hex
+ * digits of an HMAC-SHA-256, keyed by the stack's own random key (`SECRET_NAME_KEY_BYTES`, kept a
+ * Pulumi secret), over the workload, name and value: names show in every diff and in `docker secret
+ * ls`, and an unkeyed hash of the value there would let anyone test guesses of it offline.
  */
-export function secretDockerName(stack: string, workload: string, name: string, value: string): string {
-    const hash = crypto.createHash("sha256").update(`${stack}\0${workload}\0${name}\0${value}`).digest("hex").slice(0, 12);
-    return `${stack}-${workload}-${name}-${hash}`;
+export function secretDockerName(stack: string, workload: string, name: string, value: string, key: Buffer): string {
+    if (key.length < SECRET_NAME_KEY_BYTES) throw new Error(`secret names of stack ${stack}: the HMAC key has ${key.length} bytes; allowed: at least ${SECRET_NAME_KEY_BYTES}`);
+    const mac = crypto.createHmac("sha256", key).update(`${workload}\0${name}\0${value}`).digest("hex").slice(0, 12);
+    return `${stack}-${workload}-${name}-${mac}`;
 }
+
+/** Length of the per-stack key that names secrets (256 bits, the length of an HMAC-SHA-256 output). */
+export const SECRET_NAME_KEY_BYTES = 32;
 
 /** A secret reference: the file `/run/secrets/<name>`, owned by the workload's user, mode 0400. */
 export function swarmSecretReference(

@@ -7,6 +7,7 @@ import * as aws from "@pulumi/aws";
 import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { SwarmPlatform } from "../platform";
 import { publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 import { jobCompletion } from "./jobs";
@@ -17,6 +18,7 @@ import {
     efsPath,
     isJob,
     PLACEMENT_CONSTRAINTS,
+    SECRET_NAME_KEY_BYTES,
     secretDockerName,
     swarmHealthcheck,
     swarmLabels,
@@ -47,6 +49,8 @@ export interface SwarmWorkloadArgs {
     readonly after?: readonly pulumi.Resource[];
     /** The deployed commit (`images.tag`), shown as the service label `dockyard.commit`. */
     readonly commit?: string;
+    /** The stack's key for secret names (`secretDockerName`), base64; a Pulumi secret. */
+    readonly secretNameKey: pulumi.Input<string>;
 }
 
 export class SwarmWorkload extends pulumi.ComponentResource {
@@ -75,8 +79,10 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             this.secrets[secretName] = new docker.Secret(
                 `${name}-${secretName}`,
                 {
-                    // The hash in the name is not secret; only the data is.
-                    name: pulumi.unsecret(plain.apply((v) => secretDockerName(stack, spec.name, secretName, v))),
+                    // The keyed MAC in the name tells nothing about the value without the key; only the data is secret.
+                    name: pulumi.unsecret(
+                        pulumi.all([plain, args.secretNameKey]).apply(([v, key]) => secretDockerName(stack, spec.name, secretName, v, Buffer.from(key, "base64"))),
+                    ),
                     data: pulumi.secret(plain.apply((v) => Buffer.from(v, "utf8").toString("base64"))),
                     labels: [{ label: "dockyard.stack", value: stack }],
                 },
@@ -197,6 +203,9 @@ export function deploySwarmWorkloads(
         },
         { parent: resourceOpts.parent, provider: platform.provider, dependsOn: platform.dependsOn },
     );
+    // One key per stack, made once and kept in state as a secret: @pulumi/random's RandomBytes declares
+    // additionalSecretOutputs ["base64", "hex"] (node_modules/@pulumi/random/randomBytes.js).
+    const secretNameKey = new random.RandomBytes(`${stack}-secret-names`, { length: SECRET_NAME_KEY_BYTES }, { parent: resourceOpts.parent });
     const endpoints = publicEndpoints(specs, platform.firstPublishedPort);
     const workloads: Record<string, SwarmWorkload> = {};
     for (const spec of deploymentOrder(specs)) {
@@ -216,6 +225,7 @@ export function deploySwarmWorkloads(
                 awsProvider,
                 after: (spec.after ?? []).map((job) => workloads[job].completion!),
                 commit,
+                secretNameKey: secretNameKey.base64,
             },
             resourceOpts,
         );

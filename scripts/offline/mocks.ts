@@ -19,6 +19,13 @@ export function fakeHex(seed: string, length = 17): string {
 
 type Inputs = Record<string, any>;
 
+/** What `random.RandomBytes` reports, derived from its name: `length` bytes as base64 and hex. */
+export function fakeBytes(name: string, length: number): { base64: string; hex: string } {
+    const bytes = Buffer.alloc(length);
+    for (let i = 0; i < length; i += 32) Buffer.from(fakeHex(`${name}-bytes-${i}`, 64), "hex").copy(bytes, i);
+    return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+}
+
 const arn = (service: string, region: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT_ID}:${resource}`;
 
 /** Outputs of the stacks a `pulumi.StackReference` reads, by `org/project/stack`; tests set them. */
@@ -54,6 +61,7 @@ const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => 
         return { status: { loadBalancer: { ingress: [{ hostname: `k8s-${group}-${fakeHex(group, 10)}-${fakeHex(`${group}-id`, 10)}.${region}.elb.amazonaws.com` }] } } };
     },
     "random:index/randomPassword:RandomPassword": (name, inputs) => ({ result: fakeHex(`${name}-password`, inputs.length ?? 16) }),
+    "random:index/randomBytes:RandomBytes": (name, inputs) => fakeBytes(name, inputs.length),
     "aws:ec2/vpc:Vpc": (name) => ({ id: `vpc-${fakeHex(name)}` }),
     "aws:ec2/subnet:Subnet": (name) => ({ id: `subnet-${fakeHex(name)}` }),
     "aws:ec2/securityGroup:SecurityGroup": (name) => ({ id: `sg-${fakeHex(name)}` }),
