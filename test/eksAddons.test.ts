@@ -5,7 +5,7 @@ import { CLUSTER_AUTOSCALER_CHART } from "../components/eks/autoscaler";
 import { EksCluster } from "../components/eks/cluster";
 import { autoscalerDiscoveryTags, clusterAutoscalerPolicy, loadBalancerControllerPolicy, podIdentityTrustPolicy, PolicyStatement } from "../components/eks/iam";
 import { LOAD_BALANCER_CONTROLLER_CHART } from "../components/eks/loadBalancerController";
-import { amiTypeFor, isGravitonInstanceType, nodeGroupSettings } from "../components/eks/nodeGroup";
+import { amiTypeFor, nodeGroupSettings } from "../components/eks/nodeGroup";
 import { autoscalerImageTag } from "../components/eks/versions";
 import { mockAddonVersion } from "../scripts/offline/mocks";
 import { ofType, only, RecordedResource, runDeclaration, stackConfig, THREE_AZ_NETWORK } from "./harness";
@@ -21,8 +21,8 @@ describe("eks: add-ons, IAM and node autoscaling", function () {
             expect(amiTypeFor(["m7g.large", "c7gn.xlarge", "r6gd.large"])).to.equal("AL2023_ARM_64_STANDARD");
             expect(amiTypeFor(["t3.medium", "m5.large"])).to.equal("AL2023_x86_64_STANDARD");
             expect(amiTypeFor(["g4dn.xlarge"])).to.equal("AL2023_x86_64_STANDARD");
-            expect(isGravitonInstanceType("a1.large")).to.equal(true);
-            expect(isGravitonInstanceType("m7i-flex.large")).to.equal(false);
+            expect(amiTypeFor(["a1.large"])).to.equal("AL2023_ARM_64_STANDARD");
+            expect(amiTypeFor(["m7i-flex.large"])).to.equal("AL2023_x86_64_STANDARD");
         });
 
         it("rejects a node group mixing architectures, naming the key and both sides", function () {

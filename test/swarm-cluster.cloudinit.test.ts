@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import * as YAML from "yaml";
 import { bootstrapSettings } from "../components/swarm/cluster";
-import { NodeRole, nodeScripts, renderCloudInit } from "../components/swarm/cloudInit";
+import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, PRUNE_EVERY_SECONDS, renderCloudInit } from "../components/swarm/cloudInit";
 import { readinessScript } from "../components/swarm/readiness";
 import { sshOptions } from "../components/swarm/access";
 import { PROJECT_ROOT, stackConfig } from "./harness";
@@ -118,6 +118,34 @@ describe("swarm cloud-init", () => {
         expect(YAML.parse(renderCloudInit(settings("first-manager"))).ssh_authorized_keys).to.have.length(1);
         const withoutKey = { ...settings("first-manager"), sshPublicKey: "" };
         expect(YAML.parse(renderCloudInit(withoutKey))).not.to.have.property("ssh_authorized_keys");
+    });
+
+    it("gives a custom swarm.sshUser passwordless sudo, with or without a key, as volumes.ts runs sudo (issue 14 item 19; fails on a2f6c95)", () => {
+        for (const sshPublicKey of ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDockyardGoldenTestKey0000000000000000000000 golden@dockyard", ""]) {
+            const doc = YAML.parse(renderCloudInit({ ...settings("first-manager"), sshUser: "deploy", sshPublicKey }));
+            expect(doc.users, sshPublicKey ? "with a key" : "without a key").to.deep.equal([
+                "default",
+                { name: "deploy", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ...(sshPublicKey ? { ssh_authorized_keys: [sshPublicKey] } : {}) },
+            ]);
+            expect(doc).not.to.have.property("ssh_authorized_keys");
+        }
+        expect(CUSTOM_USER_SUDO).to.equal("ALL=(ALL) NOPASSWD:ALL");
+        // ec2-user keeps AL2023's own sudo rule and is not redefined.
+        expect(YAML.parse(renderCloudInit(settings("worker")))).not.to.have.property("users");
+    });
+
+    it("prunes unused images on every node once a day through a timer it enables (issue 14 item 20; fails on a2f6c95)", () => {
+        for (const role of ROLES) {
+            const doc = YAML.parse(renderCloudInit(settings(role)));
+            const file = (p: string) => (doc.write_files as { path: string; content: string }[]).find((f) => f.path === p)?.content;
+            expect(nodeScripts(settings(role))["/usr/local/sbin/dockyard-prune"], role).to.include("docker image prune --all --force");
+            expect(file("/etc/systemd/system/dockyard-prune.service"), role).to.include("ExecStart=/usr/local/sbin/dockyard-prune\n");
+            expect(file("/etc/systemd/system/dockyard-prune.timer"), role).to.include(`OnUnitInactiveSec=${PRUNE_EVERY_SECONDS}\n`);
+            expect(doc.runcmd, role).to.deep.include(["systemctl", "enable", "--now", "dockyard-prune.timer"]);
+            // Enabled after the bootstrap, like the role's own timer.
+            expect(doc.runcmd[0], role).to.deep.equal(["/usr/local/sbin/dockyard-bootstrap"]);
+        }
+        expect(PRUNE_EVERY_SECONDS).to.equal(86_400);
     });
 
     it("the readiness gate's script passes shellcheck and is bounded", () => {

@@ -11,6 +11,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { isGraviton } from "../architecture";
 import type { CapacityType, StackConfig } from "../config";
 import { shellQuote as q } from "../swarm/readiness";
 import { stackTags } from "../tags";
@@ -18,20 +19,9 @@ import { autoscalerDiscoveryTags, NODE_ROLE_POLICY_ARNS, nodeTrustPolicy } from 
 
 export type AmiType = "AL2023_ARM_64_STANDARD" | "AL2023_x86_64_STANDARD";
 
-/**
- * Whether an instance type runs on AWS Graviton (arm64): the `a1` family, or a `g` among the
- * attribute letters after the generation (t4g, m7g, c7gn, r6gd, im4gn, is4gen, g5g).
- */
-export function isGravitonInstanceType(instanceType: string): boolean {
-    const match = /^([a-z]+)(\d+)([a-z-]*)\./.exec(instanceType);
-    if (!match) return false;
-    const [, family, generation, attributes] = match;
-    return (family === "a" && generation === "1") || attributes.includes("g");
-}
-
 /** The EKS AMI type for the node group's instance types, which must share one architecture. */
 export function amiTypeFor(instanceTypes: readonly string[]): AmiType {
-    const arm = instanceTypes.filter(isGravitonInstanceType);
+    const arm = instanceTypes.filter(isGraviton);
     if (arm.length > 0 && arm.length < instanceTypes.length) {
         throw new Error(
             `dockyard:eks.instanceTypes is ${JSON.stringify(instanceTypes)}; allowed: instance types of one architecture ` +

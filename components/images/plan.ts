@@ -3,17 +3,16 @@
  * repositories are called, which platforms the nodes need, and the ECR lifecycle rules.
  */
 import * as path from "node:path";
+import { isGraviton } from "../architecture";
 import { NAMESPACE, StackConfig } from "../config";
 import type { WorkloadSpec } from "../workload";
 import type { BuildSpec } from "./context";
 
 export type Architecture = "arm64" | "amd64";
 
-/** Graviton families (t4g, m7g, c7gn, r8g, x2gd, im4gn, is4gen, g5g, ...) and the first-generation a1. */
-const ARM_FAMILY = /^(a1|[a-z]+\d+g[a-z]*)$/;
-
+/** The architecture as OCI platforms spell it, from the one Graviton test (components/architecture.ts). */
 export function architectureOf(instanceType: string): Architecture {
-    return ARM_FAMILY.test(instanceType.split(".")[0]) ? "arm64" : "amd64";
+    return isGraviton(instanceType) ? "arm64" : "amd64";
 }
 
 /**

@@ -292,15 +292,43 @@ export function nodeScripts(s: BootstrapSettings): Record<string, string> {
     return {
         "/usr/local/sbin/dockyard-bootstrap": bootstrapScript(s),
         ...(s.role === "worker" ? { "/usr/local/sbin/dockyard-lifecycle": lifecycleScript(s) } : { "/usr/local/sbin/dockyard-reaper": reaperScript(s) }),
+        "/usr/local/sbin/dockyard-prune": pruneScript(),
     };
 }
 
-/** The default user (ec2-user) takes the key directly; another user is created with it. */
-function sshKeys(s: BootstrapSettings) {
-    if (!s.sshPublicKey) return {};
-    if (s.sshUser === "ec2-user") return { ssh_authorized_keys: [s.sshPublicKey] };
-    return { users: ["default", { name: s.sshUser, shell: "/bin/bash", ssh_authorized_keys: [s.sshPublicKey] }] };
+/**
+ * The default user (ec2-user, whom AL2023's cloud-init already gives passwordless sudo) takes the
+ * key directly. Another `swarm.sshUser` is created, with or without a key, and gets the same sudo
+ * rule, because Pulumi runs `sudo` as that user on the first manager (components/swarm/volumes.ts);
+ * `sudo` is cloud-init's users-and-groups key (docs.cloud-init.io, "Cloud config examples",
+ * "Including users and groups": `sudo: ALL=(ALL) NOPASSWD:ALL`).
+ */
+export const CUSTOM_USER_SUDO = "ALL=(ALL) NOPASSWD:ALL";
+
+function sshUsers(s: BootstrapSettings) {
+    const keys = s.sshPublicKey ? { ssh_authorized_keys: [s.sshPublicKey] } : {};
+    if (s.sshUser === "ec2-user") return keys;
+    return { users: ["default", { name: s.sshUser, shell: "/bin/bash", sudo: CUSTOM_USER_SUDO, ...keys }] };
 }
+
+/**
+ * Every node, daily: removes images no container uses. Swarm pulls every new image version and
+ * never deletes old ones, and the root volume is 20 GiB. `--all` also removes tagged images that
+ * no container references (docs.docker.com, `docker image prune`); an image a running or recent
+ * task's container still uses is kept (Swarm keeps a few finished tasks per slot, so a rollback
+ * still finds its image), and one removed by mistake is pulled again.
+ */
+function pruneScript(): string {
+    return `#!/bin/bash
+# dockyard swarm node: dockyard-prune (rendered by components/swarm/cloudInit.ts)
+set -euo pipefail
+# The last line docker prints is "Total reclaimed space: …".
+echo "dockyard-prune: $(docker image prune --all --force | tail -n 1)"
+`;
+}
+
+/** Seconds between two image prunes: a day. */
+export const PRUNE_EVERY_SECONDS = 86_400;
 
 /** The node's whole user data: a `#cloud-config` document. */
 export function renderCloudInit(s: BootstrapSettings): string {
@@ -308,14 +336,20 @@ export function renderCloudInit(s: BootstrapSettings): string {
     const doc = {
         package_update: true,
         packages: ["docker", "amazon-ecr-credential-helper", "jq", "nfs-utils"],
-        ...sshKeys(s),
+        ...sshUsers(s),
         write_files: [
             ...Object.entries(nodeScripts(s)).map(([path, content]) => ({ path, permissions: "0750", owner: "root:root", content })),
             ...(s.role === "worker"
                 ? timerUnits(timer, "dockyard: leave the swarm when the worker group terminates this instance", 15)
                 : timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60)),
+            ...timerUnits("dockyard-prune", "dockyard: remove images no container uses", PRUNE_EVERY_SECONDS),
         ],
-        runcmd: [["/usr/local/sbin/dockyard-bootstrap"], ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", `${timer}.timer`]],
+        runcmd: [
+            ["/usr/local/sbin/dockyard-bootstrap"],
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", `${timer}.timer`],
+            ["systemctl", "enable", "--now", "dockyard-prune.timer"],
+        ],
     };
     const header = `#cloud-config\n# dockyard swarm ${ROLE_TITLE[s.role]}: rendered by components/swarm/cloudInit.ts\n`;
     return header + YAML.stringify(doc, { lineWidth: 0 });

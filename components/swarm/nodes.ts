@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { cpuArchitecture } from "../architecture";
 import type { StackConfig } from "../config";
 import { stackTags } from "../tags";
 import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, renderCloudInit } from "./cloudInit";
@@ -19,11 +20,6 @@ export function managerPlacement(managers: number, azCount: number): number[] {
     }
     if (!Number.isInteger(azCount) || azCount < 1) throw new Error(`the network has ${azCount} AZs; a swarm needs at least one`);
     return Array.from({ length: managers }, (_, i) => i % azCount);
-}
-
-/** `arm64` for Graviton instance types (t4g, m7g, c7gn, …), else `x86_64`. */
-export function architectureOf(instanceType: string): "arm64" | "x86_64" {
-    return /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType) ? "arm64" : "x86_64";
 }
 
 /** The public SSM parameter holding the current Amazon Linux 2023 AMI for an architecture. */
@@ -84,7 +80,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
         const placement = managerPlacement(swarm.managers, config.network.azs);
         const publicIp = config.network.natGateways === "none";
         const amiOf = (instanceType: string) =>
-            swarm.amiId !== "" ? pulumi.output(swarm.amiId) : aws.ssm.getParameterOutput({ name: amiParameterName(architectureOf(instanceType)) }, { parent: this }).value;
+            swarm.amiId !== "" ? pulumi.output(swarm.amiId) : aws.ssm.getParameterOutput({ name: amiParameterName(cpuArchitecture(instanceType)) }, { parent: this }).value;
         const userData = (role: NodeRole) => renderCloudInit({ ...args.bootstrap, role });
 
         const role = (kind: "manager" | "worker", policy: pulumi.Input<string>) => {

@@ -25,7 +25,10 @@ export class SwarmStorage extends pulumi.ComponentResource {
             {
                 encrypted: true,
                 performanceMode: "generalPurpose",
-                throughputMode: "bursting",
+                // Elastic, as on EKS (components/eks/storage.ts): a small file system (a database
+                // volume) gets its throughput when it needs it instead of first banking burst credits
+                // in proportion to its size (EFS User Guide, "Throughput modes"); billed per use.
+                throughputMode: "elastic",
                 lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
                 tags: { Name: `${name}-efs` },
             },
