@@ -1,19 +1,26 @@
 /**
  * Small helpers the rules share: how a violation names its resource, what "the internet" is for an
- * ingress rule, and when an image reference is pinned.
+ * ingress rule (address coverage, not spelling), and when an image reference is pinned.
  */
-import type { PolicyResource, ResourceValidationArgs } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationArgs, UnknownValueError } from "@pulumi/policy";
+import { coversTheInternet, parseCidr, worldOpenFamilies } from "../../components/cidr";
 
 /** `aws:ec2/securityGroup:SecurityGroup "dev-nodes"`: the prefix of every violation message. */
 export function describe(resource: Pick<ResourceValidationArgs | PolicyResource, "type" | "name">): string {
     return `${resource.type} "${resource.name}"`;
 }
 
-export const WORLD_CIDRS: readonly string[] = ["0.0.0.0/0", "::/0"];
-
-/** One ingress permission from the internet, whatever resource declared it. */
-export interface PublicIngress {
+/** One ingress permission with the CIDR blocks it admits (IPv4 and IPv6), whatever resource declared it. */
+export interface IngressPermission {
     /** `tcp`, `udp`, `icmp`, `-1` (all) ... as the resource spells it. */
+    readonly protocol: string;
+    readonly fromPort: number;
+    readonly toPort: number;
+    readonly cidrs: readonly string[];
+}
+
+/** One ingress permission from the internet: `cidr` is the block, or the blocks joined by "+", that cover it. */
+export interface PublicIngress {
     readonly protocol: string;
     readonly fromPort: number;
     readonly toPort: number;
@@ -22,54 +29,54 @@ export interface PublicIngress {
 
 const ALL_PROTOCOLS = new Set(["-1", "all"]);
 
-function worldCidrs(...lists: unknown[]): string[] {
-    return lists.flatMap((list) => (Array.isArray(list) ? list : list === undefined ? [] : [list])).filter((c): c is string => WORLD_CIDRS.includes(c as string));
-}
+const listOf = (...lists: unknown[]): string[] => lists.flatMap((list) => (Array.isArray(list) ? list.map(String) : list === undefined || list === null ? [] : [String(list)]));
 
-function toPublicIngress(protocol: unknown, fromPort: unknown, toPort: unknown, cidrs: string[]): PublicIngress[] {
+function permission(protocol: unknown, fromPort: unknown, toPort: unknown, cidrs: string[]): IngressPermission {
     const proto = String(protocol ?? "-1").toLowerCase();
     const all = ALL_PROTOCOLS.has(proto);
-    return cidrs.map((cidr) => ({
-        protocol: proto,
-        fromPort: all || fromPort === undefined ? 0 : Number(fromPort),
-        toPort: all || toPort === undefined ? 65535 : Number(toPort),
-        cidr,
-    }));
-}
-
-/** Internet ingress of an `aws.ec2.SecurityGroup`'s inline `ingress` blocks. */
-export function securityGroupPublicIngress(props: Record<string, any>): PublicIngress[] {
-    const blocks: Record<string, any>[] = Array.isArray(props.ingress) ? props.ingress : [];
-    return blocks.flatMap((b) => toPublicIngress(b.protocol, b.fromPort, b.toPort, worldCidrs(b.cidrBlocks, b.ipv6CidrBlocks)));
-}
-
-/** Internet ingress of an `aws.ec2.SecurityGroupRule` (egress rules have none). */
-export function securityGroupRulePublicIngress(props: Record<string, any>): PublicIngress[] {
-    if (props.type !== "ingress") return [];
-    return toPublicIngress(props.protocol, props.fromPort, props.toPort, worldCidrs(props.cidrBlocks, props.ipv6CidrBlocks));
-}
-
-/** Internet ingress of an `aws.vpc.SecurityGroupIngressRule`. */
-export function ingressRulePublicIngress(props: Record<string, any>): PublicIngress[] {
-    return toPublicIngress(props.ipProtocol, props.fromPort, props.toPort, worldCidrs(props.cidrIpv4, props.cidrIpv6));
+    return { protocol: proto, fromPort: all || fromPort === undefined ? 0 : Number(fromPort), toPort: all || toPort === undefined ? 65535 : Number(toPort), cidrs };
 }
 
 export const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
 export const SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
 export const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 
-/** Internet ingress of any of the three resource types that declare ingress, or none. */
-export function publicIngressOf(type: string, props: Record<string, any>): PublicIngress[] {
+/** Every ingress permission of the three resource types that declare ingress (egress rules have none). */
+export function ingressPermissionsOf(type: string, props: Record<string, any>): IngressPermission[] {
     switch (type) {
         case SECURITY_GROUP:
-            return securityGroupPublicIngress(props);
+            return (Array.isArray(props.ingress) ? props.ingress : []).map((b: Record<string, any>) => permission(b.protocol, b.fromPort, b.toPort, listOf(b.cidrBlocks, b.ipv6CidrBlocks)));
         case SECURITY_GROUP_RULE:
-            return securityGroupRulePublicIngress(props);
+            return props.type === "ingress" ? [permission(props.protocol, props.fromPort, props.toPort, listOf(props.cidrBlocks, props.ipv6CidrBlocks))] : [];
         case INGRESS_RULE:
-            return ingressRulePublicIngress(props);
+            return [permission(props.ipProtocol, props.fromPort, props.toPort, listOf(props.cidrIpv4, props.cidrIpv6))];
         default:
             return [];
     }
+}
+
+/**
+ * The internet ingress a permission amounts to, judged by the addresses its blocks cover together
+ * (components/cidr.ts): `0.0.0.0/0`, `::/0` and `["0.0.0.0/1", "128.0.0.0/1"]` all do. A block that
+ * covers a family alone is named alone; otherwise the covering blocks are joined by "+".
+ */
+export function internetIngressOf(p: IngressPermission): PublicIngress[] {
+    return worldOpenFamilies(p.cidrs).flatMap((family) => {
+        const ofFamily = p.cidrs.filter((c) => parseCidr(c)?.family === family);
+        const alone = ofFamily.filter((c) => coversTheInternet([c]));
+        const labels = alone.length > 0 ? alone : [ofFamily.join("+")];
+        return labels.map((cidr) => ({ protocol: p.protocol, fromPort: p.fromPort, toPort: p.toPort, cidr }));
+    });
+}
+
+/** Internet ingress of any of the three resource types that declare ingress, or none. */
+export function publicIngressOf(type: string, props: Record<string, any>): PublicIngress[] {
+    return ingressPermissionsOf(type, props).flatMap(internetIngressOf);
+}
+
+/** CIDR entries of a resource's ingress that are not CIDR blocks at all (`0.0.0.0/00`): nobody can tell what they admit. */
+export function malformedIngressCidrs(type: string, props: Record<string, any>): string[] {
+    return ingressPermissionsOf(type, props).flatMap((p) => p.cidrs.filter((c) => parseCidr(c) === undefined));
 }
 
 /** Whether the permission lets TCP or UDP traffic reach `port` (ICMP has no ports). */
@@ -97,4 +104,14 @@ export function unpinnedImageReason(image: unknown): string | undefined {
     if (colon < 0) return `image "${image}" has no tag (it means :latest); pin a version tag or a digest`;
     if (lastSegment.slice(colon + 1) === "latest") return `image "${image}" uses :latest; pin a version tag or a digest`;
     return undefined;
+}
+
+/** A property that may be unknown during preview: undefined instead of an UnknownValueError. */
+export function known<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch (err) {
+        if (err instanceof UnknownValueError) return undefined;
+        throw err;
+    }
 }

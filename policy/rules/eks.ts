@@ -5,7 +5,8 @@
  */
 import * as aws from "@pulumi/aws";
 import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { describe, WORLD_CIDRS } from "./common";
+import { cidrProblem, coversTheInternet } from "../../components/cidr";
+import { describe } from "./common";
 
 /** The type token of `eks.Cluster` from `@pulumi/eks`. */
 export const EKS_COMPONENT = "eks:index:Cluster";
@@ -60,7 +61,7 @@ interface LogConfig {
 
 export const eksControlPlaneLogs: ResourceValidationPolicy = {
     name: "eks-control-plane-logs",
-    description: `EKS control-plane logs are on (at least ${DEFAULT_REQUIRED_LOG_TYPES.join(", ")}).`,
+    description: `EKS control-plane logs are on (at least ${DEFAULT_REQUIRED_LOG_TYPES.join(", ")}; Checkov CKV_AWS_37, CIS EKS 2.1.1, AWS FSBP EKS.8).`,
     enforcementLevel: "mandatory",
     severity: "medium",
     configSchema: { properties: { requiredLogTypes: { type: "array", items: { type: "string" }, default: [...DEFAULT_REQUIRED_LOG_TYPES] } } },
@@ -73,7 +74,7 @@ export const eksControlPlaneLogs: ResourceValidationPolicy = {
 
 export const eksSecretsEncryption: ResourceValidationPolicy = {
     name: "eks-secrets-encryption",
-    description: "EKS encrypts Kubernetes Secrets with a customer-managed KMS key (envelope encryption).",
+    description: "EKS encrypts Kubernetes Secrets with a customer-managed KMS key (Checkov CKV_AWS_58, CIS EKS 5.3.1, AWS FSBP EKS.3).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: onEveryClusterType((facts, args, report) => {
@@ -83,16 +84,34 @@ export const eksSecretsEncryption: ResourceValidationPolicy = {
 
 export const eksEndpointNotPublic: ResourceValidationPolicy = {
     name: "eks-endpoint-not-public",
-    description: "The EKS API endpoint is private, or public only to listed CIDRs (never 0.0.0.0/0).",
+    description: "The EKS API endpoint is private, or public only to listed CIDRs that do not cover the internet (Checkov CKV_AWS_38/39, CIS EKS 5.4.2, AWS FSBP EKS.1).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: onEveryClusterType((facts, args, report) => {
         if (!facts.publicEndpoint) return;
-        const open = facts.publicAccessCidrs.filter((c) => WORLD_CIDRS.includes(c));
-        if (facts.publicAccessCidrs.length === 0) {
+        const cidrs = facts.publicAccessCidrs;
+        const malformed = cidrs.filter((c) => cidrProblem(c, "any") !== undefined);
+        if (cidrs.length === 0) {
             report(`${describe(args)}: the public endpoint is on with no publicAccessCidrs, which EKS opens to 0.0.0.0/0; set endpointPublicAccess: false or list CIDRs`);
-        } else if (open.length > 0) {
-            report(`${describe(args)}: publicAccessCidrs opens the API endpoint to ${open.join(" and ")}`);
+        } else if (malformed.length > 0) {
+            report(`${describe(args)}: publicAccessCidrs ${JSON.stringify(malformed)} are not CIDR blocks, so nobody can tell whom they admit`);
+        } else if (coversTheInternet(cidrs)) {
+            const alone = cidrs.filter((c) => coversTheInternet([c]));
+            report(`${describe(args)}: publicAccessCidrs opens the API endpoint to ${alone.length > 0 ? alone.join(" and ") : `the whole internet (${cidrs.join(" + ")})`}`);
         }
+    }),
+};
+
+export const eksNodeGroupNoRemoteAccess: ResourceValidationPolicy = {
+    name: "eks-node-group-no-remote-access",
+    description: "Managed node groups have no SSH remote access (nodes are reached through Session Manager; Checkov CKV_AWS_100).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(aws.eks.NodeGroup, (group, args, report) => {
+        const remote = group.remoteAccess;
+        if (!remote) return;
+        // Without sourceSecurityGroupIds, EKS opens port 22 to 0.0.0.0/0 (EKS API reference, RemoteAccessConfig).
+        const scope = (remote.sourceSecurityGroupIds ?? []).length > 0 ? `from ${remote.sourceSecurityGroupIds!.join(", ")}` : "from 0.0.0.0/0 (no sourceSecurityGroupIds)";
+        report(`${describe(args)}: remoteAccess opens SSH to the nodes ${scope}; remove remoteAccess and use Session Manager`);
     }),
 };

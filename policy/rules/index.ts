@@ -4,29 +4,45 @@
  */
 import type { Policies } from "@pulumi/policy";
 import { natGatewayPerAzOutsideProduction } from "./cost";
-import { ecrImmutableTags, ecrScanOnPush } from "./ecr";
-import { eksControlPlaneLogs, eksEndpointNotPublic, eksSecretsEncryption } from "./eks";
+import { ecrImmutableTags, ecrLifecyclePolicy, ecrScanOnPush } from "./ecr";
+import { eksControlPlaneLogs, eksEndpointNotPublic, eksNodeGroupNoRemoteAccess, eksSecretsEncryption } from "./eks";
+import { iamNoAdminManagedPolicies, iamNoUserCredentials, iamNoWildcardActions, iamTrustNoPublicPrincipal } from "./iam";
 import { imagesImmutableDeployRepositories, imagesNoCacheDeploys } from "./images";
-import { imdsv2Required } from "./instances";
+import { imdsHopLimit, imdsv2Required } from "./instances";
+import { kmsKeyRotation } from "./kms";
+import { logGroupRetention } from "./logs";
+import { noPublicResourcePolicies } from "./resourcePolicies";
 import { k8sNoHostNamespaces, k8sNotPrivileged, k8sPinnedImages, k8sReadOnlyRootFilesystem, k8sResourceLimits, k8sRunAsNonRoot } from "./kubernetes";
-import { listenersOnlyOnLoadBalancers, noAdminPortsFromInternet, noPublicIngressExceptListeners } from "./securityGroups";
-import { ebsEncrypted, efsEncrypted } from "./storage";
+import { listenersOnlyOnLoadBalancers, noAdminPortsFromInternet, noInternetIngressAcrossRules, noPublicIngressExceptListeners } from "./securityGroups";
+import { ebsEncrypted, efsAccessPointsEnforced, efsEncrypted } from "./storage";
 import { swarmHealthCheck, swarmNonRootUser, swarmPinnedImages, swarmReadOnly, swarmResourceLimits, swarmRollbackOnFailure } from "./swarm";
 
 export const policies: Policies = [
+    iamNoWildcardActions,
+    iamTrustNoPublicPrincipal,
+    iamNoAdminManagedPolicies,
+    iamNoUserCredentials,
+    noPublicResourcePolicies,
+    kmsKeyRotation,
+    logGroupRetention,
     ebsEncrypted,
     efsEncrypted,
+    efsAccessPointsEnforced,
     imdsv2Required,
+    imdsHopLimit,
     noPublicIngressExceptListeners,
     noAdminPortsFromInternet,
     listenersOnlyOnLoadBalancers,
+    noInternetIngressAcrossRules,
     ecrScanOnPush,
     ecrImmutableTags,
+    ecrLifecyclePolicy,
     imagesNoCacheDeploys,
     imagesImmutableDeployRepositories,
     eksControlPlaneLogs,
     eksSecretsEncryption,
     eksEndpointNotPublic,
+    eksNodeGroupNoRemoteAccess,
     k8sRunAsNonRoot,
     k8sNotPrivileged,
     k8sNoHostNamespaces,

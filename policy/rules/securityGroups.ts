@@ -1,10 +1,10 @@
 /**
- * Nothing is reachable from the internet (0.0.0.0/0 or ::/0) except a load balancer's listener
+ * Nothing is reachable from the internet (any CIDR list that covers every IPv4 or IPv6 address,
+ * however it is spelled or split across rules) except a load balancer's listener
  * ports. "A load balancer's security group" is not a naming or tag convention: it is a security
  * group that a load balancer in the same stack lists in its `securityGroups`, which the stack
  * policy reads from the engine's property dependencies (ids are unknown during a first preview).
  */
-import * as aws from "@pulumi/aws";
 import {
     PolicyResource,
     ReportViolation,
@@ -12,19 +12,21 @@ import {
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationPolicy,
-    UnknownValueError,
-    validateResourceOfType,
 } from "@pulumi/policy";
+import { cidrProblem } from "../../components/cidr";
 import {
     describe,
     formatIngress,
-    ingressRulePublicIngress,
+    INGRESS_RULE,
+    ingressPermissionsOf,
+    internetIngressOf,
+    known,
+    malformedIngressCidrs,
     opensPort,
     PublicIngress,
     publicIngressOf,
     SECURITY_GROUP,
-    securityGroupPublicIngress,
-    securityGroupRulePublicIngress,
+    SECURITY_GROUP_RULE,
 } from "./common";
 
 /** The only ports a load balancer may take from the internet: HTTP (redirected) and HTTPS. */
@@ -36,30 +38,34 @@ export const ADMIN_PORTS: Readonly<Record<number, string>> = { 22: "SSH", 2375: 
 const isListenerIngress = (ingress: PublicIngress) =>
     ["tcp", "6"].includes(ingress.protocol) && ingress.fromPort === ingress.toPort && LISTENER_PORTS.includes(ingress.fromPort);
 
+const INGRESS_TYPES = new Set([SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE]);
+
 /** The same check on each of the three resource types that can open ingress. */
-function onEveryIngressType(check: (ingress: PublicIngress[], args: ResourceValidationArgs, report: ReportViolation) => void): ResourceValidation[] {
-    return [
-        validateResourceOfType(aws.ec2.SecurityGroup, (props, args, report) => check(securityGroupPublicIngress(props), args, report)),
-        validateResourceOfType(aws.ec2.SecurityGroupRule, (props, args, report) => check(securityGroupRulePublicIngress(props), args, report)),
-        validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (props, args, report) => check(ingressRulePublicIngress(props), args, report)),
-    ];
+function onEveryIngressType(check: (ingress: PublicIngress[], args: ResourceValidationArgs, report: ReportViolation) => void): ResourceValidation {
+    return (args, report) => {
+        if (!INGRESS_TYPES.has(args.type)) return args.notApplicable("declares no ingress");
+        check(publicIngressOf(args.type, args.props), args, report);
+    };
 }
 
 export const noPublicIngressExceptListeners: ResourceValidationPolicy = {
     name: "no-public-ingress-except-listeners",
-    description: `Ingress from 0.0.0.0/0 or ::/0 is limited to TCP listener ports ${LISTENER_PORTS.join(" and ")}.`,
+    description: `Ingress from the internet (any CIDR list covering every IPv4 or IPv6 address: 0.0.0.0/0, ::/0, 0.0.0.0/1+128.0.0.0/1) is limited to TCP listener ports ${LISTENER_PORTS.join(" and ")} (Checkov CKV_AWS_24/25/260/277, AWS FSBP EC2.18/EC2.19).`,
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: onEveryIngressType((ingress, args, report) => {
         for (const rule of ingress.filter((i) => !isListenerIngress(i))) {
             report(`${describe(args)}: allows ${formatIngress(rule)}; only TCP ${LISTENER_PORTS.join(" or ")} on a load balancer may be open to the internet`);
         }
+        for (const cidr of malformedIngressCidrs(args.type, args.props)) {
+            report(`${describe(args)}: ingress CIDR ${JSON.stringify(cidr)} is not a CIDR block (${cidrProblem(cidr, "any")}), so nobody can tell what it admits`);
+        }
     }),
 };
 
 export const noAdminPortsFromInternet: ResourceValidationPolicy = {
     name: "no-admin-ports-from-internet",
-    description: "SSH (22) and the Docker API and swarm control ports (2375, 2376, 2377) are never open to the internet.",
+    description: "SSH (22) and the Docker API and swarm control ports (2375, 2376, 2377) are never open to the internet (Checkov CKV_AWS_24, AWS FSBP EC2.13).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: onEveryIngressType((ingress, args, report) => {
@@ -72,16 +78,6 @@ export const noAdminPortsFromInternet: ResourceValidationPolicy = {
 };
 
 const LOAD_BALANCER_TYPES = new Set(["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer"]);
-
-/** A property that may be unknown during preview: undefined instead of an UnknownValueError. */
-function known<T>(read: () => T): T | undefined {
-    try {
-        return read();
-    } catch (err) {
-        if (err instanceof UnknownValueError) return undefined;
-        throw err;
-    }
-}
 
 /** URNs of the security groups some load balancer of the stack is attached to. */
 export function loadBalancerSecurityGroups(resources: readonly PolicyResource[]): Set<string> {
@@ -120,6 +116,45 @@ export const listenersOnlyOnLoadBalancers: StackValidationPolicy = {
             if (owner !== undefined && attached.has(owner)) continue;
             for (const rule of listenerIngress) {
                 report(`${describe(resource)}: allows ${formatIngress(rule)} but its security group is not attached to any load balancer of the stack`, resource.urn);
+            }
+        }
+    },
+};
+
+/** Owner security group (URN, or the id when the engine recorded no dependency) of an ingress resource. */
+const ownerKey = (resource: PolicyResource) => ownerSecurityGroup(resource) ?? known(() => resource.props.securityGroupId as string | undefined);
+
+export const noInternetIngressAcrossRules: StackValidationPolicy = {
+    name: "no-internet-ingress-across-rules",
+    description:
+        "A security group's rules taken together (one rule 0.0.0.0/1, another 128.0.0.0/1 on the same port) are judged like one rule: internet ingress only on listener ports of a load balancer or direct-ingress group.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args, report) => {
+        const attached = new Set([...loadBalancerSecurityGroups(args.resources), ...directIngressSecurityGroups(args.resources)]);
+        /** owner + protocol + ports -> the resources that contribute blocks, and the blocks. */
+        const groups = new Map<string, { owner: string; resources: PolicyResource[]; protocol: string; fromPort: number; toPort: number; cidrs: string[] }>();
+        for (const resource of args.resources.filter((r) => INGRESS_TYPES.has(r.type))) {
+            const owner = ownerKey(resource);
+            const permissions = known(() => ingressPermissionsOf(resource.type, resource.props)) ?? [];
+            if (owner === undefined) continue;
+            for (const p of permissions) {
+                // A permission that covers the internet on its own is the per-resource rules' business.
+                if (p.cidrs.length === 0 || internetIngressOf(p).length > 0) continue;
+                const key = `${owner}|${p.protocol}|${p.fromPort}|${p.toPort}`;
+                const group = groups.get(key) ?? { owner, resources: [], protocol: p.protocol, fromPort: p.fromPort, toPort: p.toPort, cidrs: [] };
+                if (!group.resources.includes(resource)) group.resources.push(resource);
+                group.cidrs.push(...p.cidrs);
+                groups.set(key, group);
+            }
+        }
+        for (const group of groups.values()) {
+            for (const ingress of internetIngressOf(group)) {
+                if (isListenerIngress(ingress) && attached.has(group.owner)) continue;
+                const names = group.resources.map((r) => `"${r.name}"`).join(", ");
+                for (const resource of group.resources) {
+                    report(`${describe(resource)}: together with ${names} allows ${formatIngress(ingress)}, which is the whole internet; only TCP ${LISTENER_PORTS.join(" or ")} on a load balancer may be open to it`, resource.urn);
+                }
             }
         }
     },

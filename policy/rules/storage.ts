@@ -11,7 +11,7 @@ const isTrue = (value: unknown) => value === true || value === "true";
 
 export const ebsEncrypted: ResourceValidationPolicy = {
     name: "ebs-encrypted",
-    description: "EBS volumes, instance root and data devices, and launch template block devices are encrypted.",
+    description: "EBS volumes, instance root and data devices, and launch template block devices are encrypted (Checkov CKV_AWS_3/8, AWS FSBP EC2.7).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: [
@@ -42,10 +42,22 @@ export const ebsEncrypted: ResourceValidationPolicy = {
 
 export const efsEncrypted: ResourceValidationPolicy = {
     name: "efs-encrypted",
-    description: "EFS file systems are encrypted at rest.",
+    description: "EFS file systems are encrypted at rest (Checkov CKV_AWS_42, AWS FSBP EFS.1).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: validateResourceOfType(aws.efs.FileSystem, (fs, args, report) => {
         if (!isTrue(fs.encrypted)) report(`${describe(args)}: encrypted must be true`);
+    }),
+};
+
+export const efsAccessPointsEnforced: ResourceValidationPolicy = {
+    name: "efs-access-points-enforced",
+    description: "EFS access points enforce a root directory other than / and a POSIX user (AWS FSBP EFS.3, EFS.4).",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: validateResourceOfType(aws.efs.AccessPoint, (ap, args, report) => {
+        const path = ap.rootDirectory?.path;
+        if (!path || path === "/") report(`${describe(args)}: rootDirectory.path must name a directory below / (found ${JSON.stringify(path ?? "unset")}), or every client sees the whole file system`);
+        if (ap.posixUser?.uid === undefined || ap.posixUser?.gid === undefined) report(`${describe(args)}: posixUser must set uid and gid, so clients cannot act as any user`);
     }),
 };

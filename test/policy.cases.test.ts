@@ -1,0 +1,270 @@
+/**
+ * Every rule of the pack, each with a resource (or stack) it must pass and one it must report,
+ * named in the message. The list must name every policy: a rule added without a case fails here.
+ */
+import { expect } from "chai";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { policies } from "../policy/rules";
+import { FakeResource, runResourcePolicy, runStackPolicy } from "./policyHarness";
+
+const DIGEST = `123456789012.dkr.ecr.us-east-1.amazonaws.com/api@sha256:${"a".repeat(64)}`;
+
+interface ResourceCase {
+    readonly good: FakeResource;
+    readonly bad: FakeResource;
+    /** What the report on `bad` says. */
+    readonly expected: RegExp;
+}
+
+interface StackCase {
+    readonly good: FakeResource[];
+    readonly bad: FakeResource[];
+    /** The resource of `bad` that the report names. */
+    readonly named: string;
+    readonly expected: RegExp;
+}
+
+const doc = (...Statement: Record<string, unknown>[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+const trust = (Principal: unknown, Condition?: unknown) => doc({ Effect: "Allow", Principal, Action: "sts:AssumeRole", ...(Condition ? { Condition } : {}) });
+
+const rule = (ipProtocol: string, fromPort: number, cidrIpv4: string, group = "nodes", name = `${group}-${fromPort}-${cidrIpv4}`): FakeResource => ({
+    type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    name,
+    props: { ipProtocol, fromPort, toPort: fromPort, cidrIpv4, securityGroupId: `${group}-id` },
+    propertyDependencies: { securityGroupId: [group] },
+});
+const group = (name: string, tags: Record<string, string> = {}): FakeResource => ({ type: "aws:ec2/securityGroup:SecurityGroup", name, props: { tags } });
+
+
+/** A hardened container, as the program renders one; cases change one thing. */
+const CONTAINER = {
+    name: "api",
+    image: DIGEST,
+    securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+    resources: { limits: { cpu: "500m", memory: "256Mi" }, requests: { cpu: "100m", memory: "128Mi" } },
+    readinessProbe: { httpGet: { path: "/healthz", port: 3000 } },
+    livenessProbe: { tcpSocket: { port: 3000 } },
+};
+const POD = { automountServiceAccountToken: false, serviceAccountName: "api", securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } } };
+
+const deployment = (container: Record<string, unknown> = {}, pod: Record<string, unknown> = {}, namespace = "apps"): FakeResource => ({
+    type: "kubernetes:apps/v1:Deployment",
+    props: { metadata: { name: "api", namespace }, spec: { template: { spec: { ...POD, containers: [{ ...CONTAINER, ...container }], ...pod } } } },
+});
+
+const swarmService = (container: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): FakeResource => ({
+    type: "docker:index/service:Service",
+    props: {
+        taskSpec: {
+            containerSpec: { image: DIGEST, user: "10001:10001", readOnly: true, capDrops: ["ALL"], healthcheck: { tests: ["CMD", "wget", "-q", "http://127.0.0.1:8080/health"] }, ...container },
+            resources: { limits: { nanoCpus: 500000000, memoryBytes: 268435456 } },
+            restartPolicy: { condition: "any" },
+        },
+        updateConfig: { failureAction: "rollback" },
+        ...rest,
+    },
+});
+
+export const RESOURCE_CASES: Record<string, ResourceCase> = {
+    "iam-no-wildcard-actions": {
+        good: { type: "aws:iam/rolePolicy:RolePolicy", props: { policy: doc({ Effect: "Allow", Action: ["ssm:GetParameter", "ec2:Describe*"], Resource: "*" }, { Effect: "Deny", Action: "*", Resource: "*" }) } },
+        bad: { type: "aws:iam/rolePolicy:RolePolicy", props: { policy: doc({ Effect: "Allow", Action: ["ssm:GetParameter", "s3:*"], Resource: "*" }) } },
+        expected: /statement 0 allows "s3:\*" on Resource "\*"/,
+    },
+    "iam-trust-no-public-principal": {
+        good: { type: "aws:iam/role:Role", props: { assumeRolePolicy: trust({ Service: "ec2.amazonaws.com" }) } },
+        bad: { type: "aws:iam/role:Role", props: { assumeRolePolicy: trust({ AWS: ["arn:aws:iam::123456789012:root", "*"] }, { Bool: { "aws:SecureTransport": "true" } }) } },
+        expected: /lets any AWS principal assume the role/,
+    },
+    "iam-no-admin-managed-policies": {
+        good: { type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", props: { policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" } },
+        bad: { type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", props: { policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } },
+        expected: /attaches arn:aws:iam::aws:policy\/AdministratorAccess, which grants administrator access/,
+    },
+    "iam-no-user-credentials": {
+        good: { type: "aws:iam/role:Role", props: { assumeRolePolicy: trust({ Service: "ec2.amazonaws.com" }) } },
+        bad: { type: "aws:iam/accessKey:AccessKey", props: { user: "deployer" } },
+        expected: /creates a long-lived access key/,
+    },
+    "no-public-resource-policies": {
+        good: {
+            type: "aws:ecr/repositoryPolicy:RepositoryPolicy",
+            props: { policy: doc({ Effect: "Allow", Principal: "*", Action: "ecr:BatchGetImage", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc" } } }) },
+        },
+        bad: { type: "aws:ecr/repositoryPolicy:RepositoryPolicy", props: { policy: doc({ Sid: "Pull", Effect: "Allow", Principal: { AWS: "*" }, Action: "ecr:BatchGetImage", Condition: { Bool: { "aws:SecureTransport": "true" } } }) } },
+        expected: /statement "Pull" allows "ecr:BatchGetImage" to everyone/,
+    },
+    "kms-key-rotation": {
+        good: { type: "aws:kms/key:Key", props: { enableKeyRotation: true } },
+        bad: { type: "aws:kms/key:Key", props: { keySpec: "SYMMETRIC_DEFAULT" } },
+        expected: /enableKeyRotation must be true, found "unset \(off\)"/,
+    },
+    "log-group-retention": {
+        good: { type: "aws:cloudwatch/logGroup:LogGroup", props: { retentionInDays: 14 } },
+        bad: { type: "aws:cloudwatch/logGroup:LogGroup", props: { retentionInDays: 0 } },
+        expected: /retentionInDays must be set \(1 to 3653 days\), found 0/,
+    },
+    "ebs-encrypted": {
+        good: { type: "aws:ebs/volume:Volume", props: { encrypted: true } },
+        bad: { type: "aws:ebs/volume:Volume", props: { size: 10 } },
+        expected: /encrypted must be true/,
+    },
+    "efs-encrypted": {
+        good: { type: "aws:efs/fileSystem:FileSystem", props: { encrypted: true } },
+        bad: { type: "aws:efs/fileSystem:FileSystem", props: {} },
+        expected: /encrypted must be true/,
+    },
+    "efs-access-points-enforced": {
+        good: { type: "aws:efs/accessPoint:AccessPoint", props: { posixUser: { uid: 999, gid: 1000 }, rootDirectory: { path: "/dockyard/dev/redis" } } },
+        bad: { type: "aws:efs/accessPoint:AccessPoint", props: { rootDirectory: { path: "/" } } },
+        expected: /rootDirectory.path must name a directory below \/[\s\S]*posixUser must set uid and gid/,
+    },
+    "imdsv2-required": {
+        good: { type: "aws:ec2/instance:Instance", props: { metadataOptions: { httpTokens: "required" } } },
+        bad: { type: "aws:ec2/instance:Instance", props: { metadataOptions: { httpTokens: "optional" } } },
+        expected: /httpTokens must be "required"/,
+    },
+    "imds-hop-limit": {
+        good: { type: "aws:ec2/launchTemplate:LaunchTemplate", props: { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } } },
+        bad: { type: "aws:ec2/launchTemplate:LaunchTemplate", props: { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 } } },
+        expected: /httpPutResponseHopLimit must be 1, found 2/,
+    },
+    "no-public-ingress-except-listeners": {
+        good: { type: "aws:ec2/securityGroup:SecurityGroup", props: { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }, { protocol: "tcp", fromPort: 6379, toPort: 6379, cidrBlocks: ["0.0.0.0/1"] }] } },
+        bad: { type: "aws:ec2/securityGroup:SecurityGroup", props: { ingress: [{ protocol: "tcp", fromPort: 6379, toPort: 6379, cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"] }] } },
+        expected: /allows tcp port 6379 from 0.0.0.0\/1\+128.0.0.0\/1/,
+    },
+    "no-admin-ports-from-internet": {
+        good: { type: "aws:ec2/securityGroupRule:SecurityGroupRule", props: { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"] } },
+        bad: { type: "aws:ec2/securityGroupRule:SecurityGroupRule", props: { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["::/1", "8000::/1"] } },
+        expected: /opens SSH \(port 22\) to ::\/1\+8000::\/1/,
+    },
+    "ecr-scan-on-push": {
+        good: { type: "aws:ecr/repository:Repository", props: { imageScanningConfiguration: { scanOnPush: true } } },
+        bad: { type: "aws:ecr/repository:Repository", props: {} },
+        expected: /scanOnPush must be true/,
+    },
+    "ecr-immutable-tags": {
+        good: { type: "aws:ecr/repository:Repository", props: { imageTagMutability: "IMMUTABLE" } },
+        bad: { type: "aws:ecr/repository:Repository", props: { imageTagMutability: "MUTABLE" } },
+        expected: /imageTagMutability must be "IMMUTABLE"/,
+    },
+    "images-no-cache-deploys": {
+        good: { type: "docker:index/service:Service", props: { taskSpec: { containerSpec: { image: DIGEST } } } },
+        bad: { type: "docker:index/service:Service", props: { taskSpec: { containerSpec: { image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/buildcache/api:buildcache" } } } },
+        expected: /a build-cache reference/,
+    },
+    "images-immutable-deploy-repositories": {
+        good: { type: "aws:ecr/repository:Repository", props: { name: "dockyard/dev/api", imageTagMutability: "IMMUTABLE" } },
+        bad: { type: "aws:ecr/repository:Repository", props: { name: "dockyard/dev/api", imageTagMutability: "IMMUTABLE_WITH_EXCLUSION", imageTagMutabilityExclusionFilters: [{ filter: "buildcache" }] } },
+        expected: /must be "IMMUTABLE" in a deploy repository/,
+    },
+    "eks-control-plane-logs": {
+        good: { type: "eks:index:Cluster", props: { enabledClusterLogTypes: ["api", "audit", "authenticator"] } },
+        bad: { type: "eks:index:Cluster", props: { enabledClusterLogTypes: ["api"] } },
+        expected: /lacks audit, authenticator/,
+    },
+    "eks-secrets-encryption": {
+        good: { type: "eks:index:Cluster", props: { encryptionConfigKeyArn: "arn:aws:kms:us-east-1:123456789012:key/abc" } },
+        bad: { type: "eks:index:Cluster", props: {} },
+        expected: /not envelope-encrypted/,
+    },
+    "eks-endpoint-not-public": {
+        good: { type: "eks:index:Cluster", props: { endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24", "0.0.0.0/1"] } },
+        bad: { type: "eks:index:Cluster", props: { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/1", "128.0.0.0/1"] } },
+        expected: /opens the API endpoint to the whole internet \(0.0.0.0\/1 \+ 128.0.0.0\/1\)/,
+    },
+    "eks-node-group-no-remote-access": {
+        good: { type: "aws:eks/nodeGroup:NodeGroup", props: { clusterName: "c" } },
+        bad: { type: "aws:eks/nodeGroup:NodeGroup", props: { clusterName: "c", remoteAccess: { ec2SshKey: "ops" } } },
+        expected: /remoteAccess opens SSH to the nodes from 0.0.0.0\/0/,
+    },
+    "k8s-run-as-non-root": {
+        good: deployment(),
+        bad: deployment({ securityContext: { ...CONTAINER.securityContext, runAsNonRoot: undefined, runAsUser: 0 } }),
+        expected: /container "api": runs as root/,
+    },
+    "k8s-not-privileged": { good: deployment(), bad: deployment({ securityContext: { ...CONTAINER.securityContext, privileged: true } }), expected: /must not be privileged/ },
+    "k8s-no-host-namespaces": { good: deployment(), bad: deployment({}, { hostPID: true }), expected: /hostPID must not be true/ },
+    "k8s-resource-limits": { good: deployment(), bad: deployment({ resources: { limits: { memory: "256Mi" } } }), expected: /resources.limits lacks cpu/ },
+    "k8s-read-only-root-filesystem": {
+        good: deployment(),
+        bad: deployment({ securityContext: { ...CONTAINER.securityContext, readOnlyRootFilesystem: false } }),
+        expected: /readOnlyRootFilesystem: true/,
+    },
+    "k8s-pinned-images": { good: deployment({ image: "redis:7.4-alpine" }), bad: deployment({ image: "redis" }), expected: /has no tag/ },
+    "swarm-health-check": { good: swarmService(), bad: swarmService({ healthcheck: { tests: ["NONE"] } }), expected: /healthcheck.tests must declare a check/ },
+    "swarm-rollback-on-failure": { good: swarmService(), bad: swarmService({}, { updateConfig: { failureAction: "continue" } }), expected: /failureAction must be "rollback"/ },
+    "swarm-resource-limits": { good: swarmService(), bad: { type: "docker:index/service:Service", props: { taskSpec: { containerSpec: { image: DIGEST } } } }, expected: /lacks nanoCpus and memoryBytes/ },
+    "swarm-read-only": { good: swarmService(), bad: swarmService({ readOnly: false }), expected: /readOnly must be true/ },
+    "swarm-non-root-user": { good: swarmService(), bad: swarmService({ user: "0:0" }), expected: /is root/ },
+    "swarm-pinned-images": { good: swarmService(), bad: swarmService({ image: "redis:latest" }), expected: /uses :latest/ },
+};
+
+export const STACK_CASES: Record<string, StackCase> = {
+    "public-listeners-only-on-load-balancers": {
+        good: [group("managers", { "dockyard:ingress": "direct" }), rule("tcp", 80, "0.0.0.0/0", "managers")],
+        bad: [group("managers", { "dockyard:ingress": "alb" }), rule("tcp", 80, "0.0.0.0/0", "managers", "managers-http")],
+        named: "managers-http",
+        expected: /allows tcp port 80 from 0.0.0.0\/0 but its security group is not attached/,
+    },
+    "no-internet-ingress-across-rules": {
+        good: [group("nodes"), rule("tcp", 6379, "0.0.0.0/1"), rule("tcp", 6380, "128.0.0.0/1")],
+        bad: [group("nodes"), rule("tcp", 6379, "0.0.0.0/1", "nodes", "low"), rule("tcp", 6379, "128.0.0.0/1", "nodes", "high")],
+        named: "high",
+        expected: /together with "low", "high" allows tcp port 6379 from 0.0.0.0\/1\+128.0.0.0\/1, which is the whole internet/,
+    },
+    "ecr-lifecycle-policy": {
+        good: [
+            { type: "aws:ecr/repository:Repository", name: "api-repo", props: { name: "dockyard/dev/api" } },
+            { type: "aws:ecr/lifecyclePolicy:LifecyclePolicy", name: "api-lifecycle", props: { repository: "dockyard/dev/api" } },
+        ],
+        bad: [
+            { type: "aws:ecr/repository:Repository", name: "api-repo", props: { name: "dockyard/dev/api" } },
+            { type: "aws:ecr/lifecyclePolicy:LifecyclePolicy", name: "web-lifecycle", props: { repository: "dockyard/dev/web" } },
+        ],
+        named: "api-repo",
+        expected: /no aws.ecr.LifecyclePolicy applies to it/,
+    },
+    "nat-gateway-per-az-outside-production": {
+        good: [{ type: "aws:ec2/natGateway:NatGateway", name: "nat-0", props: {}, provider: { type: "pulumi:providers:aws", name: "aws", props: { defaultTags: JSON.stringify({ tags: { "dockyard:stack": "dev" } }) } } }],
+        bad: ["nat-0", "nat-1"].map((name) => ({ type: "aws:ec2/natGateway:NatGateway", name, props: {}, provider: { type: "pulumi:providers:aws", name: "aws", props: { defaultTags: JSON.stringify({ tags: { "dockyard:stack": "dev" } }) } } })),
+        named: "nat-0",
+        expected: /has 2 NAT gateways \(nat-0, nat-1\)/,
+    },
+};
+
+describe("every policy, with a passing and a violating case", () => {
+    it("has a case for every policy of the pack, and none for a policy that does not exist", () => {
+        const names = policies.map((p) => p.name).sort();
+        expect([...Object.keys(RESOURCE_CASES), ...Object.keys(STACK_CASES)].sort()).to.deep.equal(names);
+    });
+
+    for (const policy of policies) {
+        if ("validateStack" in policy) {
+            const c = STACK_CASES[policy.name];
+            if (!c) continue;
+            it(`${policy.name} (stack)`, async () => {
+                const stackPolicy = policy as StackValidationPolicy;
+                expect((await runStackPolicy(stackPolicy, c.good)).violations, "on the passing stack").to.deep.equal([]);
+                const bad = await runStackPolicy(stackPolicy, c.bad);
+                expect(bad.violations, "on the violating stack").to.have.length.greaterThan(0);
+                expect(bad.violations.join("\n")).to.include(c.named);
+                expect(bad.violations.join("\n")).to.match(c.expected);
+            });
+        } else {
+            const c = RESOURCE_CASES[policy.name];
+            if (!c) continue;
+            it(policy.name, async () => {
+                const resourcePolicy = policy as ResourceValidationPolicy;
+                const pass = await runResourcePolicy(resourcePolicy, { name: "good", ...c.good });
+                expect(pass.applicable, `applies to ${c.good.type}`).to.equal(true);
+                expect(pass.violations, "on the passing resource").to.deep.equal([]);
+                const fail = await runResourcePolicy(resourcePolicy, { name: "bad", ...c.bad });
+                expect(fail.violations, "on the violating resource").to.have.length.greaterThan(0);
+                for (const message of fail.violations) expect(message).to.include(`${c.bad.type} "bad"`);
+                expect(fail.violations.join("\n")).to.match(c.expected);
+            });
+        }
+    }
+});

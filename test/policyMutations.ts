@@ -1,0 +1,510 @@
+/**
+ * Mutation tests of the policy pack: take the offline renders of dev, prod and local, change them
+ * the way an attacker or a careless edit would (each change below), and see whether the pack
+ * reports it. A mutation is caught when some mandatory finding names the changed resource (its
+ * type and name, as every message starts). The baseline renders themselves have no mandatory
+ * finding (test/policy.render.test.ts), so each catch is the mutation's doing.
+ *
+ * `npx ts-node --transpile-only test/policyMutations.ts [--rules <dir>]` prints the catch count
+ * for the pack in policy/rules, or for another copy of it (an older commit's, to compare).
+ */
+import * as path from "node:path";
+import type { Policies } from "@pulumi/policy";
+import { renderStack } from "./harness";
+import { FakeResource, Finding, fromRender, runPack } from "./policyHarness";
+
+export type StackName = "dev" | "prod" | "local";
+
+/** A render being mutated: find, change, add and remove resources by type and name. */
+export class MutableStack {
+    constructor(readonly resources: FakeResource[]) {}
+
+    find(type: string, name: string): FakeResource {
+        const found = this.resources.filter((r) => r.type === type && r.name === name);
+        if (found.length !== 1) throw new Error(`expected one ${type} "${name}" in the render, found ${found.length}`);
+        return found[0];
+    }
+
+    props(type: string, name: string): Record<string, any> {
+        return this.find(type, name).props;
+    }
+
+    add(resource: FakeResource): void {
+        this.resources.push(resource);
+    }
+
+    remove(type: string, name: string): void {
+        this.resources.splice(this.resources.indexOf(this.find(type, name)), 1);
+    }
+}
+
+export interface Mutation {
+    readonly id: string;
+    readonly stack: StackName;
+    /** What the change is, for the report. */
+    readonly what: string;
+    /** The resource a finding must name for the mutation to count as caught. */
+    readonly target: { readonly type: string; readonly name: string };
+    readonly mutate: (stack: MutableStack) => void;
+}
+
+const T = {
+    role: "aws:iam/role:Role",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    policy: "aws:iam/policy:Policy",
+    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    accessKey: "aws:iam/accessKey:AccessKey",
+    kmsKey: "aws:kms/key:Key",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    repo: "aws:ecr/repository:Repository",
+    repoPolicy: "aws:ecr/repositoryPolicy:RepositoryPolicy",
+    lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    efs: "aws:efs/fileSystem:FileSystem",
+    efsPolicy: "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    accessPoint: "aws:efs/accessPoint:AccessPoint",
+    instance: "aws:ec2/instance:Instance",
+    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    sgRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+    ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    eksCluster: "eks:index:Cluster",
+    nodeGroup: "aws:eks/nodeGroup:NodeGroup",
+    deployment: "kubernetes:apps/v1:Deployment",
+    statefulSet: "kubernetes:apps/v1:StatefulSet",
+    job: "kubernetes:batch/v1:Job",
+    namespace: "kubernetes:core/v1:Namespace",
+    service: "kubernetes:core/v1:Service",
+    ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+    clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    k8sRole: "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    clusterRole: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+    storageClass: "kubernetes:storage.k8s.io/v1:StorageClass",
+    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+    helm: "kubernetes:helm.sh/v3:Release",
+    swarmService: "docker:index/service:Service",
+    swarmNetwork: "docker:index/network:Network",
+} as const;
+
+const ACCOUNT = "123456789012";
+const managed = (name: string) => `arn:aws:iam::aws:policy/${name}`;
+
+/** Edits a JSON policy document held as a string property. */
+function editDocument(props: Record<string, any>, property: string, edit: (doc: { Statement: any[] }) => void): void {
+    const doc = typeof props[property] === "string" ? JSON.parse(props[property]) : (props[property] ?? { Version: "2012-10-17", Statement: [] });
+    doc.Statement = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+    edit(doc);
+    props[property] = JSON.stringify(doc);
+}
+
+const addStatement = (type: string, name: string, property: string, statement: Record<string, unknown>) => (s: MutableStack) =>
+    editDocument(s.props(type, name), property, (doc) => doc.Statement.push(statement));
+
+const setTrust = (name: string, principal: unknown, condition?: unknown) => (s: MutableStack) =>
+    editDocument(s.props(T.role, name), "assumeRolePolicy", (doc) => {
+        doc.Statement[0].Principal = principal;
+        if (condition) doc.Statement[0].Condition = condition;
+        else delete doc.Statement[0].Condition;
+    });
+
+
+const ingressRule = (name: string, securityGroup: string, props: Record<string, unknown>): FakeResource => ({
+    type: T.ingressRule,
+    name,
+    props: { securityGroupId: `${securityGroup}-id`, description: "added", ...props },
+    propertyDependencies: { securityGroupId: [securityGroup] },
+});
+
+const DEV_NODES_SG = "dev-swarm-sg-nodes";
+
+export const MUTATIONS: readonly Mutation[] = [
+    // IAM
+    {
+        id: "iam-star-star",
+        stack: "dev",
+        what: 'a node role policy gains Allow "*" on "*"',
+        target: { type: T.rolePolicy, name: "dev-swarm-nodes-manager" },
+        mutate: addStatement(T.rolePolicy, "dev-swarm-nodes-manager", "policy", { Effect: "Allow", Action: "*", Resource: "*" }),
+    },
+    {
+        id: "iam-service-wildcard",
+        stack: "prod",
+        what: 'the autoscaler policy gains Allow "ec2:*"',
+        target: { type: T.rolePolicy, name: "prod-eks-autoscaler-identity-inline" },
+        mutate: addStatement(T.rolePolicy, "prod-eks-autoscaler-identity-inline", "policy", { Effect: "Allow", Action: ["ec2:*"], Resource: "*" }),
+    },
+    {
+        id: "iam-not-action",
+        stack: "dev",
+        what: "a worker policy allows NotAction iam:* (everything else)",
+        target: { type: T.rolePolicy, name: "dev-swarm-nodes-worker" },
+        mutate: addStatement(T.rolePolicy, "dev-swarm-nodes-worker", "policy", { Effect: "Allow", NotAction: "iam:*", Resource: "*" }),
+    },
+    {
+        id: "iam-standalone-admin-policy",
+        stack: "prod",
+        what: 'a new customer-managed policy allows "*:*"',
+        target: { type: T.policy, name: "break-glass" },
+        mutate: (s) => s.add({ type: T.policy, name: "break-glass", props: { policy: JSON.stringify({ Version: "2012-10-17", Statement: { Effect: "Allow", Action: "*:*", Resource: "*" } }) } }),
+    },
+    {
+        id: "trust-aws-star",
+        stack: "dev",
+        what: 'the manager role trusts {"AWS": "*"}',
+        target: { type: T.role, name: "dev-swarm-nodes-manager" },
+        mutate: setTrust("dev-swarm-nodes-manager", { AWS: "*" }),
+    },
+    {
+        id: "trust-principal-star-with-condition",
+        stack: "prod",
+        what: 'the node role trusts Principal "*" under an aws:SecureTransport condition',
+        target: { type: T.role, name: "prod-eks-nodes-role" },
+        mutate: setTrust("prod-eks-nodes-role", "*", { Bool: { "aws:SecureTransport": "true" } }),
+    },
+    {
+        id: "trust-star-in-list",
+        stack: "prod",
+        what: "the load balancer controller role trusts an account and, hidden in the list, *",
+        target: { type: T.role, name: "prod-eks-lbc-identity-role" },
+        mutate: setTrust("prod-eks-lbc-identity-role", { AWS: [`arn:aws:iam::${ACCOUNT}:root`, "*"] }),
+    },
+    {
+        id: "trust-github-oidc-without-sub",
+        stack: "prod",
+        what: "a new CI role trusts GitHub's OIDC provider with only an aud condition",
+        target: { type: T.role, name: "ci-deploy" },
+        mutate: (s) =>
+            s.add({
+                type: T.role,
+                name: "ci-deploy",
+                props: {
+                    assumeRolePolicy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` },
+                                Action: "sts:AssumeRoleWithWebIdentity",
+                                Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } },
+                            },
+                        ],
+                    }),
+                },
+            }),
+    },
+    {
+        id: "attach-administrator-access",
+        stack: "dev",
+        what: "the manager's SSM attachment becomes AdministratorAccess",
+        target: { type: T.attachment, name: "dev-swarm-nodes-manager-AmazonSSMManagedInstanceCore" },
+        mutate: (s) => (s.props(T.attachment, "dev-swarm-nodes-manager-AmazonSSMManagedInstanceCore").policyArn = managed("AdministratorAccess")),
+    },
+    {
+        id: "attach-power-user",
+        stack: "prod",
+        what: "a node role attachment becomes PowerUserAccess",
+        target: { type: T.attachment, name: "prod-eks-nodes-role-policy-3" },
+        mutate: (s) => (s.props(T.attachment, "prod-eks-nodes-role-policy-3").policyArn = managed("PowerUserAccess")),
+    },
+    {
+        id: "role-managed-policy-arns-admin",
+        stack: "prod",
+        what: "the node role lists AdministratorAccess in managedPolicyArns",
+        target: { type: T.role, name: "prod-eks-nodes-role" },
+        mutate: (s) => (s.props(T.role, "prod-eks-nodes-role").managedPolicyArns = [managed("AdministratorAccess")]),
+    },
+    {
+        id: "iam-access-key",
+        stack: "dev",
+        what: "a long-lived access key for a deploy user",
+        target: { type: T.accessKey, name: "deployer-key" },
+        mutate: (s) => s.add({ type: T.accessKey, name: "deployer-key", props: { user: "deployer" } }),
+    },
+    // KMS and logs
+    {
+        id: "kms-rotation-off",
+        stack: "dev",
+        what: "the swarm key's rotation is switched off",
+        target: { type: T.kmsKey, name: "dev-swarm-key" },
+        mutate: (s) => (s.props(T.kmsKey, "dev-swarm-key").enableKeyRotation = false),
+    },
+    {
+        id: "kms-rotation-dropped",
+        stack: "prod",
+        what: "the Secrets key loses enableKeyRotation (defaults to off)",
+        target: { type: T.kmsKey, name: "prod-eks-secrets-key" },
+        mutate: (s) => delete s.props(T.kmsKey, "prod-eks-secrets-key").enableKeyRotation,
+    },
+    {
+        id: "kms-key-policy-public",
+        stack: "dev",
+        what: "the swarm key's policy lets everyone decrypt",
+        target: { type: T.kmsKey, name: "dev-swarm-key" },
+        mutate: addStatement(T.kmsKey, "dev-swarm-key", "policy", { Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*" }),
+    },
+    {
+        id: "log-retention-dropped",
+        stack: "dev",
+        what: "the swarm log group loses retentionInDays",
+        target: { type: T.logGroup, name: "dev-swarm-logs" },
+        mutate: (s) => delete s.props(T.logGroup, "dev-swarm-logs").retentionInDays,
+    },
+    {
+        id: "log-retention-zero",
+        stack: "prod",
+        what: "the EKS log group's retention becomes 0 (never expire)",
+        target: { type: T.logGroup, name: "prod-eks-logs" },
+        mutate: (s) => (s.props(T.logGroup, "prod-eks-logs").retentionInDays = 0),
+    },
+    // ECR
+    {
+        id: "ecr-repository-policy-public",
+        stack: "dev",
+        what: "a repository policy lets Principal * pull",
+        target: { type: T.repoPolicy, name: "dev-api-repo-policy" },
+        mutate: (s) =>
+            s.add({
+                type: T.repoPolicy,
+                name: "dev-api-repo-policy",
+                props: { repository: "dockyard/dev/api", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "Pull", Effect: "Allow", Principal: "*", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] }] }) },
+            }),
+    },
+    {
+        id: "ecr-mutable-tags",
+        stack: "dev",
+        what: "the api repository's tags become MUTABLE",
+        target: { type: T.repo, name: "dev-api-repo" },
+        mutate: (s) => (s.props(T.repo, "dev-api-repo").imageTagMutability = "MUTABLE"),
+    },
+    {
+        id: "ecr-scan-off",
+        stack: "prod",
+        what: "the web repository stops scanning on push",
+        target: { type: T.repo, name: "prod-web-repo" },
+        mutate: (s) => (s.props(T.repo, "prod-web-repo").imageScanningConfiguration = { scanOnPush: false }),
+    },
+    {
+        id: "ecr-lifecycle-removed",
+        stack: "dev",
+        what: "the api repository's lifecycle policy is deleted",
+        target: { type: T.repo, name: "dev-api-repo" },
+        mutate: (s) => s.remove(T.lifecycle, "dev-api-repo-lifecycle"),
+    },
+    // EFS
+    {
+        id: "efs-policy-public",
+        stack: "prod",
+        what: "the file system policy lets everyone mount",
+        target: { type: T.efsPolicy, name: "prod-eks-storage-efs-policy" },
+        mutate: addStatement(T.efsPolicy, "prod-eks-storage-efs-policy", "policy", { Effect: "Allow", Principal: { AWS: "*" }, Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: "*" }),
+    },
+    {
+        id: "efs-unencrypted",
+        stack: "dev",
+        what: "the swarm file system is not encrypted",
+        target: { type: T.efs, name: "dev-swarm-storage-efs" },
+        mutate: (s) => (s.props(T.efs, "dev-swarm-storage-efs").encrypted = false),
+    },
+    {
+        id: "efs-access-point-root",
+        stack: "dev",
+        what: "redis's access point exposes the file system root",
+        target: { type: T.accessPoint, name: "dev-redis-data" },
+        mutate: (s) => (s.props(T.accessPoint, "dev-redis-data").rootDirectory.path = "/"),
+    },
+    {
+        id: "efs-access-point-any-user",
+        stack: "dev",
+        what: "redis's access point stops enforcing a POSIX user",
+        target: { type: T.accessPoint, name: "dev-redis-data" },
+        mutate: (s) => delete s.props(T.accessPoint, "dev-redis-data").posixUser,
+    },
+    // EC2
+    {
+        id: "imds-hop-limit-template",
+        stack: "prod",
+        what: "the EKS node launch template's IMDS hop limit becomes 2",
+        target: { type: T.launchTemplate, name: "prod-eks-nodes-lt" },
+        mutate: (s) => (s.props(T.launchTemplate, "prod-eks-nodes-lt").metadataOptions.httpPutResponseHopLimit = 2),
+    },
+    {
+        id: "imds-hop-limit-instance",
+        stack: "dev",
+        what: "the manager's IMDS hop limit becomes 3",
+        target: { type: T.instance, name: "dev-swarm-nodes-manager-0" },
+        mutate: (s) => (s.props(T.instance, "dev-swarm-nodes-manager-0").metadataOptions.httpPutResponseHopLimit = 3),
+    },
+    {
+        id: "imds-hop-limit-dropped",
+        stack: "dev",
+        what: "the worker launch template drops the hop limit (AMI default 2)",
+        target: { type: T.launchTemplate, name: "dev-swarm-nodes-worker" },
+        mutate: (s) => delete s.props(T.launchTemplate, "dev-swarm-nodes-worker").metadataOptions.httpPutResponseHopLimit,
+    },
+    {
+        id: "imdsv1-allowed",
+        stack: "dev",
+        what: "the worker launch template allows IMDSv1",
+        target: { type: T.launchTemplate, name: "dev-swarm-nodes-worker" },
+        mutate: (s) => (s.props(T.launchTemplate, "dev-swarm-nodes-worker").metadataOptions.httpTokens = "optional"),
+    },
+    {
+        id: "ebs-root-unencrypted",
+        stack: "dev",
+        what: "the manager's root volume is not encrypted",
+        target: { type: T.instance, name: "dev-swarm-nodes-manager-0" },
+        mutate: (s) => (s.props(T.instance, "dev-swarm-nodes-manager-0").rootBlockDevice.encrypted = false),
+    },
+    // Security groups
+    {
+        id: "sg-world-as-two-halves-inline",
+        stack: "prod",
+        what: "the EFS group admits NFS from 0.0.0.0/1 and 128.0.0.0/1",
+        target: { type: T.sg, name: "prod-eks-storage-efs-sg" },
+        mutate: (s) => s.props(T.sg, "prod-eks-storage-efs-sg").ingress.push({ protocol: "tcp", fromPort: 2049, toPort: 2049, cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"], description: "nfs" }),
+    },
+    {
+        id: "sg-world-as-two-rules",
+        stack: "dev",
+        what: "two rules open 6379 to 0.0.0.0/1 and 128.0.0.0/1",
+        target: { type: T.ingressRule, name: "redis-low" },
+        mutate: (s) => {
+            s.add(ingressRule("redis-low", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 6379, toPort: 6379, cidrIpv4: "0.0.0.0/1" }));
+            s.add(ingressRule("redis-high", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 6379, toPort: 6379, cidrIpv4: "128.0.0.0/1" }));
+        },
+    },
+    {
+        id: "sg-http-as-two-rules-on-nodes",
+        stack: "dev",
+        what: "two rules open port 80 of the (non-listener) node group to both halves of the internet",
+        target: { type: T.ingressRule, name: "http-high" },
+        mutate: (s) => {
+            s.add(ingressRule("http-low", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/1" }));
+            s.add(ingressRule("http-high", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "128.0.0.0/1" }));
+        },
+    },
+    {
+        id: "sg-ssh-from-world",
+        stack: "dev",
+        what: "a SecurityGroupRule opens SSH to 0.0.0.0/0",
+        target: { type: T.sgRule, name: "ssh" },
+        mutate: (s) => s.add({ type: T.sgRule, name: "ssh", props: { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"], securityGroupId: "sg-1" } }),
+    },
+    {
+        id: "sg-swarm-control-from-ipv6-world",
+        stack: "dev",
+        what: "swarm management (2377) opened to ::/0",
+        target: { type: T.ingressRule, name: "manage-v6" },
+        mutate: (s) => s.add(ingressRule("manage-v6", "dev-swarm-sg-managers", { ipProtocol: "tcp", fromPort: 2377, toPort: 2377, cidrIpv6: "::/0" })),
+    },
+    {
+        id: "sg-all-protocols-from-world",
+        stack: "dev",
+        what: "an all-protocols rule from 0.0.0.0/0 on the node group",
+        target: { type: T.ingressRule, name: "anything" },
+        mutate: (s) => s.add(ingressRule("anything", DEV_NODES_SG, { ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" })),
+    },
+    {
+        id: "sg-http-on-node-group",
+        stack: "dev",
+        what: "port 80 from 0.0.0.0/0 on the node group (no load balancer, not direct ingress)",
+        target: { type: T.ingressRule, name: "nodes-http" },
+        mutate: (s) => s.add(ingressRule("nodes-http", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0" })),
+    },
+    {
+        id: "sg-malformed-world",
+        stack: "dev",
+        what: 'Postgres opened to "0.0.0.0/00"',
+        target: { type: T.ingressRule, name: "postgres" },
+        mutate: (s) => s.add(ingressRule("postgres", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "0.0.0.0/00" })),
+    },
+    // EKS
+    {
+        id: "eks-endpoint-two-halves",
+        stack: "prod",
+        what: "the API endpoint is public to 0.0.0.0/1 and 128.0.0.0/1",
+        target: { type: T.eksCluster, name: "prod-eks-cluster" },
+        mutate: (s) => (s.props(T.eksCluster, "prod-eks-cluster").publicAccessCidrs = ["0.0.0.0/1", "128.0.0.0/1"]),
+    },
+    {
+        id: "eks-endpoint-world",
+        stack: "prod",
+        what: "the API endpoint is public to 0.0.0.0/0",
+        target: { type: T.eksCluster, name: "prod-eks-cluster" },
+        mutate: (s) => (s.props(T.eksCluster, "prod-eks-cluster").publicAccessCidrs = ["0.0.0.0/0"]),
+    },
+    {
+        id: "eks-audit-log-off",
+        stack: "prod",
+        what: "the control plane stops sending audit logs",
+        target: { type: T.eksCluster, name: "prod-eks-cluster" },
+        mutate: (s) => (s.props(T.eksCluster, "prod-eks-cluster").enabledClusterLogTypes = ["api", "authenticator"]),
+    },
+    {
+        id: "eks-secrets-unencrypted",
+        stack: "prod",
+        what: "Secrets lose envelope encryption",
+        target: { type: T.eksCluster, name: "prod-eks-cluster" },
+        mutate: (s) => delete s.props(T.eksCluster, "prod-eks-cluster").encryptionConfigKeyArn,
+    },
+    {
+        id: "node-group-remote-access",
+        stack: "prod",
+        what: "a node group gets SSH remote access with a key pair",
+        target: { type: T.nodeGroup, name: "prod-eks-nodes-ng-0" },
+        mutate: (s) => (s.props(T.nodeGroup, "prod-eks-nodes-ng-0").remoteAccess = { ec2SshKey: "ops" }),
+    },
+];
+
+export interface MutationResult {
+    readonly mutation: Mutation;
+    readonly caught: boolean;
+    /** The mandatory findings that name the target. */
+    readonly findings: Finding[];
+}
+
+const renders = new Map<StackName, Promise<FakeResource[]>>();
+
+/** The offline render of a stack as the policy engine sees it (rendered once per process). */
+export function renderedResources(stack: StackName): Promise<FakeResource[]> {
+    if (!renders.has(stack)) renders.set(stack, renderStack(stack).then((run) => fromRender(run)));
+    return renders.get(stack)!;
+}
+
+/** Applies one mutation to a copy of its stack's render and runs the pack over the result. */
+export async function runMutation(policies: Policies, mutation: Mutation): Promise<MutationResult> {
+    const stack = new MutableStack(structuredClone(await renderedResources(mutation.stack)));
+    mutation.mutate(stack);
+    const subject = `${mutation.target.type} "${mutation.target.name}"`;
+    const findings = (await runPack(policies, stack.resources)).filter((f) => f.enforcementLevel === "mandatory" && f.message.includes(subject));
+    return { mutation, caught: findings.length > 0, findings };
+}
+
+export async function runMutations(policies: Policies, mutations: readonly Mutation[] = MUTATIONS): Promise<MutationResult[]> {
+    const results: MutationResult[] = [];
+    for (const mutation of mutations) results.push(await runMutation(policies, mutation));
+    return results;
+}
+
+export function formatResults(results: readonly MutationResult[]): string {
+    const caught = results.filter((r) => r.caught).length;
+    const lines = results.map((r) => `  ${r.caught ? "caught" : "MISSED"}  ${r.mutation.stack.padEnd(5)} ${r.mutation.id}: ${r.mutation.what}`);
+    return `${lines.join("\n")}\npolicy pack caught ${caught} of ${results.length} mutations`;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+    const at = argv.indexOf("--rules");
+    const rulesDir = at >= 0 ? path.resolve(argv[at + 1]) : path.join(__dirname, "..", "policy", "rules");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { policies } = require(rulesDir) as { policies: Policies };
+    console.log(`rules: ${path.relative(process.cwd(), rulesDir) || "."}`);
+    console.log(formatResults(await runMutations(policies)));
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).catch((err) => {
+        console.error(err);
+        process.exit(1);
+    });
+}
