@@ -5,6 +5,7 @@
 import type * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { NodePlacement } from "./swarm/service";
 
 export interface KubernetesPlatform {
     readonly kind: "kubernetes";
@@ -51,6 +52,8 @@ export interface SwarmPlatform {
     readonly shell: pulumi.Input<SwarmShell>;
     /** The readiness gate (and anything else) every Swarm resource waits for. */
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+    /** Which nodes run the workloads and what they spread over; absent: any node, no spreading. */
+    readonly placement?: NodePlacement;
 }
 
 export type Platform = KubernetesPlatform | SwarmPlatform;

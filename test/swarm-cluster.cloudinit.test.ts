@@ -152,7 +152,8 @@ describe("swarm cloud-init", () => {
         const script = readinessScript({
             sshTarget: "ec2-user@i-0123456789abcdef0",
             sshOptions: sshOptions({ access: "ssm", region: "us-east-1", sshUser: "ec2-user", identityFile: "~/.ssh/dockyard/dockyard-dev" }),
-            expectedNodes: 3,
+            managersNeeded: 2,
+            workersNeeded: 1,
             timeoutSeconds: 900,
             pollSeconds: 15,
         });

@@ -311,10 +311,14 @@ describe("swarm cluster: storage, logs and the provider", () => {
         }
     });
 
-    it("gates the platform on a bounded readiness check that expects every node", async () => {
-        const { resources, value } = await deploy({ "swarm.managers": 3, "network.azs": 3, "swarm.workersMin": 1, "swarm.workersDesired": 1 });
+    it("gates the platform on a bounded readiness check that expects a quorum of managers and, for worker-only workloads, one worker", async () => {
+        const { resources, value } = await deploy({ "swarm.managers": 3, "network.azs": 3, "swarm.workersMin": 1, "swarm.workersDesired": 3, "swarm.workersMax": 4 });
         const gate = only(resources, "command:local:Command");
-        expect(gate.inputs.create).to.include("expected=4").and.include("deadline=$((SECONDS + 900))");
+        expect(gate.inputs.create).to.include("\nmanagers_needed=2\nworkers_needed=1\n").and.include("deadline=$((SECONDS + 900))");
+        expect(value.platform.placement).to.deep.equal({ workersOnly: true, spreadLabel: "dockyard.az" });
+        const lone = await deploy({ "swarm.managers": 1, "swarm.workersMin": 0, "swarm.workersDesired": 2, "swarm.workersMax": 2 });
+        expect(only(lone.resources, "command:local:Command").inputs.create).to.include("\nmanagers_needed=1\nworkers_needed=0\n");
+        expect(lone.value.platform.placement).to.deep.equal({ workersOnly: false, spreadLabel: "dockyard.az" });
         expect(gate.inputs.interpreter).to.deep.equal(["/bin/bash", "-c"]);
         expect(value.platform.kind).to.equal("swarm");
         expect(value.platform.engine).to.equal("ec2");

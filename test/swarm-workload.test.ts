@@ -287,6 +287,17 @@ describe("swarm workloads on ec2 (mocks)", () => {
         });
     });
 
+    it("runs every workload, jobs too, on workers spread over the AZ label when the platform says so", async () => {
+        const job: WorkloadSpec = { ...base, name: "migrate", kind: "job" };
+        const { resources } = await runDeclaration(() => deploySwarmWorkloads("dev", [base, job], images([base, job]), { ...ec2Platform(), placement: { workersOnly: true, spreadLabel: "dockyard.az" } }));
+        for (const name of ["app", "migrate"]) {
+            expect((serviceOf(resources, "dev", name).inputs as any).taskSpec.placement, name).to.deep.equal({
+                constraints: ["node.platform.os==linux", "node.role==worker"],
+                prefs: ["node.labels.dockyard.az"],
+            });
+        }
+    });
+
     it("refuses an EFS-backed volume without the stack AWS provider", async () => {
         let failure: unknown;
         try {

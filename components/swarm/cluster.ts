@@ -14,7 +14,8 @@ import type { BootstrapSettings } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
 import { listenerPlan, SwarmLoadBalancer } from "./loadBalancer";
 import { SwarmNodes } from "./nodes";
-import { readinessGate } from "./readiness";
+import { readinessGate, readyManagersNeeded } from "./readiness";
+import type { NodePlacement } from "./service";
 import { securityGroupRules, SwarmSecurityGroups } from "./securityGroups";
 import { SwarmStorage } from "./storage";
 
@@ -60,6 +61,21 @@ export function swarmNames(config: Pick<StackConfig, "project" | "stack">) {
 export function bootstrapSettings(config: StackConfig): Omit<BootstrapSettings, "role"> {
     const { swarm } = config;
     return { ...swarmNames(config), region: config.region, managers: swarm.managers, sshUser: swarm.sshUser, sshPublicKey: swarm.sshPublicKey };
+}
+
+/** The engine label every node carries and the managers' reaper copies to a node label (cloudInit.ts). */
+export const AZ_NODE_LABEL = "dockyard.az";
+
+/**
+ * Where the workloads run: on workers only when the worker group never goes below one worker
+ * (`swarm.workersMin` and every `swarm.workerSchedule` minimum at least 1), so managers keep their
+ * capacity for Raft; otherwise anywhere, or a stack without workers (dev's lone manager) would run
+ * nothing. Replicas spread over the AZ label either way.
+ */
+export function workloadNodes(swarm: Pick<StackConfig["swarm"], "workersMin" | "workerSchedule">): NodePlacement {
+    const scheduledMinimums = swarm.workerSchedule.map((entry) => Number(/ (\d+)\/\d+\/\d+$/.exec(entry)?.[1] ?? 0));
+    const alwaysWorkers = swarm.workersMin >= 1 && scheduledMinimums.every((min) => min >= 1);
+    return { workersOnly: alwaysWorkers, spreadLabel: AZ_NODE_LABEL };
 }
 
 /** Settings the cluster refuses before creating anything. */
@@ -172,13 +188,15 @@ export class SwarmCluster extends pulumi.ComponentResource {
             return { ...settings, identityFile };
         });
         const options = access.apply(sshOptions);
+        const placement = workloadNodes(swarm);
         const gate = readinessGate(
             `${name}-ready`,
             {
                 after: [...nodes.managers, ...(nodes.workerGroup ? [nodes.workerGroup] : [])],
                 sshTarget: pulumi.interpolate`${swarm.sshUser}@${target}`,
                 sshOptions: options,
-                expectedNodes: swarm.managers + swarm.workersDesired,
+                managersNeeded: readyManagersNeeded(swarm.managers),
+                workersNeeded: placement.workersOnly ? 1 : 0,
                 managerInstanceId: manager.id,
             },
             { parent: this },
@@ -198,6 +216,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             shell: pulumi.all([target, options]).apply(([t, sshOptions]) => ({ sshTarget: `${swarm.sshUser}@${t}`, sshOptions })),
             efs: { fileSystemId: storage.fileSystemId, dnsName: storage.dnsName },
             dependsOn: [gate],
+            placement,
         };
         this.managerInstanceId = manager.id;
         this.connectHint = pulumi.unsecret(pulumi.all([access, target]).apply(([a, t]) => connectHint(a, t)));

@@ -261,6 +261,34 @@ export function swarmSecretReference(
 
 export const PLACEMENT_CONSTRAINTS = ["node.platform.os==linux"];
 
+/** Where a stack's workloads run: decided per stack (`workloadNodes` in cluster.ts), the same for every workload. */
+export interface NodePlacement {
+    /** Only on workers, so that managers keep their CPU and memory for Raft and the control plane. */
+    readonly workersOnly: boolean;
+    /** A node label whose values the replicas spread over evenly (the AZ label on EC2). */
+    readonly spreadLabel?: string;
+}
+
+/** Every node may run tasks, and nothing is spread: the local engine's single node. */
+export const ANY_NODE: NodePlacement = { workersOnly: false };
+
+/**
+ * The task placement: Linux nodes, workers only when the stack keeps workers, and a spread
+ * preference over the node label. The provider passes each `prefs` string through as the
+ * SpreadDescriptor itself (kreuzwerker/terraform-provider-docker
+ * internal/provider/resource_docker_service_structures.go stringSetToPlacementPrefs), and swarmkit
+ * ignores a descriptor that does not start with `node.labels.` or `engine.labels.`
+ * (moby/swarmkit manager/scheduler/nodeset.go), so the string is `node.labels.<label>`, not the
+ * CLI's `spread=node.labels.<label>` that the provider's doc suggests. A node without the label
+ * counts as one more group with the value "" (same file), so it still receives tasks.
+ */
+export function swarmPlacement(nodes: NodePlacement): Inputs.ServiceTaskSpecPlacement {
+    return {
+        constraints: [...PLACEMENT_CONSTRAINTS, ...(nodes.workersOnly ? ["node.role==worker"] : [])],
+        ...(nodes.spreadLabel ? { prefs: [`node.labels.${nodes.spreadLabel}`] } : {}),
+    };
+}
+
 /** Labels on the service, so operators can find a stack's workloads with `docker service ls -f`. */
 export function swarmLabels(stack: string, spec: WorkloadSpec): Inputs.ServiceLabel[] {
     return [

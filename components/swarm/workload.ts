@@ -13,16 +13,17 @@ import { publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../wo
 import { jobCompletion } from "./jobs";
 import { volumeDirectory } from "./volumes";
 import {
+    ANY_NODE,
     CONVERGE_TIMEOUT,
     deploymentOrder,
     efsPath,
     isJob,
-    PLACEMENT_CONSTRAINTS,
     SECRET_NAME_KEY_BYTES,
     secretDockerName,
     swarmHealthcheck,
     swarmLabels,
     swarmMounts,
+    swarmPlacement,
     swarmPorts,
     swarmReplicas,
     swarmResources,
@@ -145,7 +146,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
                     },
                     resources: swarmResources(spec),
                     restartPolicy: swarmRestartPolicy(spec),
-                    placement: { constraints: PLACEMENT_CONSTRAINTS },
+                    placement: swarmPlacement(platform.placement ?? ANY_NODE),
                     networksAdvanceds: [{ id: args.networkId, aliases: [spec.name] }],
                 },
                 endpointSpec: { mode: "vip", ports: swarmPorts(args.publicEndpoints, engine) },
