@@ -24,7 +24,8 @@ import { shrinkProblem } from "../components/kubernetes/volumeSize";
 import { JOB_TIMEOUTS, ROLLOUT_TIMEOUTS } from "../components/kubernetes/workload";
 import type { KubernetesPlatform } from "../components/platform";
 import type { WorkloadSpec } from "../components/workload";
-import { sampleWorkloads } from "../workloads";
+import * as pulumi from "@pulumi/pulumi";
+import { sampleWorkloads, workloads } from "../workloads";
 import * as k8s from "@pulumi/kubernetes";
 import { ofType, only, RecordedResource, renderStack, runDeclaration, stackConfig } from "./harness";
 import { kubernetesProblems } from "./k8sSchema";
@@ -205,8 +206,11 @@ describe("kubernetes: rollouts, scale-down, volumes, jobs and network policies",
     describe("the prod render", function () {
         it("every Kubernetes object, the new ones included, validates against the schema and lines up", async function () {
             const prod = await renderStack("prod");
-            expect(ofType(prod.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy")).to.have.length(6);
-            expect(ofType(prod.resources, "kubernetes:core/v1:PersistentVolumeClaimPatch")).to.have.length(1);
+            // The namespace's baseline policies, then one per workload, whatever workloads.ts declares.
+            const declared = workloads({ stack: "prod", generatedSecret: () => pulumi.secret("") });
+            expect(ofType(prod.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy")).to.have.length(namespaceNetworkPolicies().length + declared.length);
+            const persistentVolumes = declared.flatMap((w) => (w.volumes ?? []).filter((v) => v.kind === "persistent")).length;
+            expect(ofType(prod.resources, "kubernetes:core/v1:PersistentVolumeClaimPatch")).to.have.length(persistentVolumes);
             expect(kubernetesProblems(prod.resources)).to.deep.equal([]);
         });
     });

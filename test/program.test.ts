@@ -9,8 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { programProblems, WorkloadContext } from "../components/program";
 import type { WorkloadSpec } from "../components/workload";
 import { ProgramFailure, runProgram } from "../scripts/offline/run";
-import { workloads } from "../workloads";
+import { sampleWorkloads, workloads } from "../workloads";
+import { policies } from "../policy/rules";
 import { isSecret, only, PROJECT_ROOT, resolve, stackConfigMap } from "./harness";
+import { fromRender, runPack } from "./policyHarness";
 
 const resources = { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "250m", memory: "128Mi" } };
 const placeholder: WorkloadContext = { stack: "dev", generatedSecret: () => pulumi.secret("") };
@@ -18,6 +20,29 @@ const placeholder: WorkloadContext = { stack: "dev", generatedSecret: () => pulu
 /** The problems of a stack file with overrides, for these workloads. */
 const problemsOf = (stack: string, overrides: Record<string, unknown>, declare: (c: WorkloadContext) => readonly WorkloadSpec[] = workloads) =>
     programProblems(stackConfigMap(stack, overrides).config, "dockyard", stack, declare).problems;
+
+/**
+ * The README's "Adding a workload" example, compiled from the README itself: its code block replaces
+ * workloads() in a copy of workloads.ts beside the original, so the test follows the doc as written.
+ */
+function readmeExample(): (context: WorkloadContext) => readonly WorkloadSpec[] {
+    const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Adding a workload"));
+    const block = /```ts\n([\s\S]*?)```/.exec(section);
+    if (!block) throw new Error("README.md: no ts code block under \"## Adding a workload\"");
+    const original = fs.readFileSync(path.join(PROJECT_ROOT, "workloads.ts"), "utf8");
+    const start = original.indexOf("export function workloads(");
+    const end = original.indexOf("\n}\n", start) + 3;
+    if (start < 0 || end < 3) throw new Error("workloads.ts: no `export function workloads(...) { ... }` to replace");
+    const copy = path.join(PROJECT_ROOT, "readme-example.workloads.tmp.ts");
+    fs.writeFileSync(copy, original.slice(0, start) + block[1] + original.slice(end));
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return require(copy).workloads;
+    } finally {
+        fs.rmSync(copy);
+    }
+}
 
 describe("the program (index.ts -> declareProgram(workloads))", function () {
     this.timeout(120_000);
@@ -56,7 +81,7 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
     it("lists config and workload problems together, once each, and creates nothing", async () => {
         const broken = (context: WorkloadContext): WorkloadSpec[] => [
             ...workloads(context),
-            { name: "worker", image: { build: { context: "services/worker" } }, replica: 3, resources } as unknown as WorkloadSpec,
+            { name: "reporter", image: { build: { context: "services/reporter" } }, replica: 3, resources } as unknown as WorkloadSpec,
         ];
         const { config } = stackConfigMap("dev", { "swarm.managers": 2, "workloads.replicas": { redis: 2 } });
         let failure: ProgramFailure | undefined;
@@ -71,9 +96,9 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
         const lines = failure!.message.split("\n").filter((l) => l.startsWith("  - "));
         expect(lines).to.deep.equal([
             "  - dockyard:swarm.managers is 2; a swarm needs an odd number of managers: 1, 3 or 5",
-            `  - workload "worker": replica is 3; allowed: a field WorkloadSpec declares (did you mean replicas?): name, kind, image, command, args, replicas, ports, env, secrets, resources, health, volumes, update, autoscaling, after, connectsTo, user, readOnlyRootFilesystem`,
+            `  - workload "reporter": replica is 3; allowed: a field WorkloadSpec declares (did you mean replicas?): name, kind, image, command, args, replicas, ports, env, secrets, resources, health, volumes, update, autoscaling, after, connectsTo, user, readOnlyRootFilesystem`,
             `  - workload "redis": a persistent volume holds one replica's data, so replicas must be 1 on Swarm (got 2); allowed: replicas 1, or a shared volume`,
-            `  - workload "worker": image.build.context is "services/worker", which is not a folder; allowed: a folder of this repository, relative to its root, with a Dockerfile (or an existing image as image: { ref: "..." })`,
+            `  - workload "reporter": image.build.context is "services/reporter", which is not a folder; allowed: a folder of this repository, relative to its root, with a Dockerfile (or an existing image as image: { ref: "..." })`,
         ]);
         expect(failure!.message).to.match(/^dockyard: stack "dev" cannot be deployed \(4 problems\), nothing was created:\n/);
     });
@@ -106,12 +131,17 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
         }
     });
 
-    it("a workload added the way the README shows (an image reference) validates on every stack", () => {
-        const withWorker = (context: WorkloadContext): WorkloadSpec[] => [
-            ...workloads(context),
-            { name: "worker", image: { ref: "busybox:1.37" }, command: ["sh", "-c", "while true; do sleep 3600; done"], replicas: 2, resources, after: ["migrate"] },
-        ];
-        for (const stack of ["dev", "prod", "local"]) expect(problemsOf(stack, {}, withWorker), stack).to.deep.equal([]);
-        expect(workloads(placeholder).length).to.be.greaterThan(0);
+    it("the README's \"Adding a workload\" example, as written, validates on every stack, renders on both targets and passes the policy pack", async () => {
+        const withExample = readmeExample();
+        const sample = sampleWorkloads({ redisPassword: "" }).map((w) => w.name);
+        expect(withExample(placeholder).map((w) => w.name)).to.deep.equal([...sample, "worker"]);
+        for (const stack of ["dev", "prod", "local"]) expect(problemsOf(stack, {}, withExample), stack).to.deep.equal([]);
+        for (const stack of ["dev", "prod"]) {
+            const { config, secretKeys } = stackConfigMap(stack, {});
+            const run = await runProgram({ stack, config, secretKeys, program: async () => (await import("../components/program")).declareProgram(withExample) });
+            expect(run.resources.some((r) => /(^|-)worker$/.test(r.name)), `${stack}: the added workload's resources`).to.equal(true);
+            const mandatory = (await runPack(policies, fromRender(run))).filter((f) => f.enforcementLevel === "mandatory");
+            expect(mandatory.map((f) => `[${f.policy}] ${f.message}`), stack).to.deep.equal([]);
+        }
     });
 });
