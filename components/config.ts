@@ -58,6 +58,8 @@ export interface SwarmConfig {
     readonly ingress: SwarmIngress;
     /** Scheduled worker capacity, each `"<cron, UTC> <min>/<desired>/<max>"`. */
     readonly workerSchedule: readonly string[];
+    /** `swarm init --default-addr-pool`: where overlay networks take their /24s; never overlaps `network.cidr`. */
+    readonly overlayAddressPool: string;
 }
 
 export interface EksConfig {
@@ -221,6 +223,7 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "swarm.sshPrivateKey", type: "string", default: "", secret: true, description: "Private key for the SSH connection to the manager (set with `--secret`)." },
     { key: "swarm.ingress", type: "string", default: "alb", description: "How public ports reach the swarm: `alb`, `nlb` (TCP), or `direct` (on the node's own address, cheapest).", rule: oneOf(["alb", "nlb", "direct"]) },
     { key: "swarm.workerSchedule", type: "array", default: [], description: "Scheduled worker capacity, each `\"<cron, UTC> <min>/<desired>/<max>\"`, e.g. `\"0 20 * * 1-5 0/0/1\"` for evenings.", rule: ((values: readonly string[]) => { const bad = values.filter((v) => { const m = /^(?:\S+ ){5}(\d+)\/(\d+)\/(\d+)$/.exec(v); return !m || Number(m[1]) > Number(m[2]) || Number(m[2]) > Number(m[3]) || Number(m[3]) > 100; }); return bad.length === 0 ? undefined : `allowed: entries "<minute hour day month weekday> <min>/<desired>/<max>" with min <= desired <= max <= 100 (bad: ${bad.map((v) => JSON.stringify(v)).join(", ")})`; }) as Rule },
+    { key: "swarm.overlayAddressPool", type: "string", default: "10.200.0.0/16", description: "Where the swarm's overlay networks take their /24 subnets from (`docker swarm init --default-addr-pool`): a /8 to /24 private block apart from `network.cidr` and Docker's local bridge pools.", rule: ((v: string) => overlayPoolProblem(v)) as Rule },
     { key: "eks.version", type: "string", default: DEFAULT_KUBERNETES_VERSION, description: "Kubernetes version of the control plane and node groups: one still in EKS standard support (docs/eks.md, \"Upgrading\").", rule: kubernetesVersionRule },
     { key: "eks.instanceTypes", type: "array", default: ["t4g.medium"], description: "Instance types of the managed node group (one architecture).", rule: ((v: readonly string[]) => (v.length > 0 && v.every((t) => instanceType(t as never) === undefined) ? undefined : "allowed: a non-empty list of EC2 instance types")) as Rule },
     { key: "eks.capacityType", type: "string", default: "ON_DEMAND", description: "`ON_DEMAND` or `SPOT` node capacity.", rule: oneOf(["ON_DEMAND", "SPOT"]) },
@@ -265,6 +268,40 @@ export function vpcCidrProblem(cidr: string): string | undefined {
     const inPrivateRange = PRIVATE_RANGES.map((range) => parseCidr(range)!).some((range) => range.first <= block.first && block.last <= range.last);
     if (block.prefix < 16 || block.prefix > 24 || !inPrivateRange) {
         return `allowed: a /16 to /24 block inside ${PRIVATE_RANGES.join(", ")}`;
+    }
+    return undefined;
+}
+
+/** Whether two CIDR blocks share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+    const [x, y] = [parseCidr(a), parseCidr(b)];
+    return x !== undefined && y !== undefined && x.family === y.family && x.first <= y.last && y.first <= x.last;
+}
+
+/**
+ * Docker's local-scope default pools, from which dockerd takes `docker0` and `docker_gwbridge`
+ * (172.17.0.0/16 to 172.31.0.0/16 as /16s, 192.168.0.0/16 as /20s: docker/libnetwork
+ * ipamutils/utils.go, the table docker/docs#8663 asks to document). An overlay inside them would
+ * collide with the bridge every task's container reaches the outside through.
+ */
+export const DOCKER_LOCAL_POOLS = ["172.17.0.0/16", "172.18.0.0/15", "172.20.0.0/14", "172.24.0.0/13", "192.168.0.0/16"];
+
+/**
+ * Overlay subnets are /24s (`--default-addr-pool-mask-length 24`, Docker's default), so the pool is a
+ * /8 to /24 block in a private range, outside Docker's local pools. Without one, `swarm init` keeps
+ * Docker's 10.0.0.0/8 (docs.docker.com, "Manage swarm service networks": default address pool), and
+ * with the default `network.cidr` 10.0.0.0/16 the ingress network's 10.0.0.0/24 shadows the VPC,
+ * its resolver at 10.0.0.2 included (issue 14 item 6); the overlap with `network.cidr` is a
+ * cross-key check (crossKeyProblems).
+ */
+export function overlayPoolProblem(cidr: string): string | undefined {
+    const problem = cidrProblem(cidr);
+    if (problem) return problem;
+    const block = parseCidr(cidr)!;
+    const inPrivateRange = PRIVATE_RANGES.map((range) => parseCidr(range)!).some((range) => range.first <= block.first && block.last <= range.last);
+    const local = DOCKER_LOCAL_POOLS.filter((pool) => cidrsOverlap(pool, cidr));
+    if (block.prefix < 8 || block.prefix > 24 || !inPrivateRange || local.length > 0) {
+        return `allowed: a /8 to /24 block inside ${PRIVATE_RANGES.join(", ")}, outside Docker's local bridge pools (${DOCKER_LOCAL_POOLS.join(", ")}) and apart from network.cidr, e.g. 10.200.0.0/16`;
     }
     return undefined;
 }
@@ -374,6 +411,12 @@ function crossKeyProblems(values: Record<string, ConfigValue>): string[] {
         }
     }
     problems.push(...eksAccessProblems(values));
+    const [pool, vpc] = [values["swarm.overlayAddressPool"] as string, values["network.cidr"] as string];
+    if (cidrsOverlap(pool, vpc)) {
+        problems.push(
+            `${NAMESPACE}:swarm.overlayAddressPool is ${JSON.stringify(pool)}, which overlaps ${NAMESPACE}:network.cidr ${JSON.stringify(vpc)}: an overlay subnet would shadow VPC addresses (the VPC resolver at its base + 2 among them); allowed: a block apart from network.cidr, e.g. ${vpc.startsWith("10.200.") ? "10.201.0.0/16" : "10.200.0.0/16"}`,
+        );
+    }
     if (values["target"] === "eks" && values["swarm.engine"] === "local") {
         problems.push(`${NAMESPACE}:swarm.engine is "local" but ${NAMESPACE}:target is "eks"; the local engine runs the swarm target only`);
     }
@@ -581,6 +624,7 @@ function assemble(v: Record<string, ConfigValue>, project: string, stack: string
             sshPublicKey: s("swarm.sshPublicKey"),
             ingress: s("swarm.ingress") as SwarmIngress,
             workerSchedule: a("swarm.workerSchedule"),
+            overlayAddressPool: s("swarm.overlayAddressPool"),
         },
         eks: {
             version: s("eks.version"),

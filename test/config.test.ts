@@ -86,6 +86,21 @@ describe("config", () => {
         for (const cidr of ["10.255.0.0/16", "172.16.0.0/16", "172.31.0.0/16", "192.168.255.0/24"]) expect(problemsOf({ "network.cidr": cidr }), cidr).to.deep.equal([]);
     });
 
+    it("refuses a swarm overlay pool that overlaps the VPC, naming both keys (issue 14 item 6; fails on a2f6c95)", () => {
+        expect(problemsOf({ "network.cidr": "10.200.0.0/16" })).to.deep.equal([
+            'dockyard:swarm.overlayAddressPool is "10.200.0.0/16", which overlaps dockyard:network.cidr "10.200.0.0/16": an overlay subnet would shadow VPC addresses (the VPC resolver at its base + 2 among them); allowed: a block apart from network.cidr, e.g. 10.201.0.0/16',
+        ]);
+        expect(problemsOf({ "swarm.overlayAddressPool": "10.0.0.0/8" })).to.deep.equal([
+            'dockyard:swarm.overlayAddressPool is "10.0.0.0/8", which overlaps dockyard:network.cidr "10.0.0.0/16": an overlay subnet would shadow VPC addresses (the VPC resolver at its base + 2 among them); allowed: a block apart from network.cidr, e.g. 10.200.0.0/16',
+        ]);
+        const allowed = "allowed: a /8 to /24 block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, outside Docker's local bridge pools (172.17.0.0/16, 172.18.0.0/15, 172.20.0.0/14, 172.24.0.0/13, 192.168.0.0/16) and apart from network.cidr, e.g. 10.200.0.0/16";
+        for (const pool of ["172.18.0.0/16", "192.168.10.0/24", "172.31.0.0/24", "8.8.0.0/16", "10.200.0.0/25"]) {
+            expect(problemsOf({ "swarm.overlayAddressPool": pool }), pool).to.deep.equal([`dockyard:swarm.overlayAddressPool is ${JSON.stringify(pool)}; ${allowed}`]);
+        }
+        for (const pool of ["10.200.0.0/16", "172.16.0.0/16", "10.128.0.0/9", "10.1.0.0/24"]) expect(problemsOf({ "swarm.overlayAddressPool": pool }), pool).to.deep.equal([]);
+        expect(stackConfig("dev").swarm.overlayAddressPool).to.equal("10.200.0.0/16");
+    });
+
     it("accepts any AWS region, priced or not", () => {
         for (const region of ["ap-south-1", "sa-east-1", "us-gov-west-1", "ap-southeast-5", "eu-central-2"]) expect(problemsOf({ region }), region).to.deep.equal([]);
     });

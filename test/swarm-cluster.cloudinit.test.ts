@@ -82,6 +82,14 @@ describe("swarm cloud-init", () => {
         expect(script).to.include("docker node demote \"$node\"");
     });
 
+    it("starts the swarm with overlay subnets from swarm.overlayAddressPool, not Docker's 10.0.0.0/8 (issue 14 item 6; fails on a2f6c95)", () => {
+        const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
+        expect(script).to.include("OVERLAY_POOL='10.200.0.0/16'\n");
+        expect(script).to.include('docker swarm init --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" \\\n    --default-addr-pool "$OVERLAY_POOL" --default-addr-pool-mask-length 24\n');
+        const custom = nodeScripts({ ...settings("first-manager"), overlayAddressPool: "172.16.0.0/16" })["/usr/local/sbin/dockyard-bootstrap"];
+        expect(custom).to.include("OVERLAY_POOL='172.16.0.0/16'\n");
+    });
+
     it("other nodes wait with bounded, logged retries and never init a swarm", () => {
         for (const role of ["manager", "worker"] as const) {
             const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];

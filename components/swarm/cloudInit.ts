@@ -31,7 +31,12 @@ export interface BootstrapSettings {
     readonly sshUser: string;
     /** Authorized for `sshUser`; empty for none (Session Manager shell only). */
     readonly sshPublicKey: string;
+    /** `swarm.overlayAddressPool`: the overlays' /24s come from here, never from the VPC's block. */
+    readonly overlayAddressPool: string;
 }
+
+/** Prefix length of each overlay network's subnet taken from the pool (Docker's default, 24). */
+export const OVERLAY_SUBNET_PREFIX = 24;
 
 /** Name of the worker group's termination hook; the worker completes it after leaving the swarm. */
 export const LIFECYCLE_HOOK_NAME = "drain-and-leave";
@@ -71,7 +76,7 @@ function bootstrapScript(s: BootstrapSettings): string {
     const common = `${prelude(s, "dockyard-bootstrap")}
 ROLE=${q(s.role)}
 LOG_GROUP=${q(s.logGroupName)}
-${manager ? `KMS_KEY=${q(s.kmsKeyAlias)}\n` : ""}${s.role === "first-manager" ? `EXPECTED_MANAGERS=${s.managers}\n` : ""}SSH_USER=${q(s.sshUser)}
+${manager ? `KMS_KEY=${q(s.kmsKeyAlias)}\n` : ""}${s.role === "first-manager" ? `EXPECTED_MANAGERS=${s.managers}\nOVERLAY_POOL=${q(s.overlayAddressPool)}\n` : ""}SSH_USER=${q(s.sshUser)}
 JOIN_ATTEMPTS=30
 WAIT_ATTEMPTS=60
 RETRY_SECONDS=10
@@ -175,7 +180,10 @@ start_or_rejoin() {
     fi
     log "the single manager of the old swarm is gone; starting a new swarm"
   fi
-  docker swarm init --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377"
+  # The pool is fixed at init for the swarm's life (docs.docker.com, "docker swarm init":
+  # --default-addr-pool, --default-addr-pool-mask-length); Docker's own is 10.0.0.0/8, the VPC's range.
+  docker swarm init --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" \\
+    --default-addr-pool "$OVERLAY_POOL" --default-addr-pool-mask-length ${OVERLAY_SUBNET_PREFIX}
   publish_swarm
 }
 

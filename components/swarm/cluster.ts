@@ -60,7 +60,14 @@ export function swarmNames(config: Pick<StackConfig, "project" | "stack">) {
 /** What every node's bootstrap needs but its role. */
 export function bootstrapSettings(config: StackConfig): Omit<BootstrapSettings, "role"> {
     const { swarm } = config;
-    return { ...swarmNames(config), region: config.region, managers: swarm.managers, sshUser: swarm.sshUser, sshPublicKey: swarm.sshPublicKey };
+    return {
+        ...swarmNames(config),
+        region: config.region,
+        managers: swarm.managers,
+        sshUser: swarm.sshUser,
+        sshPublicKey: swarm.sshPublicKey,
+        overlayAddressPool: swarm.overlayAddressPool,
+    };
 }
 
 /** The engine label every node carries and the managers' reaper copies to a node label (cloudInit.ts). */

@@ -4,7 +4,12 @@
  * interrupt). Scenarios that wait for a fix of issue 14 live in pending.lab.ts until it lands.
  */
 import { expect } from "chai";
-import { formSwarm, nodes, setUp, swarmView, tally } from "./world";
+import { cidrsOverlap } from "../../components/config";
+import { stackConfig } from "../harness";
+import { engine, execIn, waitFor } from "./lab";
+import { registryAuth } from "./registry";
+import { LAB_OVERRIDES, LAB_STACK, labNetwork } from "./stack";
+import { ensureSwarm, figures, formSwarm, images, nodes, setUp, stack, swarmView, tally } from "./world";
 
 describe("Swarm lab", function () {
     this.timeout(900_000);
@@ -21,5 +26,43 @@ describe("Swarm lab", function () {
         expect(view.clusterIds, "cluster ids the nodes report").to.have.length(1);
         expect(view.ready.sort()).to.deep.equal(nodes.map((n) => n.name).sort());
         expect(view.managers.filter((m) => m.leader), "leaders").to.have.length(1);
+    });
+
+    it("overlays take their subnets from swarm.overlayAddressPool, apart from the VPC, and a task on one resolves a VPC name (issue 14 item 6)", async () => {
+        await ensureSwarm();
+        const config = stackConfig(LAB_STACK, LAB_OVERRIDES);
+        const pool = config.swarm.overlayAddressPool;
+        const m1 = engine("m1");
+        const subnetOf = async (id: string) => ((await m1.getNetwork(id).inspect()).IPAM?.Config ?? []).map((c: any) => c.Subnet as string);
+        const declared = labNetwork(stack.networks[0].rawInputs as Record<string, unknown>);
+        const network = await m1.createNetwork({ ...declared, Name: "dylab-pool-check" } as any);
+        const service = "dylab-resolve";
+        try {
+            // Created by `swarm init` from the pool; a published port attaches a task to it.
+            const subnets = { ingress: await subnetOf("ingress"), [declared.Name]: await subnetOf(network.id) };
+            figures["overlay subnets"] = Object.entries(subnets).map(([name, s]) => `${name} ${s.join(",")}`).join("; ");
+            for (const [name, list] of Object.entries(subnets)) {
+                expect(list, name).to.have.length(1);
+                expect(cidrsOverlap(list[0], pool) && Number(list[0].split("/")[1]) === 24, `${name} ${list[0]} is a /24 of ${pool}`).to.equal(true);
+                expect(cidrsOverlap(list[0], config.network.cidr), `${name} ${list[0]} overlaps the VPC ${config.network.cidr}`).to.equal(false);
+            }
+            const image = Object.values(images)[0];
+            await m1.createService(registryAuth(stack.registryHost), {
+                Name: service,
+                TaskTemplate: { ContainerSpec: { Image: image, Command: ["/bin/sleep", "3600"] }, Networks: [{ Target: network.id }], Placement: { Constraints: ["node.hostname==m1"] } },
+                EndpointSpec: { Ports: [{ Protocol: "tcp", TargetPort: 8080, PublishedPort: 30080, PublishMode: "ingress" }] },
+            } as any);
+            const container = await waitFor(`a running task of ${service} on m1`, async () => {
+                const list = await m1.listContainers({ filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${service}`], status: ["running"] }) });
+                return list[0]?.Id;
+            });
+            // Through the embedded DNS, which forwards to the node's resolver (the VPC's, at 10.0.0.2) from the task's own namespace.
+            const lookup = await execIn("m1", ["docker", "exec", container, "nslookup", "vpc-resolver.dylab.internal"], 60_000);
+            expect(lookup.stdout, lookup.stdout + lookup.stderr).to.match(/Address(?: \d+)?:\s*10\.0\.0\.77\b/);
+        } finally {
+            await m1.getService(service).remove().catch(() => undefined);
+            await waitFor(`${service}'s containers to go`, async () => ((await m1.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${service}`] }) })).length === 0 ? true : undefined), 60_000);
+            await network.remove().catch(() => undefined);
+        }
     });
 });
