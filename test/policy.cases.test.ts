@@ -199,6 +199,84 @@ export const RESOURCE_CASES: Record<string, ResourceCase> = {
     "swarm-read-only": { good: swarmService(), bad: swarmService({ readOnly: false }), expected: /readOnly must be true/ },
     "swarm-non-root-user": { good: swarmService(), bad: swarmService({ user: "0:0" }), expected: /is root/ },
     "swarm-pinned-images": { good: swarmService(), bad: swarmService({ image: "redis:latest" }), expected: /uses :latest/ },
+    "k8s-no-privilege-escalation": {
+        good: deployment(),
+        bad: deployment({ securityContext: { ...CONTAINER.securityContext, allowPrivilegeEscalation: undefined } }),
+        expected: /allowPrivilegeEscalation: false/,
+    },
+    "k8s-capabilities": {
+        good: deployment({ securityContext: { ...CONTAINER.securityContext, capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } } }),
+        bad: deployment({ securityContext: { ...CONTAINER.securityContext, capabilities: { drop: ["ALL"], add: ["CAP_SYS_ADMIN"] } } }),
+        expected: /adds capabilities CAP_SYS_ADMIN/,
+    },
+    "k8s-seccomp": {
+        good: deployment({ securityContext: { ...CONTAINER.securityContext, seccompProfile: undefined } }),
+        bad: deployment({ securityContext: { ...CONTAINER.securityContext, seccompProfile: { type: "Unconfined" } } }),
+        expected: /seccompProfile.type is "Unconfined"/,
+    },
+    "k8s-default-proc-mount": {
+        good: deployment({ securityContext: { ...CONTAINER.securityContext, procMount: "Default" } }),
+        bad: deployment({ securityContext: { ...CONTAINER.securityContext, procMount: "Unmasked" } }),
+        expected: /procMount "Unmasked"/,
+    },
+    "k8s-no-host-paths": {
+        good: deployment({}, { volumes: [{ name: "tmp", emptyDir: {} }] }),
+        bad: deployment({}, { volumes: [{ name: "docker", hostPath: { path: "/var/run/docker.sock" } }] }),
+        expected: /volume "docker" mounts the node's "\/var\/run\/docker.sock" \(the container runtime socket/,
+    },
+    "k8s-no-host-ports": { good: deployment({ ports: [{ containerPort: 3000 }] }), bad: deployment({ ports: [{ containerPort: 3000, hostPort: 3000 }] }), expected: /hostPort 3000/ },
+    "k8s-service-account-token": {
+        good: deployment(),
+        bad: deployment({}, { automountServiceAccountToken: undefined, serviceAccountName: "default" }),
+        expected: /automountServiceAccountToken: false[\s\S]*not "default"/,
+    },
+    "k8s-probes": { good: deployment(), bad: deployment({ livenessProbe: undefined }), expected: /declares no livenessProbe/ },
+    "k8s-no-secret-env": {
+        good: deployment({ env: [{ name: "PORT", value: "3000" }] }),
+        bad: deployment({ env: [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis", key: "password" } } }] }),
+        expected: /env REDIS_PASSWORD reads Secret "redis"/,
+    },
+    "k8s-not-default-namespace": { good: deployment(), bad: deployment({}, {}, "default"), expected: /metadata.namespace is "default"/ },
+    "k8s-namespace-pod-security": {
+        good: { type: "kubernetes:core/v1:Namespace", props: { metadata: { name: "apps", labels: { "pod-security.kubernetes.io/enforce": "restricted" } } } },
+        bad: { type: "kubernetes:core/v1:Namespace", props: { metadata: { name: "apps", labels: { "pod-security.kubernetes.io/enforce": "privileged" } } } },
+        expected: /is "privileged"; set it to "restricted"/,
+    },
+    "k8s-no-powerful-bindings": {
+        good: { type: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", props: { roleRef: { kind: "Role", name: "reader" }, subjects: [{ kind: "ServiceAccount", name: "api", namespace: "apps" }] } },
+        bad: { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", props: { roleRef: { kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "ServiceAccount", name: "api", namespace: "apps" }] } },
+        expected: /binds cluster-admin to ServiceAccount apps\/api/,
+    },
+    "k8s-no-rbac-wildcards": {
+        good: { type: "kubernetes:rbac.authorization.k8s.io/v1:Role", props: { rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }] } },
+        bad: { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", props: { rules: [{ apiGroups: [""], resources: ["*"], verbs: ["get"] }] } },
+        expected: /rules\[0\] uses "\*" in resources/,
+    },
+    "k8s-service-exposure": {
+        good: { type: "kubernetes:core/v1:Service", props: { metadata: { annotations: { "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing" } }, spec: { type: "LoadBalancer", loadBalancerSourceRanges: ["203.0.113.0/24"] } } },
+        bad: { type: "kubernetes:core/v1:Service", props: { metadata: { annotations: { "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing" } }, spec: { type: "LoadBalancer" } } },
+        expected: /internet-facing LoadBalancer with no loadBalancerSourceRanges/,
+    },
+    "k8s-ingress-listen-ports": {
+        good: { type: "kubernetes:networking.k8s.io/v1:Ingress", props: { metadata: { annotations: { "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]' } } } },
+        bad: { type: "kubernetes:networking.k8s.io/v1:Ingress", props: { metadata: { annotations: { "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":8443}]' } } } },
+        expected: /opens HTTPS 8443/,
+    },
+    "k8s-storage-class-encrypted": {
+        good: { type: "kubernetes:storage.k8s.io/v1:StorageClass", props: { provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" } } },
+        bad: { type: "kubernetes:storage.k8s.io/v1:StorageClass", props: { provisioner: "ebs.csi.aws.com", parameters: { type: "gp3" } } },
+        expected: /parameters.encrypted must be "true", found "unset"/,
+    },
+    "k8s-pdb-allows-disruption": {
+        good: { type: "kubernetes:policy/v1:PodDisruptionBudget", props: { spec: { maxUnavailable: 1 } } },
+        bad: { type: "kubernetes:policy/v1:PodDisruptionBudget", props: { spec: { maxUnavailable: "0%" } } },
+        expected: /maxUnavailable "0%" forbids every eviction/,
+    },
+    "helm-pinned-chart-version": {
+        good: { type: "kubernetes:helm.sh/v3:Release", props: { chart: "cluster-autoscaler", version: "9.50.1" } },
+        bad: { type: "kubernetes:helm.sh/v3:Release", props: { chart: "cluster-autoscaler", version: "^9.50" } },
+        expected: /version "\^9.50" is not an exact version/,
+    },
 };
 
 export const STACK_CASES: Record<string, StackCase> = {
@@ -213,6 +291,18 @@ export const STACK_CASES: Record<string, StackCase> = {
         bad: [group("nodes"), rule("tcp", 6379, "0.0.0.0/1", "nodes", "low"), rule("tcp", 6379, "128.0.0.0/1", "nodes", "high")],
         named: "high",
         expected: /together with "low", "high" allows tcp port 6379 from 0.0.0.0\/1\+128.0.0.0\/1, which is the whole internet/,
+    },
+    "k8s-default-deny-network-policy": {
+        good: [
+            { ...deployment(), name: "api" },
+            { type: "kubernetes:networking.k8s.io/v1:NetworkPolicy", name: "deny", props: { metadata: { namespace: "apps" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } } },
+        ],
+        bad: [
+            { ...deployment(), name: "api" },
+            { type: "kubernetes:networking.k8s.io/v1:NetworkPolicy", name: "allow", props: { metadata: { namespace: "apps" }, spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{}] } } },
+        ],
+        named: '"api"',
+        expected: /namespace apps has no default-deny NetworkPolicy/,
     },
     "ecr-lifecycle-policy": {
         good: [

@@ -247,10 +247,10 @@ describe("policy rules", () => {
             }
         });
 
-        it("skips exempt namespaces (kube-system by default, or the configured list)", async () => {
+        it("exempts no namespace by default, so a privileged pod moved to kube-system is still reported; the config can list exemptions", async () => {
             const privileged = deployment({ ...hardened, securityContext: { privileged: true } }, {}, "kube-system");
-            expect(await runResourcePolicy(k8sNotPrivileged, privileged)).to.deep.equal({ applicable: false, violations: [] });
-            expect((await runResourcePolicy(k8sNotPrivileged, privileged, { exemptNamespaces: ["tools"] })).violations).to.have.length(1);
+            expect((await runResourcePolicy(k8sNotPrivileged, privileged)).violations).to.have.length(1);
+            expect(await runResourcePolicy(k8sNotPrivileged, privileged, { exemptNamespaces: ["kube-system"] })).to.deep.equal({ applicable: false, violations: [] });
         });
     });
 

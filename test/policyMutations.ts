@@ -109,6 +109,17 @@ const setTrust = (name: string, principal: unknown, condition?: unknown) => (s: 
     });
 
 
+/** The pod spec of a Kubernetes workload resource, and its first container. */
+const podOf = (s: MutableStack, type: string, name: string): Record<string, any> => s.props(type, name).spec.template.spec;
+const containerOf = (s: MutableStack, type: string, name: string): Record<string, any> => podOf(s, type, name).containers[0];
+
+const binding = (type: string, name: string, role: string, subject: Record<string, string>, namespace?: string): FakeResource => ({
+    type,
+    name,
+    props: { apiVersion: "rbac.authorization.k8s.io/v1", kind: type.split(":").pop(), metadata: { name, ...(namespace ? { namespace } : {}) }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role }, subjects: [subject] },
+});
+const WEB_SA = { kind: "ServiceAccount", name: "web", namespace: "prod" };
+
 const ingressRule = (name: string, securityGroup: string, props: Record<string, unknown>): FakeResource => ({
     type: T.ingressRule,
     name,
@@ -454,6 +465,282 @@ export const MUTATIONS: readonly Mutation[] = [
         what: "a node group gets SSH remote access with a key pair",
         target: { type: T.nodeGroup, name: "prod-eks-nodes-ng-0" },
         mutate: (s) => (s.props(T.nodeGroup, "prod-eks-nodes-ng-0").remoteAccess = { ec2SshKey: "ops" }),
+    },
+    // Kubernetes pods
+    {
+        id: "k8s-added-capability",
+        stack: "prod",
+        what: "web adds NET_ADMIN",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => (containerOf(s, T.deployment, "web-deployment").securityContext.capabilities.add = ["NET_ADMIN"]),
+    },
+    {
+        id: "k8s-sys-admin-without-drop",
+        stack: "prod",
+        what: "api stops dropping ALL and adds SYS_ADMIN",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => (containerOf(s, T.deployment, "api-deployment").securityContext.capabilities = { add: ["SYS_ADMIN"] }),
+    },
+    {
+        id: "k8s-privilege-escalation",
+        stack: "prod",
+        what: "redis allows privilege escalation",
+        target: { type: T.statefulSet, name: "redis-statefulset" },
+        mutate: (s) => (containerOf(s, T.statefulSet, "redis-statefulset").securityContext.allowPrivilegeEscalation = true),
+    },
+    {
+        id: "k8s-docker-socket-host-path",
+        stack: "prod",
+        what: "web mounts the node's /var/run/docker.sock",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => {
+            podOf(s, T.deployment, "web-deployment").volumes.push({ name: "docker", hostPath: { path: "/var/run/docker.sock", type: "Socket" } });
+            containerOf(s, T.deployment, "web-deployment").volumeMounts.push({ name: "docker", mountPath: "/var/run/docker.sock" });
+        },
+    },
+    {
+        id: "k8s-host-path-root",
+        stack: "prod",
+        what: "the migrate job mounts the node's /",
+        target: { type: T.job, name: "migrate-job" },
+        mutate: (s) => podOf(s, T.job, "migrate-job").volumes.push({ name: "host", hostPath: { path: "/" } }),
+    },
+    {
+        id: "k8s-host-port",
+        stack: "prod",
+        what: "api binds hostPort 3000",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => (containerOf(s, T.deployment, "api-deployment").ports[0].hostPort = 3000),
+    },
+    {
+        id: "k8s-host-network",
+        stack: "prod",
+        what: "web joins the node's network namespace",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => (podOf(s, T.deployment, "web-deployment").hostNetwork = true),
+    },
+    {
+        id: "k8s-seccomp-unconfined-pod",
+        stack: "prod",
+        what: "web's pod and container seccomp profiles become Unconfined",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => {
+            podOf(s, T.deployment, "web-deployment").securityContext.seccompProfile = { type: "Unconfined" };
+            delete containerOf(s, T.deployment, "web-deployment").securityContext.seccompProfile;
+        },
+    },
+    {
+        id: "k8s-seccomp-unconfined-container",
+        stack: "prod",
+        what: "the migrate container overrides the pod's RuntimeDefault with Unconfined",
+        target: { type: T.job, name: "migrate-job" },
+        mutate: (s) => (containerOf(s, T.job, "migrate-job").securityContext.seccompProfile = { type: "Unconfined" }),
+    },
+    {
+        id: "k8s-privileged-in-kube-system",
+        stack: "prod",
+        what: "a privileged api pod is moved to kube-system",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => {
+            s.props(T.deployment, "api-deployment").metadata.namespace = "kube-system";
+            containerOf(s, T.deployment, "api-deployment").securityContext.privileged = true;
+        },
+    },
+    {
+        id: "k8s-run-as-root",
+        stack: "prod",
+        what: "web runs as uid 0",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => {
+            const pod = podOf(s, T.deployment, "web-deployment");
+            pod.securityContext.runAsUser = 0;
+            pod.securityContext.runAsNonRoot = false;
+            delete containerOf(s, T.deployment, "web-deployment").securityContext.runAsNonRoot;
+        },
+    },
+    {
+        id: "k8s-proc-mount-unmasked",
+        stack: "prod",
+        what: "api unmasks /proc",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => (containerOf(s, T.deployment, "api-deployment").securityContext.procMount = "Unmasked"),
+    },
+    {
+        id: "k8s-token-mounted",
+        stack: "prod",
+        what: "api mounts its service account token",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => (podOf(s, T.deployment, "api-deployment").automountServiceAccountToken = true),
+    },
+    {
+        id: "k8s-default-service-account",
+        stack: "prod",
+        what: "web runs as the default service account",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => delete podOf(s, T.deployment, "web-deployment").serviceAccountName,
+    },
+    {
+        id: "k8s-default-namespace",
+        stack: "prod",
+        what: "api is deployed to the default namespace",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => (s.props(T.deployment, "api-deployment").metadata.namespace = "default"),
+    },
+    {
+        id: "k8s-secret-in-env",
+        stack: "prod",
+        what: "api reads the Redis password from an environment variable",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => containerOf(s, T.deployment, "api-deployment").env.push({ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "api-secret", key: "redis-password" } } }),
+    },
+    {
+        id: "k8s-probes-removed",
+        stack: "prod",
+        what: "web loses its readiness probe",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => delete containerOf(s, T.deployment, "web-deployment").readinessProbe,
+    },
+    {
+        id: "k8s-no-requests",
+        stack: "prod",
+        what: "redis drops its resource requests",
+        target: { type: T.statefulSet, name: "redis-statefulset" },
+        mutate: (s) => delete containerOf(s, T.statefulSet, "redis-statefulset").resources.requests,
+    },
+    {
+        id: "k8s-writable-root",
+        stack: "prod",
+        what: "api's root filesystem becomes writable",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => (containerOf(s, T.deployment, "api-deployment").securityContext.readOnlyRootFilesystem = false),
+    },
+    {
+        id: "k8s-latest-image",
+        stack: "prod",
+        what: "redis runs redis:latest",
+        target: { type: T.statefulSet, name: "redis-statefulset" },
+        mutate: (s) => (containerOf(s, T.statefulSet, "redis-statefulset").image = "redis:latest"),
+    },
+    // Kubernetes cluster objects
+    {
+        id: "k8s-namespace-privileged",
+        stack: "prod",
+        what: "the stack's namespace enforces the privileged Pod Security level",
+        target: { type: T.namespace, name: "prod-namespace" },
+        mutate: (s) => (s.props(T.namespace, "prod-namespace").metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged"),
+    },
+    {
+        id: "k8s-namespace-label-removed",
+        stack: "prod",
+        what: "the stack's namespace loses its Pod Security enforce label",
+        target: { type: T.namespace, name: "prod-namespace" },
+        mutate: (s) => delete s.props(T.namespace, "prod-namespace").metadata.labels["pod-security.kubernetes.io/enforce"],
+    },
+    {
+        id: "k8s-public-load-balancer",
+        stack: "prod",
+        what: "web's Service becomes an internet-facing LoadBalancer with no source ranges",
+        target: { type: T.service, name: "web-service" },
+        mutate: (s) => {
+            const service = s.props(T.service, "web-service");
+            service.spec.type = "LoadBalancer";
+            service.metadata.annotations = { "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing" };
+        },
+    },
+    {
+        id: "k8s-load-balancer-two-halves",
+        stack: "prod",
+        what: "redis's Service becomes a LoadBalancer (default scheme) open to 0.0.0.0/1 and 128.0.0.0/1",
+        target: { type: T.service, name: "redis-service" },
+        mutate: (s) => {
+            const service = s.props(T.service, "redis-service");
+            service.spec.type = "LoadBalancer";
+            service.spec.loadBalancerSourceRanges = ["0.0.0.0/1", "128.0.0.0/1"];
+        },
+    },
+    {
+        id: "k8s-node-port",
+        stack: "prod",
+        what: "api's Service becomes a NodePort",
+        target: { type: T.service, name: "api-service" },
+        mutate: (s) => (s.props(T.service, "api-service").spec.type = "NodePort"),
+    },
+    {
+        id: "k8s-external-ips",
+        stack: "prod",
+        what: "api's Service claims an external IP",
+        target: { type: T.service, name: "api-service" },
+        mutate: (s) => (s.props(T.service, "api-service").spec.externalIPs = ["198.51.100.7"]),
+    },
+    {
+        id: "k8s-alb-listen-port",
+        stack: "prod",
+        what: "the ALB Ingress listens on HTTP 8080",
+        target: { type: T.ingress, name: "web-ingress" },
+        mutate: (s) => (s.props(T.ingress, "web-ingress").metadata.annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP":80},{"HTTP":8080}]'),
+    },
+    {
+        id: "k8s-cluster-admin-binding",
+        stack: "prod",
+        what: "web's service account is bound to cluster-admin",
+        target: { type: T.clusterRoleBinding, name: "web-admin" },
+        mutate: (s) => s.add(binding(T.clusterRoleBinding, "web-admin", "cluster-admin", WEB_SA)),
+    },
+    {
+        id: "k8s-namespaced-cluster-admin",
+        stack: "prod",
+        what: "a RoleBinding grants cluster-admin in the stack's namespace",
+        target: { type: T.roleBinding, name: "web-ns-admin" },
+        mutate: (s) => s.add(binding(T.roleBinding, "web-ns-admin", "cluster-admin", WEB_SA, "prod")),
+    },
+    {
+        id: "k8s-anonymous-binding",
+        stack: "prod",
+        what: "view is bound to system:anonymous",
+        target: { type: T.clusterRoleBinding, name: "anonymous-view" },
+        mutate: (s) => s.add(binding(T.clusterRoleBinding, "anonymous-view", "view", { kind: "User", name: "system:anonymous", apiGroup: "rbac.authorization.k8s.io" })),
+    },
+    {
+        id: "k8s-wildcard-role",
+        stack: "prod",
+        what: "a Role grants every verb on every resource",
+        target: { type: T.k8sRole, name: "web-everything" },
+        mutate: (s) => s.add({ type: T.k8sRole, name: "web-everything", props: { metadata: { name: "web-everything", namespace: "prod" }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }] } }),
+    },
+    {
+        id: "k8s-impersonate-role",
+        stack: "prod",
+        what: "a ClusterRole grants impersonate on users",
+        target: { type: T.clusterRole, name: "impersonator" },
+        mutate: (s) => s.add({ type: T.clusterRole, name: "impersonator", props: { metadata: { name: "impersonator" }, rules: [{ apiGroups: [""], resources: ["users"], verbs: ["impersonate"] }] } }),
+    },
+    {
+        id: "k8s-storage-class-unencrypted",
+        stack: "prod",
+        what: "the gp3 StorageClass stops encrypting",
+        target: { type: T.storageClass, name: "prod-eks-storage-gp3" },
+        mutate: (s) => (s.props(T.storageClass, "prod-eks-storage-gp3").parameters.encrypted = "false"),
+    },
+    {
+        id: "k8s-default-deny-removed",
+        stack: "prod",
+        what: "the namespace's default-deny NetworkPolicy is deleted",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => s.remove(T.networkPolicy, "prod-default-deny"),
+    },
+    {
+        id: "k8s-pdb-zero",
+        stack: "prod",
+        what: "api's disruption budget allows no eviction",
+        target: { type: T.pdb, name: "api-pdb" },
+        mutate: (s) => (s.props(T.pdb, "api-pdb").spec.maxUnavailable = 0),
+    },
+    {
+        id: "helm-unpinned-chart",
+        stack: "prod",
+        what: "the load balancer controller chart loses its version (latest)",
+        target: { type: T.helm, name: "prod-eks-lbc-release" },
+        mutate: (s) => delete s.props(T.helm, "prod-eks-lbc-release").version,
     },
 ];
 

@@ -10,9 +10,37 @@ import { iamNoAdminManagedPolicies, iamNoUserCredentials, iamNoWildcardActions, 
 import { imagesImmutableDeployRepositories, imagesNoCacheDeploys } from "./images";
 import { imdsHopLimit, imdsv2Required } from "./instances";
 import { kmsKeyRotation } from "./kms";
+import {
+    k8sCapabilities,
+    k8sDefaultProcMount,
+    k8sNoHostNamespaces,
+    k8sNoHostPaths,
+    k8sNoHostPorts,
+    k8sNoPrivilegeEscalation,
+    k8sNoSecretEnv,
+    k8sNotDefaultNamespace,
+    k8sNotPrivileged,
+    k8sPinnedImages,
+    k8sProbes,
+    k8sReadOnlyRootFilesystem,
+    k8sResourceLimits,
+    k8sRunAsNonRoot,
+    k8sSeccomp,
+    k8sServiceAccountToken,
+} from "./kubernetes";
+import {
+    helmPinnedChartVersion,
+    k8sDefaultDenyNetworkPolicy,
+    k8sIngressListenPorts,
+    k8sNamespacePodSecurity,
+    k8sNoPowerfulBindings,
+    k8sNoRbacWildcards,
+    k8sPdbAllowsDisruption,
+    k8sServiceExposure,
+    k8sStorageClassEncrypted,
+} from "./kubernetesCluster";
 import { logGroupRetention } from "./logs";
 import { noPublicResourcePolicies } from "./resourcePolicies";
-import { k8sNoHostNamespaces, k8sNotPrivileged, k8sPinnedImages, k8sReadOnlyRootFilesystem, k8sResourceLimits, k8sRunAsNonRoot } from "./kubernetes";
 import { listenersOnlyOnLoadBalancers, noAdminPortsFromInternet, noInternetIngressAcrossRules, noPublicIngressExceptListeners } from "./securityGroups";
 import { ebsEncrypted, efsAccessPointsEnforced, efsEncrypted } from "./storage";
 import { swarmHealthCheck, swarmNonRootUser, swarmPinnedImages, swarmReadOnly, swarmResourceLimits, swarmRollbackOnFailure } from "./swarm";
@@ -45,10 +73,29 @@ export const policies: Policies = [
     eksNodeGroupNoRemoteAccess,
     k8sRunAsNonRoot,
     k8sNotPrivileged,
+    k8sNoPrivilegeEscalation,
+    k8sCapabilities,
+    k8sSeccomp,
+    k8sDefaultProcMount,
     k8sNoHostNamespaces,
+    k8sNoHostPaths,
+    k8sNoHostPorts,
+    k8sServiceAccountToken,
     k8sResourceLimits,
     k8sReadOnlyRootFilesystem,
     k8sPinnedImages,
+    k8sProbes,
+    k8sNoSecretEnv,
+    k8sNotDefaultNamespace,
+    k8sNamespacePodSecurity,
+    k8sNoPowerfulBindings,
+    k8sNoRbacWildcards,
+    k8sServiceExposure,
+    k8sIngressListenPorts,
+    k8sStorageClassEncrypted,
+    k8sPdbAllowsDisruption,
+    k8sDefaultDenyNetworkPolicy,
+    helmPinnedChartVersion,
     swarmHealthCheck,
     swarmRollbackOnFailure,
     swarmResourceLimits,
