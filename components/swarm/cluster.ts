@@ -85,6 +85,35 @@ export function workloadNodes(swarm: Pick<StackConfig["swarm"], "workersMin" | "
     return { workersOnly: alwaysWorkers, spreadLabel: AZ_NODE_LABEL };
 }
 
+/** The stack's own ECR registry, where its images are pushed or promoted to (components/images). */
+export const ecrRegistryHost = (accountId: string, region: string, dnsSuffix: string) => `${accountId}.dkr.ecr.${region}.${dnsSuffix}`;
+
+/** The Docker credential helper the provider runs for the stack's registry: `docker-credential-ecr-login`. */
+export const ECR_CREDENTIAL_HELPER = "ecr-login";
+
+/**
+ * The Docker provider's registry auth for the stack's ECR registry. A Swarm task pulls with the
+ * auth stored in its service spec, and dockerd never asks a credential helper itself
+ * (awslabs/amazon-ecr-credential-helper#140, moby/moby#24372), so the provider must send it: it
+ * sends the provider's `registryAuth` entry whose address is the image's registry host on every
+ * service create and update, and an empty auth otherwise (kreuzwerker/terraform-provider-docker
+ * internal/provider/resource_docker_service_funcs.go retrieveAndMarshalAuth, fromRegistryAuth).
+ *
+ * Not a username and password from `aws.ecr.getAuthorizationToken`: the token is new on every run,
+ * and the provider diffs its `registryAuth` like any other config, so every `up` would show the
+ * provider changed (pulumi/pulumi-docker#952; the fix that ignored username and password, #1327,
+ * was reverted by #1341 in 4.6.1 for breaking previews with refresh, #1339; #986 never merged;
+ * provider/hybrid.go DiffConfig still delegates to the bridge). Instead a Docker config naming the
+ * ECR credential helper for the registry (`credHelpers`): the provider reads it when it is
+ * configured and the helper returns a fresh token from the AWS credentials of the machine running
+ * Pulumi (provider.go providerSetToRegistryAuth, config_file_content; docker/cli
+ * cli/config/configfile/file.go GetAuthConfig runs `docker-credential-<helper>` for a host listed in
+ * credHelpers). The entry is constant, holds no secret and puts no token in state.
+ */
+export function ecrRegistryAuth(registryHost: string): { address: string; configFileContent: string } {
+    return { address: registryHost, configFileContent: JSON.stringify({ credHelpers: { [registryHost]: ECR_CREDENTIAL_HELPER } }) };
+}
+
 /** Settings the cluster refuses before creating anything. */
 export function swarmConfigProblems(config: StackConfig): string[] {
     const problems: string[] = [];
@@ -141,7 +170,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         }
 
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        const partitionInfo = aws.getPartitionOutput({}, { parent: this });
+        const partition = partitionInfo.partition;
         const scope = pulumi.all([partition, identity.accountId, key.arn]).apply(
             ([p, accountId, kmsKeyArn]): NodeIamScope => ({ partition: p, region: config.region, accountId, kmsKeyArn, ...names }),
         );
@@ -211,7 +241,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const provider = new docker.Provider(
             `${name}-docker`,
             // The host waits for the gate's answer, so the provider never pings a daemon that is not there yet.
-            { host: pulumi.all([target, gate.stdout]).apply(([t]) => dockerHost(swarm.sshUser, t)), sshOpts: options },
+            {
+                host: pulumi.all([target, gate.stdout]).apply(([t]) => dockerHost(swarm.sshUser, t)),
+                sshOpts: options,
+                registryAuth: [pulumi.all([identity.accountId, partitionInfo.dnsSuffix]).apply(([accountId, dnsSuffix]) => ecrRegistryAuth(ecrRegistryHost(accountId, config.region, dnsSuffix)))],
+            },
             { parent: this, dependsOn: [gate] },
         );
 
