@@ -4,6 +4,8 @@
  *
  * Keys are flat and dotted (`dockyard:swarm.managers`), so each one can be declared with a type and
  * a default in `Pulumi.yaml` and set with a plain `pulumi config set swarm.managers 3`.
+ * The CLI hands the program `Pulumi.yaml`'s defaults nested under the key's first segment
+ * (`dockyard:swarm` = `{"managers":1,…}`) beside the stack's flat keys; `readStackConfig` reads both.
  * `CONFIG_KEYS` is the single source of truth; a test keeps `Pulumi.yaml` and the README in step.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -499,6 +501,10 @@ export function flattenPathConfig(raw: Readonly<Record<string, string>>): { flat
             const key = `${prefix}.${field}`;
             if (keys.includes(key)) {
                 if (raw[`${NAMESPACE}:${key}`] !== undefined) {
+                    // The CLI puts every Pulumi.yaml default at its key's path, nested under the first
+                    // segment, even where the stack sets the flat key (pulumi/pulumi pkg/workspace/config.go
+                    // mergeConfig); such a default is the CLI's, not a second setting, and the flat value wins.
+                    if (JSON.stringify(child) === JSON.stringify(CONFIG_KEYS.find((d) => d.key === key)!.default)) continue;
                     problems.push(`${NAMESPACE}:${key} is set twice, flat and with --path inside ${NAMESPACE}:${top}; allowed: one of them (\`pulumi config rm --path ${top}\` removes the nested one)`);
                 } else {
                     flat[`${NAMESPACE}:${key}`] = typeof child === "string" ? child : JSON.stringify(child);

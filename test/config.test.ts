@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, ConfigError, parseStackConfig } from "../components/config";
 import { projectFile, readmeWithReference, staleFiles } from "../scripts/configReference";
+import { loadStackFile } from "../scripts/offline/stackFile";
 import { PROJECT_ROOT, stackConfig, stackConfigMap } from "./harness";
 
 function problemsOf(overrides: Record<string, unknown>, stack = "dev"): readonly string[] {
@@ -117,6 +118,26 @@ describe("config", () => {
         expect(problemsOf({ eks: { nodesMax: 4 }, "eks.nodesMax": 5 })).to.deep.equal([
             "dockyard:eks.nodesMax is set twice, flat and with --path inside dockyard:eks; allowed: one of them (`pulumi config rm --path eks` removes the nested one)",
         ]);
+    });
+
+    it("reads the config the way the Pulumi CLI merges Pulumi.yaml into it: defaults nested at their key's path beside the stack's flat keys", () => {
+        // pulumi/pulumi pkg/workspace/config.go mergeConfig sets each project default with path
+        // semantics, so Pulumi.dev.yaml's flat swarm.ingress: direct arrives next to dockyard:swarm
+        // holding the Pulumi.yaml default ingress "alb".
+        const { config: raw } = loadStackFile(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"));
+        expect(raw["dockyard:swarm.ingress"]).to.equal("direct");
+        expect(JSON.parse(raw["dockyard:swarm"])).to.include({ ingress: "alb", managers: 1, access: "ssm" });
+        expect(JSON.parse(raw["dockyard:network"])).to.deep.equal({ azs: 2, cidr: "10.0.0.0/16", natGateways: "none" });
+        expect(raw["dockyard:target"]).to.equal("swarm");
+        expect(raw).not.to.have.property("dockyard:network.cidr");
+        const config = parseStackConfig(raw, "dockyard", "dev");
+        expect(config.swarm.ingress).to.equal("direct");
+        expect(config.network.cidr).to.equal("10.0.0.0/16");
+        // A value set with --path that is not the default, beside a flat one, is still two settings.
+        expect(problemsOf({ network: { cidr: "10.1.0.0/16" }, "network.cidr": "10.2.0.0/16" })).to.deep.equal([
+            "dockyard:network.cidr is set twice, flat and with --path inside dockyard:network; allowed: one of them (`pulumi config rm --path network` removes the nested one)",
+        ]);
+        expect(problemsOf({ network: { cidr: "10.0.0.0/16" }, "network.cidr": "10.2.0.0/16" })).to.deep.equal([]);
     });
 
     it("says to quote a version that YAML read as a number", () => {

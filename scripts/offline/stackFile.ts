@@ -1,7 +1,7 @@
 /**
- * Reads `Pulumi.yaml` defaults and a `Pulumi.<stack>.yaml` into the raw config map the Pulumi CLI
- * would hand the program: full keys, string values (JSON for lists and maps), secure values replaced
- * by a placeholder that is marked secret.
+ * Reads a `Pulumi.<stack>.yaml` and merges `Pulumi.yaml`'s defaults into it the way the Pulumi CLI
+ * does, giving the raw config map the CLI would hand the program: full keys, string values (JSON for
+ * lists and maps), secure values replaced by a placeholder that is marked secret.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,15 +21,19 @@ export function readProjectFile(root = PROJECT_ROOT): { name: string; config: Re
     return { name: project.name, config: project.config ?? {} };
 }
 
+/**
+ * The CLI's merge of `Pulumi.yaml` into the stack's config (pulumi/pulumi pkg/workspace/config.go
+ * `mergeConfig`): each project key is a property path — `network.cidr` is `cidr` inside the object
+ * `dockyard:network` (`stackConfig.Get(key, true)` / `Set(key, value, true)`, which parse the key's
+ * name with `ParsePropertyPathStrict`, sdk/go/common/resource/config/map.go). A default is set at
+ * that path unless the stack already has a value *there*; a flat `dockyard:network.cidr` in the stack
+ * file is a different key to that lookup, so the program receives both the flat value and the
+ * default nested under `dockyard:network`, exactly as built here.
+ */
 export function loadStackFile(file: string, root = PROJECT_ROOT): StackFileConfig {
     const project = readProjectFile(root);
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
-    for (const [key, declaration] of Object.entries(project.config)) {
-        const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
-        const value = declaration && typeof declaration === "object" && !Array.isArray(declaration) ? declaration.default ?? declaration.value : declaration;
-        if (value !== undefined) config[fullKey] = asRaw(value);
-    }
     const stack = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
     for (const [key, value] of Object.entries<any>(stack.config ?? {})) {
         if (value && typeof value === "object" && "secure" in value) {
@@ -39,5 +43,38 @@ export function loadStackFile(file: string, root = PROJECT_ROOT): StackFileConfi
             config[key] = asRaw(value);
         }
     }
+    for (const key of Object.keys(project.config).sort()) {
+        const declaration = project.config[key];
+        const value = declaration && typeof declaration === "object" && !Array.isArray(declaration) ? declaration.default ?? declaration.value : declaration;
+        if (value === undefined) continue;
+        const [namespace, name] = key.includes(":") ? key.split(":", 2) : [project.name, key];
+        setAtPath(config, namespace, name.split("."), value);
+    }
     return { project: project.name, config, secretKeys };
+}
+
+/** `config.Map.Set(key, value, true)` where the path is still free: nested objects under the first segment. */
+function setAtPath(config: Record<string, string>, namespace: string, path: string[], value: unknown): void {
+    const rootKey = `${namespace}:${path[0]}`;
+    if (path.length === 1) {
+        if (config[rootKey] === undefined) config[rootKey] = asRaw(value);
+        return;
+    }
+    let root: Record<string, any>;
+    try {
+        root = config[rootKey] === undefined ? {} : JSON.parse(config[rootKey]);
+    } catch {
+        return;
+    }
+    if (root === null || typeof root !== "object" || Array.isArray(root)) return;
+    let node = root;
+    for (const segment of path.slice(1, -1)) {
+        if (node[segment] === undefined) node[segment] = {};
+        if (node[segment] === null || typeof node[segment] !== "object") return;
+        node = node[segment];
+    }
+    const last = path[path.length - 1];
+    if (node[last] !== undefined) return;
+    node[last] = value;
+    config[rootKey] = JSON.stringify(root);
 }
