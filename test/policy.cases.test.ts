@@ -199,6 +199,22 @@ export const RESOURCE_CASES: Record<string, ResourceCase> = {
     "swarm-read-only": { good: swarmService(), bad: swarmService({ readOnly: false }), expected: /readOnly must be true/ },
     "swarm-non-root-user": { good: swarmService(), bad: swarmService({ user: "0:0" }), expected: /is root/ },
     "swarm-pinned-images": { good: swarmService(), bad: swarmService({ image: "redis:latest" }), expected: /uses :latest/ },
+    "swarm-no-host-mounts": {
+        good: swarmService({ mounts: [{ type: "volume", source: "data", target: "/data" }, { type: "tmpfs", target: "/tmp" }] }),
+        bad: swarmService({ mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }),
+        expected: /exposes the host's "\/var\/run\/docker.sock" \(the Docker socket: root on the node\)/,
+    },
+    "swarm-capabilities": { good: swarmService({ capAdds: ["NET_BIND_SERVICE"] }), bad: swarmService({ capAdds: ["SYS_PTRACE"] }), expected: /capAdds SYS_PTRACE/ },
+    "swarm-no-host-network": {
+        good: swarmService({}, { taskSpec: { ...swarmService().props.taskSpec, networksAdvanceds: [{ id: "net-1" }] } }),
+        bad: swarmService({}, { taskSpec: { ...swarmService().props.taskSpec, networksAdvanceds: [{ name: "host" }] } }),
+        expected: /joins the host network/,
+    },
+    "swarm-overlay-encrypted": {
+        good: { type: "docker:index/network:Network", props: { driver: "overlay", options: { encrypted: "true" } } },
+        bad: { type: "docker:index/network:Network", props: { driver: "overlay" } },
+        expected: /options.encrypted must be "true"/,
+    },
     "k8s-no-privilege-escalation": {
         good: deployment(),
         bad: deployment({ securityContext: { ...CONTAINER.securityContext, allowPrivilegeEscalation: undefined } }),

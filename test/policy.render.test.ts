@@ -8,7 +8,7 @@ import { Finding, fromRender, runPack, runStackPolicy } from "./policyHarness";
 const list = (findings: readonly Finding[]) => findings.map((f) => `  [${f.policy}] ${f.message}`).join("\n");
 
 describe("policy pack over rendered programs", () => {
-    for (const stack of ["dev", "prod"]) {
+    for (const stack of ["dev", "prod", "local"]) {
         it(`finds no mandatory violation in ${stack}, whatever the stack declares`, async () => {
             const run = await renderStack(stack);
             const findings = await runPack(policies, fromRender(run));

@@ -109,6 +109,8 @@ const setTrust = (name: string, principal: unknown, condition?: unknown) => (s: 
     });
 
 
+const swarmContainer = (s: MutableStack, name: string): Record<string, any> => s.props(T.swarmService, name).taskSpec.containerSpec;
+
 /** The pod spec of a Kubernetes workload resource, and its first container. */
 const podOf = (s: MutableStack, type: string, name: string): Record<string, any> => s.props(type, name).spec.template.spec;
 const containerOf = (s: MutableStack, type: string, name: string): Record<string, any> => podOf(s, type, name).containers[0];
@@ -741,6 +743,99 @@ export const MUTATIONS: readonly Mutation[] = [
         what: "the load balancer controller chart loses its version (latest)",
         target: { type: T.helm, name: "prod-eks-lbc-release" },
         mutate: (s) => delete s.props(T.helm, "prod-eks-lbc-release").version,
+    },
+    // Swarm
+    {
+        id: "swarm-docker-socket",
+        stack: "dev",
+        what: "web bind-mounts the Docker socket",
+        target: { type: T.swarmService, name: "dev-web" },
+        mutate: (s) => swarmContainer(s, "dev-web").mounts.push({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }),
+    },
+    {
+        id: "swarm-host-root-as-volume",
+        stack: "local",
+        what: "redis mounts the host's / through a local-driver volume with o=bind",
+        target: { type: T.swarmService, name: "local-redis" },
+        mutate: (s) =>
+            swarmContainer(s, "local-redis").mounts.push({ type: "volume", source: "hostroot", target: "/host", volumeOptions: { driverName: "local", driverOptions: { type: "none", o: "bind", device: "/" } } }),
+    },
+    {
+        id: "swarm-added-capability",
+        stack: "dev",
+        what: "api adds NET_ADMIN",
+        target: { type: T.swarmService, name: "dev-api" },
+        mutate: (s) => (swarmContainer(s, "dev-api").capAdds = ["NET_ADMIN"]),
+    },
+    {
+        id: "swarm-capabilities-kept",
+        stack: "local",
+        what: "web stops dropping capabilities",
+        target: { type: T.swarmService, name: "local-web" },
+        mutate: (s) => (swarmContainer(s, "local-web").capDrops = []),
+    },
+    {
+        id: "swarm-host-network",
+        stack: "dev",
+        what: "web joins the host network",
+        target: { type: T.swarmService, name: "dev-web" },
+        mutate: (s) => s.props(T.swarmService, "dev-web").taskSpec.networksAdvanceds.push({ name: "host" }),
+    },
+    {
+        id: "swarm-overlay-unencrypted",
+        stack: "dev",
+        what: "the workloads overlay network stops encrypting",
+        target: { type: T.swarmNetwork, name: "dev-workloads" },
+        mutate: (s) => delete s.props(T.swarmNetwork, "dev-workloads").options.encrypted,
+    },
+    {
+        id: "swarm-root-user",
+        stack: "local",
+        what: "the migrate job runs as root",
+        target: { type: T.swarmService, name: "local-migrate" },
+        mutate: (s) => (swarmContainer(s, "local-migrate").user = "0:0"),
+    },
+    {
+        id: "swarm-writable-root",
+        stack: "dev",
+        what: "redis's root filesystem becomes writable",
+        target: { type: T.swarmService, name: "dev-redis" },
+        mutate: (s) => (swarmContainer(s, "dev-redis").readOnly = false),
+    },
+    {
+        id: "swarm-no-health-check",
+        stack: "dev",
+        what: "api's health check is disabled",
+        target: { type: T.swarmService, name: "dev-api" },
+        mutate: (s) => (swarmContainer(s, "dev-api").healthcheck = { tests: ["NONE"] }),
+    },
+    {
+        id: "swarm-latest-image",
+        stack: "local",
+        what: "web runs nginx:latest",
+        target: { type: T.swarmService, name: "local-web" },
+        mutate: (s) => (swarmContainer(s, "local-web").image = "nginx:latest"),
+    },
+    {
+        id: "swarm-no-limits",
+        stack: "dev",
+        what: "api's limits are removed",
+        target: { type: T.swarmService, name: "dev-api" },
+        mutate: (s) => delete s.props(T.swarmService, "dev-api").taskSpec.resources.limits,
+    },
+    {
+        id: "swarm-no-rollback",
+        stack: "dev",
+        what: "a failed web update pauses instead of rolling back",
+        target: { type: T.swarmService, name: "dev-web" },
+        mutate: (s) => (s.props(T.swarmService, "dev-web").updateConfig.failureAction = "pause"),
+    },
+    {
+        id: "swarm-deploys-build-cache",
+        stack: "dev",
+        what: "api runs the build-cache tag",
+        target: { type: T.swarmService, name: "dev-api" },
+        mutate: (s) => (swarmContainer(s, "dev-api").image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/buildcache/api:buildcache"),
     },
 ];
 

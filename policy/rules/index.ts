@@ -43,7 +43,18 @@ import { logGroupRetention } from "./logs";
 import { noPublicResourcePolicies } from "./resourcePolicies";
 import { listenersOnlyOnLoadBalancers, noAdminPortsFromInternet, noInternetIngressAcrossRules, noPublicIngressExceptListeners } from "./securityGroups";
 import { ebsEncrypted, efsAccessPointsEnforced, efsEncrypted } from "./storage";
-import { swarmHealthCheck, swarmNonRootUser, swarmPinnedImages, swarmReadOnly, swarmResourceLimits, swarmRollbackOnFailure } from "./swarm";
+import {
+    swarmCapabilities,
+    swarmHealthCheck,
+    swarmNoHostMounts,
+    swarmNoHostNetwork,
+    swarmNonRootUser,
+    swarmOverlayEncrypted,
+    swarmPinnedImages,
+    swarmReadOnly,
+    swarmResourceLimits,
+    swarmRollbackOnFailure,
+} from "./swarm";
 
 export const policies: Policies = [
     iamNoWildcardActions,
@@ -102,5 +113,9 @@ export const policies: Policies = [
     swarmReadOnly,
     swarmNonRootUser,
     swarmPinnedImages,
+    swarmNoHostMounts,
+    swarmCapabilities,
+    swarmNoHostNetwork,
+    swarmOverlayEncrypted,
     natGatewayPerAzOutsideProduction,
 ];

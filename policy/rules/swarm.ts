@@ -1,6 +1,8 @@
 /**
  * Swarm services (`docker.Service`) carry a health check, roll back a failed update, and run with
- * limits, a read-only root filesystem, a non-root user and a pinned image.
+ * limits, a read-only root filesystem, a non-root user, a pinned image, no host mounts, no added
+ * capabilities and no host network; their overlay network is encrypted. These are the pod rules
+ * of Checkov, Polaris and the Pod Security Standards, spelled for Swarm.
  */
 import * as docker from "@pulumi/docker";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
@@ -24,7 +26,7 @@ function swarmPolicy(name: string, description: string, check: ServiceCheck): Re
 
 const container = (service: ServiceProps): Record<string, any> => service.taskSpec?.containerSpec ?? {};
 
-export const swarmHealthCheck = swarmPolicy("swarm-health-check", "Long-running Swarm services declare a health check (jobs are exempt).", (service, args, report) => {
+export const swarmHealthCheck = swarmPolicy("swarm-health-check", "Long-running Swarm services declare a health check, jobs exempt (Checkov CKV_DOCKER_2, CKV_K8S_8/9 applied to Swarm).", (service, args, report) => {
     if (isRunToCompletion(service)) return args.notApplicable("a run-to-completion job needs no health check");
     const tests: string[] = container(service).healthcheck?.tests ?? [];
     if (tests.length === 0 || tests[0] === "NONE") report(`${describe(args)}: taskSpec.containerSpec.healthcheck.tests must declare a check`);
@@ -35,24 +37,85 @@ export const swarmRollbackOnFailure = swarmPolicy("swarm-rollback-on-failure", "
     if (action !== "rollback") report(`${describe(args)}: updateConfig.failureAction must be "rollback", found ${JSON.stringify(action ?? "pause (the default)")}`);
 });
 
-export const swarmResourceLimits = swarmPolicy("swarm-resource-limits", "Swarm tasks have CPU and memory limits.", (service, args, report) => {
+export const swarmResourceLimits = swarmPolicy("swarm-resource-limits", "Swarm tasks have CPU and memory limits (Checkov CKV_K8S_11/13 applied to Swarm).", (service, args, report) => {
     const limits = service.taskSpec?.resources?.limits ?? {};
     const missing = ["nanoCpus", "memoryBytes"].filter((k) => !(Number(limits[k]) > 0));
     if (missing.length > 0) report(`${describe(args)}: taskSpec.resources.limits lacks ${missing.join(" and ")}`);
 });
 
-export const swarmReadOnly = swarmPolicy("swarm-read-only", "Swarm containers have a read-only root filesystem.", (service, args, report) => {
+export const swarmReadOnly = swarmPolicy("swarm-read-only", "Swarm containers have a read-only root filesystem (Checkov CKV_K8S_22 applied to Swarm).", (service, args, report) => {
     if (container(service).readOnly !== true) report(`${describe(args)}: taskSpec.containerSpec.readOnly must be true`);
 });
 
-export const swarmNonRootUser = swarmPolicy("swarm-non-root-user", "Swarm containers run as a non-root user.", (service, args, report) => {
+export const swarmNonRootUser = swarmPolicy("swarm-non-root-user", "Swarm containers run as a non-root user (Checkov CKV_DOCKER_8, CKV_K8S_23 applied to Swarm).", (service, args, report) => {
     const user = container(service).user;
     const name = typeof user === "string" ? user.split(":")[0] : "";
     if (name === "") report(`${describe(args)}: taskSpec.containerSpec.user must name a non-root user (the image default may be root)`);
     else if (name === "root" || name === "0") report(`${describe(args)}: taskSpec.containerSpec.user "${user}" is root`);
 });
 
-export const swarmPinnedImages = swarmPolicy("swarm-pinned-images", "Swarm images are pinned by a version tag or a digest.", (service, args, report) => {
+export const swarmPinnedImages = swarmPolicy("swarm-pinned-images", "Swarm images are pinned by a version tag or a digest (Checkov CKV_K8S_14, CKV_DOCKER_7 applied to Swarm).", (service, args, report) => {
     const reason = unpinnedImageReason(container(service).image);
     if (reason) report(`${describe(args)}: ${reason}`);
 });
+
+/** The one capability a service may add: binding ports below 1024 (the Pod Security restricted profile's rule, applied to Swarm). */
+export const SWARM_ALLOWED_ADDED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE"];
+
+/**
+ * A mount that exposes a host path: a `bind` mount, or a `volume` mount whose local driver binds a
+ * host directory (`driverOptions: {type: none, o: bind, device: /path}`, the local driver's bind
+ * form in the Docker docs "Volumes", "Create a volume using a bind mount").
+ */
+function hostPathOf(mount: Record<string, any>): string | undefined {
+    if (mount.type === "bind") return String(mount.source ?? "");
+    const options = mount.volumeOptions?.driverOptions ?? {};
+    const localDriver = (mount.volumeOptions?.driverName ?? "local") === "local";
+    if (mount.type === "volume" && localDriver && String(options.o ?? "").split(",").includes("bind")) return String(options.device ?? "");
+    return undefined;
+}
+
+export const swarmNoHostMounts = swarmPolicy(
+    "swarm-no-host-mounts",
+    "Swarm containers mount no host path, least of all the Docker socket (root on the node; Docker docs \"Protect the Docker daemon socket\", Checkov CKV_K8S_27 and Polaris hostPathSet applied to Swarm).",
+    (service, args, report) => {
+        for (const mount of container(service).mounts ?? []) {
+            const source = hostPathOf(mount);
+            if (source === undefined) continue;
+            const socket = /docker\.sock$|containerd\.sock$/.test(source) ? " (the Docker socket: root on the node)" : "";
+            report(`${describe(args)}: mount at ${JSON.stringify(mount.target)} exposes the host's ${JSON.stringify(source)}${socket}; use a named volume, a tmpfs or a secret`);
+        }
+    },
+);
+
+export const swarmCapabilities = swarmPolicy(
+    "swarm-capabilities",
+    `Swarm containers drop ALL capabilities and add none but ${SWARM_ALLOWED_ADDED_CAPABILITIES.join(", ")} (capDrops/capAdds; Checkov CKV_K8S_25/37 and Polaris dangerousCapabilities applied to Swarm).`,
+    (service, args, report) => {
+        const spec = container(service);
+        if (!(spec.capDrops ?? []).includes("ALL")) report(`${describe(args)}: taskSpec.containerSpec.capDrops must include "ALL"`);
+        const added = (spec.capAdds ?? []).filter((cap: string) => !SWARM_ALLOWED_ADDED_CAPABILITIES.includes(cap.replace(/^CAP_/, "")));
+        if (added.length > 0) report(`${describe(args)}: capAdds ${added.join(", ")}; only ${SWARM_ALLOWED_ADDED_CAPABILITIES.join(", ")} may be added`);
+    },
+);
+
+export const swarmNoHostNetwork = swarmPolicy(
+    "swarm-no-host-network",
+    "Swarm services join the stack's overlay network, never the node's host network (Checkov CKV_K8S_19 and Polaris hostNetworkSet applied to Swarm).",
+    (service, args, report) => {
+        for (const network of service.taskSpec?.networksAdvanceds ?? []) {
+            if (network.id === "host" || network.name === "host") report(`${describe(args)}: joins the host network, which puts the task in the node's network namespace`);
+        }
+    },
+);
+
+export const swarmOverlayEncrypted: ResourceValidationPolicy = {
+    name: "swarm-overlay-encrypted",
+    description: 'Swarm overlay networks encrypt traffic between nodes (options.encrypted: "true"; Docker docs "Encrypt traffic on an overlay network").',
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(docker.Network, (network, args, report) => {
+        if (network.driver !== "overlay") return args.notApplicable(`a ${network.driver ?? "bridge"} network stays on one node`);
+        if (String(network.options?.encrypted) !== "true") report(`${describe(args)}: options.encrypted must be "true", so tasks on different nodes talk over IPsec`);
+    }),
+};
