@@ -8,6 +8,8 @@ export interface Counter {
 
 export interface RedisCounterOptions extends RedisOptions {
     readonly key: string;
+    /** How long one increment may wait for Redis's reply (default 2000 ms). */
+    readonly replyTimeoutMs?: number;
 }
 
 export class RedisCounter implements Counter {
@@ -15,8 +17,28 @@ export class RedisCounter implements Counter {
 
     constructor(private readonly options: RedisCounterOptions) {}
 
+    /**
+     * A Redis that accepts the connection but stops answering (a frozen or partitioned server: no
+     * FIN, no RST) would otherwise hold the request for ever: node-redis's command `timeout` only
+     * covers commands not yet written, and it has no reply deadline of its own (redis/node-redis
+     * #2175, #2662). So the reply has a deadline; when it passes, the connection is destroyed (which
+     * rejects what waits on it) and the next request opens a new one.
+     */
     async increment(): Promise<number> {
-        return (await this.connection()).incr(this.options.key);
+        const client = await this.connection();
+        const limit = this.options.replyTimeoutMs ?? 2000;
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, fail) => {
+            timer = setTimeout(() => {
+                client.destroy();
+                fail(new Error(`Redis at ${this.options.host}:${this.options.port}: no reply within ${limit} ms`));
+            }, limit);
+        });
+        try {
+            return await Promise.race([client.incr(this.options.key), deadline]);
+        } finally {
+            clearTimeout(timer);
+        }
     }
 
     close(): void {

@@ -137,6 +137,28 @@ describe("api: RedisCounter against a real redis-server", function () {
         counter.close();
     });
 
+    it("answers within its reply deadline when Redis stops answering, and recovers on a new connection", async () => {
+        redis = await RedisServer.start("pw");
+        const counter = new RedisCounter({ host: "127.0.0.1", port: redis.port, key: "hits", password: () => "pw", replyTimeoutMs: 300 });
+        expect(await counter.increment()).to.equal(1);
+        redis.freeze();
+        // Thawed after 3 s whatever happens, so a client without a deadline gets its (late) reply and fails below.
+        const thaw = setTimeout(() => redis.thaw(), 3000);
+        const started = Date.now();
+        let message = "";
+        try {
+            message = await counter.increment().then(String, (e: Error) => e.message);
+        } finally {
+            clearTimeout(thaw);
+            redis.thaw();
+        }
+        expect(message).to.equal(`Redis at 127.0.0.1:${redis.port}: no reply within 300 ms`);
+        expect(Date.now() - started).to.be.lessThan(2000);
+        // The frozen connection was destroyed; the next request opens another and counts on.
+        expect(await counter.increment()).to.be.oneOf([2, 3]);
+        counter.close();
+    });
+
     it("names a wrong password, and recovers when the password file is right", async () => {
         redis = await RedisServer.start("pw");
         let password = "wrong";

@@ -69,6 +69,15 @@ export class RedisServer {
         this.password = password;
     }
 
+    /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung host. */
+    freeze(): void {
+        this.process?.kill("SIGSTOP");
+    }
+
+    thaw(): void {
+        this.process?.kill("SIGCONT");
+    }
+
     async stop(): Promise<void> {
         const child = this.process;
         this.process = undefined;
