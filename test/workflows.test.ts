@@ -287,7 +287,18 @@ describe("GitHub workflows", () => {
                 const target = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, stackFile), "utf8")).config["dockyard:target"];
                 if (target !== "eks") continue;
                 checked.push(id);
-                expect(job["runs-on"], id).to.equal("ubuntu-24.04");
+                // A runner with a fixed egress listed in eks.publicAccessCidrs (docs/ci.md "EKS: reaching the API and access entries").
+                expect(job["runs-on"], id).to.equal("${{ vars.PROD_RUNNER || 'ubuntu-24.04' }}");
+                const names = (job.steps as Step[]).map((s) => s.name ?? s.uses ?? "");
+                const reach = (job.steps as Step[]).find((s) => s.name === "Check that this runner may reach the cluster's API")!;
+                expect(reach, id).to.not.equal(undefined);
+                expect(reach.if).to.equal("steps.target.outputs.target == 'eks'");
+                expect(reach.run).to.include(`scripts/ci/apiReach.ts "$STACK_FILE" "$egress"`);
+                expect(reach.env.STACK_FILE).to.equal(stackFile);
+                expect(fs.existsSync(path.join(PROJECT_ROOT, "scripts", "ci", "apiReach.ts"))).to.equal(true);
+                const up = (job.steps as Step[]).findIndex((s) => (s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "up");
+                expect(up, `${id}: has a pulumi up step`).to.be.greaterThan(0);
+                expect(names.indexOf(reach.name!), `${id}: the reach check runs before pulumi up`).to.be.within(0, up - 1);
                 expect(job["timeout-minutes"], `${id}: ${worst.steps.map((s) => `${s.step} ${s.minutes}`).join(" + ")}`).to.be.at.least(worst.total);
                 expect(job["timeout-minutes"], id).to.be.at.most(GITHUB_HOSTED_JOB_LIMIT_MINUTES);
             }
@@ -416,6 +427,14 @@ describe("GitHub workflows", () => {
             { heading: "Dev deploy role", environment: "dev", workflow: "deploy.yml", refs: ["refs/heads/main"] },
             { heading: "Prod deploy role", environment: "production", workflow: "deploy.yml", refs: ["refs/tags/v*", "refs/heads/main"] },
         ];
+
+        it("names in Pulumi.prod.yaml the roles its identity table names: the prod deploy role creates the cluster, the preview role views it", () => {
+            const prod = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8")).config;
+            const roleName = (arn: string) => arn.slice(arn.lastIndexOf("/") + 1);
+            const tableRole = (variable: string) => new RegExp(`^\\| \`([a-z-]+)\` \\| \`${variable}\``, "m").exec(doc)![1];
+            expect(roleName(prod["dockyard:eks.creatorPrincipal"])).to.equal(tableRole("AWS_PROD_ROLE_ARN"));
+            expect(prod["dockyard:eks.viewerPrincipals"].map(roleName)).to.deep.equal([tableRole("AWS_PREVIEW_ROLE_ARN")]);
+        });
 
         it("gives one trust policy per role that pins the repository, the environment, the workflow file and the refs", () => {
             for (const role of ROLES) {

@@ -1,0 +1,51 @@
+/**
+ * Before `pulumi up` of an EKS stack: is this machine's egress address one the cluster's public
+ * endpoint answers (`eks.publicAccessCidrs`)? Without it every Kubernetes object times out about 25
+ * minutes into the first `up` (docs/eks.md, "Reaching the API"); this says so in a second.
+ *
+ *   npx ts-node --transpile-only scripts/ci/apiReach.ts <Pulumi.<stack>.yaml> <egress IPv4 address>
+ *
+ * Exit 0 when the address is covered (or the stack is not EKS), 1 when it is not, 2 on bad usage.
+ */
+import * as net from "node:net";
+import { parseStackConfig } from "../../components/config";
+import { parseCidr } from "../../components/cidr";
+import { loadStackFile } from "../offline/stackFile";
+
+/** Why `address` cannot reach the endpoint of the stack in `stackFile`, or undefined when it can. */
+export function apiReachProblem(stackFile: string, address: string): string | undefined {
+    if (!net.isIPv4(address)) return `egress address ${JSON.stringify(address)} is not an IPv4 address`;
+    const { project, config: raw } = loadStackFile(stackFile);
+    const config = parseStackConfig(raw, project, "ci");
+    if (config.target !== "eks") return undefined;
+    const value = BigInt(address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0));
+    const covered = config.eks.publicAccessCidrs.some((text) => {
+        const block = parseCidr(text);
+        return block !== undefined && block.family === 4 && block.first <= value && value <= block.last;
+    });
+    if (covered) return undefined;
+    return (
+        `this runner's egress address ${address} is not in dockyard:eks.publicAccessCidrs of ${stackFile} ` +
+        `(${JSON.stringify(config.eks.publicAccessCidrs)}), so it cannot reach the cluster's API; run the job on a runner ` +
+        "with a static egress listed there (the PROD_RUNNER repository variable, docs/ci.md \"EKS: reaching the API and access entries\")"
+    );
+}
+
+if (require.main === module) {
+    const [stackFile, address] = process.argv.slice(2);
+    if (!stackFile || !address) {
+        console.error("usage: scripts/ci/apiReach.ts <Pulumi.<stack>.yaml> <egress IPv4 address>");
+        process.exit(2);
+    }
+    let problem: string | undefined;
+    try {
+        problem = apiReachProblem(stackFile, address);
+    } catch (error) {
+        problem = (error as Error).message;
+    }
+    if (problem) {
+        console.error(`dockyard: ${problem}`);
+        process.exit(1);
+    }
+    console.log(`dockyard: ${address} may reach the API of the stack in ${stackFile}`);
+}
