@@ -55,9 +55,10 @@ const FLAGS: Record<string, readonly string[]> = {
     up: ["--policy-pack", "--policy-pack-config", "--replace", "--target", "--refresh", "--diff", "--skip-preview", "--show-secrets", "--suppress-outputs", "--expect-no-changes", "--message", "-m", "--config", "-c", "--stack-trace"],
     preview: ["--policy-pack", "--policy-pack-config", "--diff", "--refresh", "--json", "--show-secrets", "--expect-no-changes", "--config", "-c"],
     destroy: ["--exclude-protected", "--target", "--skip-preview", "--remove"],
-    refresh: ["--skip-preview", "--expect-no-changes", "--target"],
+    // --clear-pending-creates, --import-pending-creates: pulumi/pulumi v3.248.0 pkg/cmd/pulumi/operations/refresh.go.
+    refresh: ["--skip-preview", "--expect-no-changes", "--target", "--clear-pending-creates", "--import-pending-creates"],
     config: ["--secret", "--path", "--plaintext", "--json", "--show-secrets"],
-    stack: ["--show-urns", "--show-ids", "--json", "--show-secrets", "--force", "--secrets-provider", "--copy-config-from"],
+    stack: ["--show-urns", "--show-ids", "--json", "--show-secrets", "--force", "--secrets-provider", "--copy-config-from", "--file"],
     state: ["--all", "--yes", "--target-dependents"],
     login: ["--local", "--cloud-url", "-c"],
     cancel: [],
