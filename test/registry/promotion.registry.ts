@@ -1,6 +1,6 @@
 /**
  * Promotion against real registries (issue 15, item 5): the exact copy script the program runs
- * (`PROMOTE_SCRIPT`) copies a two-platform image from a "dev" registry to a "prod" registry, and the
+ * (`COPY_SCRIPT`) copies a two-platform image from a "dev" registry to a "prod" registry, and the
  * prod copy has the same digest, keeps both platforms, survives the deletion of dev's image, and is
  * not copied twice. Both registries are Debian's docker-registry on loopback with password
  * authentication; the only double is `aws`, which prints the password as `aws ecr
@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROMOTE_SCRIPT } from "../../components/images/promote";
+import { COPY_SCRIPT } from "../../components/images/copy";
 
 const PASSWORD = "registry-test-password";
 const sha256 = (data: Buffer | string) => crypto.createHash("sha256").update(data).digest("hex");
@@ -121,7 +121,7 @@ describe("promotion between two real registries (skopeo copy --all --preserve-di
     };
 
     const promote = (env: Record<string, string>) =>
-        spawnSync("bash", ["-c", PROMOTE_SCRIPT], {
+        spawnSync("bash", ["-c", COPY_SCRIPT], {
             encoding: "utf8",
             // HOME elsewhere: no ambient credentials from ~/.docker or ~/.config can help the script.
             env: { PATH: `${bin}:${process.env.PATH}`, HOME: root, XDG_RUNTIME_DIR: root, DOCKYARD_TLS_VERIFY: "false", ...env },
