@@ -15,6 +15,7 @@ import { formatCostTable } from "../components/cost/report";
 import { mockOutputs } from "./offline/mocks";
 import { PROJECT_ROOT, ProgramFailure, ProgramRun, RecordedResource, runProgram } from "./offline/run";
 import { loadStackFile } from "./offline/stackFile";
+import { shellQuote } from "../components/swarm/readiness";
 
 export interface RenderArgs {
     readonly stack: string;
@@ -59,6 +60,13 @@ export function parseArgs(argv: readonly string[]): RenderArgs {
     const problem = stackNameProblem(stack);
     if (problem) throw new Error(problem);
     return { stack, configFile: path.resolve(configFile ?? path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`)), stackTrace };
+}
+
+/** The same render with `--stack-trace`: the stack file named as it was given, unless it is the default one. */
+export function retraceCommand(args: RenderArgs): string {
+    const isDefault = args.configFile === path.join(PROJECT_ROOT, `Pulumi.${args.stack}.yaml`);
+    const file = isDefault ? "" : ` --config-file ${/^[\w./-]+$/.test(args.configFile) ? args.configFile : shellQuote(args.configFile)}`;
+    return `npm run render -- ${args.stack}${file} --stack-trace`;
 }
 
 /** The stacks that have a `Pulumi.<stack>.yaml` in the project root. */
@@ -113,7 +121,7 @@ export async function render(args: RenderArgs, out: (text: string) => void, err:
     } catch (failure) {
         const cause = failure instanceof ProgramFailure ? failure.cause : failure;
         err(`${expected(cause) && !args.stackTrace ? (cause as Error).message : `render failed: ${cause instanceof Error ? cause.stack : String(cause)}`}\n`);
-        if (expected(cause) && !args.stackTrace) err(`(npm run render -- ${args.stack} --stack-trace, or ${DEBUG_VARIABLE}=1, shows where it was raised)\n`);
+        if (expected(cause) && !args.stackTrace) err(`(${retraceCommand(args)}, or ${DEBUG_VARIABLE}=1, shows where it was raised)\n`);
         return 1;
     }
     fs.mkdirSync(outDir, { recursive: true });

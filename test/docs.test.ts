@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CONFIG_KEYS } from "../components/config";
 import { CostEstimate } from "../components/cost/model";
+import PRICES from "../components/cost/prices.json";
 import { formatCostMarkdown } from "../components/cost/report";
 import { estimateRenderedCost, parseArgs } from "../scripts/render";
 import { COST_VARIANTS } from "./costVariants";
@@ -197,13 +198,18 @@ describe("the docs (README.md, docs/*.md) against the program", function () {
             for (const u of e.usage) for (const [, n] of u.rate.matchAll(/\$(\d+(?:\.\d+)?)/g)) add(Number(n));
         }
         for (const a of totals) for (const b of totals) if (a > b) add(Math.round((a - b) * 100) / 100);
+        // The README's comparison with the anchors' defaults, from the same price table
+        // (shared/reference/anchors-clusters.md B2 for eksctl, seed-003.md 2.2 for Docker for AWS).
+        const prices = PRICES.regions["us-east-1"] as (typeof PRICES.regions)["us-east-1"] & { instances: Record<string, number> };
+        const month = (hourly: number) => hourly * PRICES.hoursPerMonth;
+        const eksctlDefault = month(prices.eksControlPlaneHour) + 2 * month(prices.instances["m5.large"]) + month(prices.natGatewayHour) + 3 * month(prices.publicIpv4Hour) + 2 * 80 * prices.ebsGbMonth.gp3;
+        add(Math.round(eksctlDefault * 100) / 100);
+        add(Math.round(month(prices.classicLbHour) * 100) / 100);
         const problems: string[] = [];
         for (const doc of DOCS) {
-            // "about $90/month" compares with other tools' published defaults, not with the render.
-            for (const m of read(doc).matchAll(/(about \**)?\$(\d+(?:,\d{3})*(?:\.\d+)?)/g)) {
-                if (m[1]) continue;
-                const value = Number(m[2].replace(/,/g, ""));
-                if (!allowed.has(Math.round(value * 10000) / 10000)) problems.push(`${doc}: $${m[2]} is not a figure of the render`);
+            for (const m of read(doc).matchAll(/\$(\d+(?:,\d{3})*(?:\.\d+)?)/g)) {
+                const value = Number(m[1].replace(/,/g, ""));
+                if (!allowed.has(Math.round(value * 10000) / 10000)) problems.push(`${doc}: $${m[1]} is not a figure of the render`);
             }
         }
         expect(problems).to.deep.equal([]);

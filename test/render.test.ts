@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "../scripts/render";
+import { parseArgs, retraceCommand } from "../scripts/render";
 import { PROJECT_ROOT } from "./harness";
 
 function render(...args: string[]) {
@@ -28,6 +28,12 @@ describe("render", function () {
         expect(() => parseArgs([])).to.throw("usage: npm run render -- <stack>");
         expect(() => parseArgs(["dev", "--verbose"])).to.throw("unknown option --verbose");
         expect(parseArgs(["dev", "--stack-trace"]).stackTrace).to.equal(true);
+    });
+
+    it("hints at a --stack-trace command that renders the same stack file", () => {
+        expect(retraceCommand(parseArgs(["dev"]))).to.equal("npm run render -- dev --stack-trace");
+        expect(retraceCommand(parseArgs(["--config-file", "/tmp/Pulumi.edge.yaml"]))).to.equal("npm run render -- edge --config-file /tmp/Pulumi.edge.yaml --stack-trace");
+        expect(retraceCommand(parseArgs(["x", "--config-file", "/tmp/my stacks/it's.yaml"]))).to.equal(`npm run render -- x --config-file '/tmp/my stacks/it'"'"'s.yaml' --stack-trace`);
     });
 
     it("names the stack after a Pulumi.<stack>.yaml given alone with --config-file, as the README shows", () => {
@@ -92,6 +98,8 @@ describe("render", function () {
         expect(result.stderr).to.include(`workload "redis": a persistent volume holds one replica's data, so replicas must be 1 on Swarm (got 2)`);
         expect(result.stderr).not.to.match(/\n\s+at /);
         expect(fs.existsSync(outDir("render-test-b"))).to.equal(false);
+        // The hint is a command that works: the stack file as given (the project has no Pulumi.render-test-b.yaml).
+        expect(result.stderr).to.include(`(npm run render -- render-test-b --config-file ${bad} --stack-trace, or DOCKYARD_DEBUG=1, shows where it was raised)`);
         const traced = render("render-test-b", "--config-file", bad, "--stack-trace");
         expect(traced.stderr).to.match(/\n\s+at /);
     });
