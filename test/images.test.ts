@@ -17,7 +17,7 @@ import {
     resolveImages,
 } from "../components/images";
 import { CONTEXT_HASH_LABEL } from "../components/images/build";
-import { cacheLifecyclePolicy } from "../components/images/plan";
+import { cacheLifecyclePolicy, cacheRepositoryPolicy } from "../components/images/plan";
 import { COPY_SCRIPT, ecrLogins, parseDigestRef } from "../components/images/copy";
 import { stackAwsProvider } from "../components/tags";
 import type { WorkloadSpec } from "../components/workload";
@@ -318,6 +318,25 @@ describe("resolveImages: build and push to ECR with docker-build", () => {
         expect(COPY_SCRIPT).to.include('target="$TARGET_REPOSITORY:sha256-${digest#sha256:}"');
     });
 
+    it("only the build's identity may write the cache: the cache repository denies pushes and deletes to every other principal (fails on a2f6c95)", async () => {
+        const { resources: declared } = await declareImages("dev");
+        const policy = only(declared, "aws:ecr/repositoryPolicy:RepositoryPolicy");
+        expect(policy.inputs.repository).to.equal("dockyard/dev/buildcache/image-context");
+        // The mocked caller is a user; a role session would be its role (getSessionContext's issuer).
+        expect(policy.inputs.policy).to.equal(cacheRepositoryPolicy("arn:aws:iam::123456789012:user/dockyard"));
+        const [statement] = JSON.parse(String(policy.inputs.policy)).Statement;
+        expect(statement).to.deep.include({ Effect: "Deny", Principal: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:user/dockyard" } } });
+        expect(statement.Action).to.include.members(["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage"]);
+        // A preview (a pull request's Dockerfile, a read-only role) never builds, so never exports a cache.
+        expect(only(declared, IMAGE).inputs.buildOnPreview).to.equal(false);
+        // No cache, no policy: a multi-platform image has neither.
+        const mixed = await declareImages("dev", { "swarm.workerInstanceType": "m7i.large" });
+        expect(ofType(mixed.resources, "aws:ecr/repositoryPolicy:RepositoryPolicy")).to.deep.equal([]);
+        // A session ARN would let only that one session write; the role (its issuer) is what is meant.
+        expect(errorOf(() => cacheRepositoryPolicy("arn:aws:sts::123456789012:assumed-role/dockyard-dev-deploy/run-1"))).to.include("is not an IAM role, user or account root ARN");
+        expect(JSON.parse(cacheRepositoryPolicy("arn:aws:iam::123456789012:role/ci/dockyard-dev-deploy")).Statement[0].Condition.ArnNotEquals["aws:PrincipalArn"]).to.equal("arn:aws:iam::123456789012:role/ci/dockyard-dev-deploy");
+    });
+
     it("images.tag (the commit) is no part of any image input (fails on fcdc18c, where it was the tag)", async () => {
         const without = only((await declareImages("dev")).resources, IMAGE);
         const withCommit = only((await declareImages("dev", { "images.tag": "3f2c1ab" })).resources, IMAGE);
@@ -347,7 +366,7 @@ describe("resolveImages: build and push to ECR with docker-build", () => {
     it("puts every AWS resource on the stack provider", async () => {
         const { resources: declared } = await declareImages("prod");
         const aws = declared.filter((r) => r.type.startsWith("aws:"));
-        expect(aws).to.have.length(4);
+        expect(aws).to.have.length(5);
         for (const resource of aws) expect(resource.provider).to.equal("prod-aws");
     });
 });

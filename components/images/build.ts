@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RepositoryEncryption } from "../config";
 import type { BuildSpec } from "./context";
 import { copyByDigest } from "./copy";
-import { CACHE_TAG, cacheLifecyclePolicy, lifecyclePolicy } from "./plan";
+import { CACHE_TAG, cacheLifecyclePolicy, cacheRepositoryPolicy, lifecyclePolicy } from "./plan";
 
 /** `123456789012.dkr.ecr.us-east-1.amazonaws.com` of `123456789012.dkr.ecr.us-east-1.amazonaws.com/dockyard/dev/api`. */
 export const registryHost = (repositoryUrl: string) => repositoryUrl.split("/")[0];
@@ -120,6 +120,11 @@ export class ContainerImage extends pulumi.ComponentResource {
                 { repositoryName: args.cacheRepositoryName, mutableTag: CACHE_TAG, encryption: args.encryption, forceDelete: true, lifecycle: cacheLifecyclePolicy() },
                 this,
             );
+            // The build's own identity: the role behind this session (aws.iam.getSessionContext
+            // gives a session's issuer), the one the condition key aws:PrincipalArn reports.
+            const caller = aws.getCallerIdentityOutput({}, { parent: this });
+            const builder = aws.iam.getSessionContextOutput({ arn: caller.arn }, { parent: this });
+            new aws.ecr.RepositoryPolicy(`${name}-cache-policy`, { repository: cache.name, policy: builder.issuerArn.apply(cacheRepositoryPolicy) }, { parent: this });
             this.cacheRef = pulumi.interpolate`${cache.repositoryUrl}:${CACHE_TAG}`;
         }
 
@@ -134,6 +139,10 @@ export class ContainerImage extends pulumi.ComponentResource {
                 // with neither a tag nor a name (provider/internal/export.go), and an unknown name
                 // reads as none there.
                 exports: [{ registry: { names: [pulumi.interpolate`${host}/${args.repositoryName}`], pushByDigest: true } }],
+                // docker-build exports cache manifests even from preview builds (image.go,
+                // buildOnPreview), and a pull request's preview runs that PR's Dockerfile with a
+                // read-only role: a preview must neither write the cache nor fail on its denial.
+                buildOnPreview: false,
                 // `push` would add a second registry export, by the tags (there are none).
                 push: false,
                 labels: { [CONTEXT_HASH_LABEL]: args.contextHash },

@@ -126,6 +126,11 @@ export function lifecyclePolicy(keepTagged: number, untaggedExpiryDays: number):
 /**
  * A cache repository's own rules: the cache manifest a build replaces becomes untagged and goes
  * after a day; the cache is rebuilt from scratch at worst, so nothing there is worth keeping.
+ * Expiring untagged manifests here can never break an image index a live tag references: a cache
+ * repository holds no index. The cache is exported as one OCI image manifest
+ * (`image-manifest=true`, build.ts `registryCache`), and only single-platform builds have a cache
+ * at all; multi-platform images, whose per-platform manifests are untagged children of an index,
+ * live only in deploy repositories (see docs/dependencies.md on what ECR does with those).
  */
 export function cacheLifecyclePolicy(): string {
     return JSON.stringify({
@@ -135,6 +140,36 @@ export function cacheLifecyclePolicy(): string {
                 description: "Expire replaced build-cache manifests after 1 day",
                 selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 },
                 action: { type: "expire" },
+            },
+        ],
+    });
+}
+
+/** What may write a cache repository: BuildKit's cache export and ECR's delete. */
+export const CACHE_WRITE_ACTIONS = ["ecr:BatchDeleteImage", "ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"];
+
+/**
+ * The cache repository's policy: nobody but `builderArn`, the identity that runs the build (an
+ * IAM role or user, not a role session), may push to the cache or delete from it, whatever their
+ * IAM policies allow; an explicit deny in a resource policy wins over any allow (IAM User Guide,
+ * "Policy evaluation logic"). `aws:PrincipalArn` is a role's ARN for any session of that role
+ * (IAM User Guide, "AWS global condition context keys"), so every deploy of the stack's role may
+ * write, and a preview's read-only role, a node role or another team's role may not, even where an
+ * account-wide policy would let them.
+ */
+export function cacheRepositoryPolicy(builderArn: string): string {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+|^arn:aws[a-z-]*:iam::\d{12}:root$/.test(builderArn)) {
+        throw new Error(`cacheRepositoryPolicy: builder ${JSON.stringify(builderArn)} is not an IAM role, user or account root ARN; allowed: arn:aws:iam::<account>:role/<name> (a session's issuer), user/<name> or root`);
+    }
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "OnlyTheBuildWritesTheCache",
+                Effect: "Deny",
+                Principal: "*",
+                Action: CACHE_WRITE_ACTIONS,
+                Condition: { ArnNotEquals: { "aws:PrincipalArn": builderArn } },
             },
         ],
     });

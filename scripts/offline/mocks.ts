@@ -144,6 +144,13 @@ const INVOKES: Record<string, (inputs: Inputs, region: string) => Inputs> = {
     }),
     "aws:route53/getZone:getZone": (inputs) => ({ name: inputs.name, zoneId: `Z${fakeHex(String(inputs.name), 20).toUpperCase()}`, id: `Z${fakeHex(String(inputs.name), 20).toUpperCase()}`, privateZone: false }),
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/dockyard`, userId: "AIDEXAMPLE" }),
+    // A role session's issuer is its role (path included, which a session ARN lacks; here none); any other ARN passes through.
+    "aws:iam/getSessionContext:getSessionContext": (inputs) => {
+        const session = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(String(inputs.arn));
+        return session
+            ? { arn: inputs.arn, issuerArn: `arn:aws:iam::${session[1]}:role/${session[2]}`, issuerName: session[2], sessionName: session[3], issuerId: "AROAEXAMPLE" }
+            : { arn: inputs.arn, issuerArn: inputs.arn, issuerName: "", sessionName: "", issuerId: "" };
+    },
     "aws:index/getRegion:getRegion": (_inputs, region) => ({ name: region, region, id: region }),
     "aws:lb/getHostedZoneId:getHostedZoneId": (inputs) => ({ id: inputs.loadBalancerType === "network" ? "Z26RNL4JYFTOTI" : "Z35SXDOTRQ7X7K" }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
