@@ -439,6 +439,13 @@ describe("GitHub workflows", () => {
             expect(prod["dockyard:eks.viewerPrincipals"].map(roleName)).to.deep.equal([tableRole("AWS_PREVIEW_ROLE_ARN")]);
         });
 
+        it("refers only to sections it has", () => {
+            const headings = [...doc.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1]);
+            const referred = [...doc.replace(/\n/g, " ").matchAll(/see "([^"]+)"(?! \(| in)/g)].map((m) => m[1]);
+            expect(referred.length).to.be.greaterThan(0);
+            for (const section of referred) expect(headings, `see "${section}"`).to.include(section);
+        });
+
         it("gives one trust policy per role that pins the repository, the environment, the workflow file and the refs", () => {
             for (const role of ROLES) {
                 const expected = role.refs.map((ref) => `repo:my-org/dockyard:environment:${role.environment}:job_workflow_ref:my-org/dockyard/.github/workflows/${role.workflow}@${ref}`);
