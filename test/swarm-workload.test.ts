@@ -9,6 +9,7 @@ import {
     cpuToNanoCpus,
     deploymentOrder,
     healthTest,
+    JOB_MAX_RUNS,
     memoryToBytes,
     monitorSeconds,
     secretDockerName,
@@ -251,11 +252,28 @@ describe("swarm workloads on the local engine (mocks)", () => {
         expect(redis.updateConfig.order).to.equal("stop-first");
     });
 
-    it("runs a job once: restart on failure only, bounded, no convergence wait", () => {
+    it("runs a job once: restart on failure only, two retries for three runs in all, no convergence wait", () => {
         const migrate = serviceOf(resources, "local", "migrate").inputs as any;
         expect(migrate.mode).to.deep.equal({ replicated: { replicas: 1 } });
-        expect(migrate.taskSpec.restartPolicy).to.deep.include({ condition: "on-failure", maxAttempts: 3 });
+        expect(migrate.taskSpec.restartPolicy).to.deep.equal({ condition: "on-failure", delay: "5s", maxAttempts: 2, window: "0s" });
+        expect(JOB_MAX_RUNS).to.equal(3);
         expect(migrate.convergeConfig).to.equal(undefined);
+    });
+
+    it("updates a job without watching its task, so a run that ends is never rolled back", () => {
+        const migrate = serviceOf(resources, "local", "migrate").inputs as any;
+        expect(migrate.updateConfig).to.deep.equal({ parallelism: 1, delay: "0s", failureAction: "continue", monitor: "0s", maxFailureRatio: "0", order: "stop-first" });
+    });
+
+    it("labels a job's tasks with the digest of its spec, which is what its wait waits for", () => {
+        const migrate = serviceOf(resources, "local", "migrate").inputs as any;
+        const wait = only(resources, "command:local:Command", "local-migrate-complete").inputs as any;
+        const [label] = migrate.taskSpec.containerSpec.labels;
+        expect(label.label).to.equal("dockyard.job-spec");
+        expect(label.value).to.match(/^[0-9a-f]{16}$/);
+        expect(wait.triggers).to.deep.equal([label.value]);
+        expect(wait.create).to.include(`\nspec='${label.value}'\n`);
+        expect((serviceOf(resources, "local", "api").inputs as any).taskSpec.containerSpec).not.to.have.property("labels");
     });
 });
 
@@ -355,14 +373,31 @@ describe("swarm workloads on ec2 (mocks)", () => {
         expect(script).to.include("job='dev-migrate'");
         expect(script).to.include("on_swarm() { ssh \"${ssh_opts[@]}\" 'ec2-user@198.51.100.10' \"$(printf '%q ' \"$@\")\"; }");
         expect(script).to.include("on_swarm docker service ps");
-        expect((wait.inputs as any).triggers[0]).to.equal("img/migrate:1");
         const waits = ofType(resources, "command:local:Command").filter((c) => c.name.endsWith("-complete"));
         expect(waits.map((c) => c.name)).to.deep.equal(specs.filter((s) => s.kind === "job").map((s) => `dev-${s.name}-complete`));
     });
 
+    it("runs a job's wait again on any change of its spec, secrets and resources included, and not otherwise", async () => {
+        const migrate = sampleSystem().find((s) => s.name === "migrate")!;
+        const digestOf = async (job: WorkloadSpec, image = "img/migrate:1") => {
+            const { resources } = await runDeclaration(() => deploySwarmWorkloads("dev", [job], { migrate: image }, ec2Platform()));
+            return (only(resources, "command:local:Command", "dev-migrate-complete").inputs as any).triggers[0] as string;
+        };
+        const original = await digestOf(migrate);
+        expect(await digestOf({ ...migrate })).to.equal(original);
+        const changed = {
+            image: await digestOf(migrate, "img/migrate:2"),
+            command: await digestOf({ ...migrate, command: ["node", "dist/migrate.js", "--v2"] }),
+            env: await digestOf({ ...migrate, env: { REDIS_HOST: "redis-2" } }),
+            secret: await digestOf({ ...migrate, secrets: { "redis-password": pulumi.secret("another-password") } }),
+            resources: await digestOf({ ...migrate, resources: { ...migrate.resources, limits: { cpu: "500m", memory: "128Mi" } } }),
+        };
+        for (const [what, digest] of Object.entries(changed)) expect(digest, what).not.to.equal(original);
+    });
+
     it("renders job waits that pass shellcheck, locally and over SSH", () => {
         for (const shell of [{}, { dockerHost: "unix:///run/user/1000/docker.sock" }, { sshTarget: "ec2-user@i-0abc", sshOptions: ["-o", "ProxyCommand=aws ssm start-session --target %h"] }]) {
-            const script = jobWaitScript({ serviceName: "dev-migrate", shell, maxAttempts: 3, timeoutSeconds: 60, pollSeconds: 5 });
+            const script = jobWaitScript({ serviceName: "dev-migrate", specDigest: "0123456789abcdef", shell, maxRuns: 3, timeoutSeconds: 60, pollSeconds: 5 });
             const result = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script, encoding: "utf8" });
             expect(result.error, "shellcheck must be installed (npm test installs it)").to.equal(undefined);
             expect(result.stdout + result.stderr, JSON.stringify(shell)).to.equal("");

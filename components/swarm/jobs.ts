@@ -1,52 +1,66 @@
 /**
  * Jobs before services on Swarm. A finished job's task is never "running", so the Docker provider
  * cannot wait for it (convergence counts running tasks); this waits instead: a `@pulumi/command`
- * local command that polls `docker service ps` until the job's newest task is Complete, or fails
- * with the job's last logs once Swarm has used up its restart attempts. Services that run `after`
- * the job depend on this wait, as Kubernetes Deployments depend on a completed Job.
+ * local command that polls the job's tasks until one of the spec Pulumi deployed is complete, or
+ * fails with the job's last logs once that spec has failed as often as Swarm runs it. Services that
+ * run `after` the job depend on this wait, as Kubernetes Deployments depend on a completed Job: when
+ * it fails, `up` fails and they are not updated.
+ *
+ * Only tasks labelled with the deployed spec's digest count (`JOB_SPEC_LABEL`): `docker service ps`
+ * lists every task the service kept, those of earlier specs too, so a fixed job after a failed one
+ * would otherwise fail at once, and a rolled-back job would pass on the old spec's run.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { SwarmShell } from "../platform";
 import { shellQuote as q } from "./readiness";
 import { onSwarmFunction } from "./shell";
-import { JOB_MAX_ATTEMPTS } from "./service";
+import { JOB_MAX_RUNS, JOB_SPEC_LABEL } from "./service";
 
 export const JOB_TIMEOUT_SECONDS = 900;
 
 export interface JobWaitSettings {
     readonly serviceName: string;
+    /** The deployed spec's digest, the value of the tasks' `JOB_SPEC_LABEL`. */
+    readonly specDigest: string;
     readonly shell: SwarmShell;
-    readonly maxAttempts: number;
+    /** Failed runs of the deployed spec after which the job has failed: `JOB_MAX_RUNS`, as the restart policy allows. */
+    readonly maxRuns: number;
     readonly timeoutSeconds: number;
     readonly pollSeconds: number;
 }
 
-/** The bash script that waits for a Swarm job service to run to completion. */
+/** The bash script that waits for the deployed spec of a Swarm job service to run to completion. */
 export function jobWaitScript(s: JobWaitSettings): string {
     return `#!/bin/bash
 # dockyard: wait for a swarm job to complete (rendered by components/swarm/jobs.ts)
 set -uo pipefail
 job=${q(s.serviceName)}
+spec=${q(s.specDigest)}
 ${onSwarmFunction(s.shell)}
 deadline=$((SECONDS + ${s.timeoutSeconds}))
-last="no task yet"
+last="no task of spec $spec yet"
 while [ "$SECONDS" -lt "$deadline" ]; do
-  if tasks=$(on_swarm docker service ps --format '{{.DesiredState}} {{.CurrentState}}' "$job" 2>&1); then
-    newest=$(head -n 1 <<<"$tasks")
-    if [[ "$newest" == "Shutdown Complete"* ]]; then
-      echo "job $job completed"
-      exit 0
+  if ids=$(on_swarm docker service ps --no-trunc --quiet "$job" 2>&1); then
+    mapfile -t task_ids <<<"$ids"
+    if states=$(on_swarm docker inspect --type task --format ${q(`{{index .Spec.ContainerSpec.Labels "${JOB_SPEC_LABEL}"}} {{.Status.State}}`)} "\${task_ids[@]}" 2>&1); then
+      mine=$(awk -v spec="$spec" '$1 == spec { print $2 }' <<<"$states")
+      if grep -qx complete <<<"$mine"; then
+        echo "job $job completed (spec $spec)"
+        exit 0
+      fi
+      failures=$(grep -cxE 'failed|rejected' <<<"$mine" || true)
+      if [ "$failures" -ge ${s.maxRuns} ]; then
+        echo "dockyard: job $job failed ${s.maxRuns} times (spec $spec); its last logs:" >&2
+        on_swarm docker service logs --tail 20 "$job" >&2 || true
+        exit 1
+      fi
+      if [ -n "$mine" ]; then last="spec $spec: $(paste -sd ' ' <<<"$mine")"; fi
+    else
+      last=$(tail -n 1 <<<"$states")
     fi
-    failures=$(grep -cE '^Shutdown (Failed|Rejected)' <<<"$tasks" || true)
-    if [ "$failures" -ge ${s.maxAttempts} ]; then
-      echo "dockyard: job $job failed ${s.maxAttempts} times; its last logs:" >&2
-      on_swarm docker service logs --tail 20 "$job" >&2 || true
-      exit 1
-    fi
-    last="$newest"
   else
-    last=$(tail -n 1 <<<"$tasks")
+    last=$(tail -n 1 <<<"$ids")
   fi
   sleep ${s.pollSeconds}
 done
@@ -59,18 +73,18 @@ export interface JobCompletionArgs {
     readonly service: pulumi.Resource;
     readonly serviceName: pulumi.Input<string>;
     readonly shell: pulumi.Input<SwarmShell>;
-    /** The wait runs again when these change: the job's image, command and arguments. */
-    readonly triggers: pulumi.Input<unknown>[];
+    /** The deployed spec's digest (`jobSpecDigest`): the wait runs again whenever it changes. */
+    readonly specDigest: pulumi.Input<string>;
 }
 
 export function jobCompletion(name: string, args: JobCompletionArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     const script = pulumi
-        .all([args.serviceName, args.shell])
-        .apply(([serviceName, shell]) => jobWaitScript({ serviceName, shell, maxAttempts: JOB_MAX_ATTEMPTS, timeoutSeconds: JOB_TIMEOUT_SECONDS, pollSeconds: 5 }));
+        .all([args.serviceName, args.shell, args.specDigest])
+        .apply(([serviceName, shell, specDigest]) => jobWaitScript({ serviceName, specDigest, shell, maxRuns: JOB_MAX_RUNS, timeoutSeconds: JOB_TIMEOUT_SECONDS, pollSeconds: 5 }));
     const timeouts = { create: `${JOB_TIMEOUT_SECONDS + 60}s`, update: `${JOB_TIMEOUT_SECONDS + 60}s` };
     return new command.local.Command(
         name,
-        { create: script, update: script, interpreter: ["/bin/bash", "-c"], triggers: args.triggers },
+        { create: script, update: script, interpreter: ["/bin/bash", "-c"], triggers: [args.specDigest] },
         { ...opts, dependsOn: [args.service], customTimeouts: timeouts },
     );
 }

@@ -14,8 +14,16 @@ export type SwarmEngine = "ec2" | "local";
 
 /** Secret files are readable by the workload's user only. */
 export const SECRET_FILE_MODE = 0o400;
-/** A job that fails is retried this many times in all (Kubernetes' backoffLimit plays this role). */
-export const JOB_MAX_ATTEMPTS = 3;
+/**
+ * How many times a job runs at most: the first run and two retries. Swarm restarts a task while
+ * its restarts so far are fewer than `MaxAttempts`, counted per service spec version
+ * (moby/swarmkit manager/orchestrator/restart/restart.go shouldRestart), so `MaxAttempts` is the
+ * number of retries, one less than the runs, and the wait (jobs.ts) gives up after this many failed runs.
+ */
+export const JOB_MAX_RUNS = 3;
+
+/** The task label that names the job spec Pulumi deployed (`jobSpecDigest`); the wait counts only its tasks. */
+export const JOB_SPEC_LABEL = "dockyard.job-spec";
 export const CONVERGE_TIMEOUT = "5m";
 
 /** Kubernetes CPU quantity (`250m`, `0.5`, `2`) to Docker NanoCPUs (1 CPU = 1e9). */
@@ -107,7 +115,19 @@ export function monitorSeconds(spec: WorkloadSpec): number {
     return startPeriodSeconds + intervalSeconds * (failureThreshold + 1);
 }
 
+/**
+ * A job's update: swarmkit counts a task of the update that stops within the monitor period as a
+ * failure, a completed one included ("update rolled back due to failure or early termination of
+ * task", moby/swarmkit manager/orchestrator/update/updater.go failureTriggersAction), so a job
+ * updated with `rollback` would run the new spec, be rolled back and run the old one again. With
+ * `continue` the updater watches no task at all (same file), and the job wait (jobs.ts) alone
+ * judges the run. The Docker provider has no Swarm job mode (`replicated-job`) to use instead:
+ * its `mode` knows `replicated` and `global` only (terraform-provider-docker resource_docker_service.go).
+ */
+export const JOB_UPDATE_CONFIG: Inputs.ServiceUpdateConfig = { parallelism: 1, delay: "0s", failureAction: "continue", monitor: "0s", maxFailureRatio: "0", order: "stop-first" };
+
 export function swarmUpdateConfig(spec: WorkloadSpec, engine: SwarmEngine): Inputs.ServiceUpdateConfig {
+    if (isJob(spec)) return JOB_UPDATE_CONFIG;
     return {
         parallelism: spec.update?.parallelism ?? 1,
         delay: seconds(spec.update?.delaySeconds ?? 5),
@@ -132,7 +152,7 @@ export function swarmRollbackConfig(spec: WorkloadSpec, engine: SwarmEngine): In
 /** Services restart whatever ends them; a job restarts only on failure, a bounded number of times. */
 export function swarmRestartPolicy(spec: WorkloadSpec): Inputs.ServiceTaskSpecRestartPolicy {
     return isJob(spec)
-        ? { condition: "on-failure", delay: "5s", maxAttempts: JOB_MAX_ATTEMPTS, window: "0s" }
+        ? { condition: "on-failure", delay: "5s", maxAttempts: JOB_MAX_RUNS - 1, window: "0s" }
         : { condition: "any", delay: "5s", maxAttempts: 0, window: "0s" };
 }
 
@@ -248,6 +268,17 @@ export function secretDockerName(stack: string, workload: string, name: string, 
 
 /** Length of the per-stack key that names secrets (256 bits, the length of an HMAC-SHA-256 output). */
 export const SECRET_NAME_KEY_BYTES = 32;
+
+/**
+ * What names a job's deployed spec: 16 hex digits of the SHA-256 of its whole task spec as declared
+ * (image, command, arguments, env, user, mounts, secret names, resources, restart policy,
+ * placement, networks). It labels the job's tasks (`JOB_SPEC_LABEL`) and triggers the wait, so
+ * any change that re-runs the job also re-runs the wait, and the wait tells this spec's tasks from
+ * earlier ones. Secret values are not in it, only their names, which are keyed MACs.
+ */
+export function jobSpecDigest(taskSpec: unknown): string {
+    return crypto.createHash("sha256").update(JSON.stringify(taskSpec)).digest("hex").slice(0, 16);
+}
 
 /** A secret reference: the file `/run/secrets/<name>`, owned by the workload's user, mode 0400. */
 export function swarmSecretReference(

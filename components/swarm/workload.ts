@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
+import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SwarmPlatform } from "../platform";
@@ -18,6 +19,8 @@ import {
     deploymentOrder,
     efsPath,
     isJob,
+    JOB_SPEC_LABEL,
+    jobSpecDigest,
     SECRET_NAME_KEY_BYTES,
     secretDockerName,
     swarmHealthcheck,
@@ -120,6 +123,29 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             return { dnsName: platform.efs.dnsName, path: accessPoint.rootDirectory.path };
         };
 
+        const containerSpec: Inputs.ServiceTaskSpecContainerSpec = {
+            image: args.image,
+            commands: spec.command ? [...spec.command] : undefined,
+            args: spec.args ? [...spec.args] : undefined,
+            env: spec.env ? { ...spec.env } : undefined,
+            user: `${userIds(spec).uid}:${userIds(spec).gid}`,
+            readOnly: spec.readOnlyRootFilesystem ?? true,
+            capDrops: ["ALL"],
+            healthcheck: swarmHealthcheck(spec),
+            mounts: swarmMounts(stack, spec, engine, nfs),
+            secrets: Object.entries(this.secrets).map(([secretName, secret]) => swarmSecretReference(spec, secretName, { id: secret.id, name: secret.name })),
+            stopGracePeriod: "10s",
+        };
+        const taskSpec: Inputs.ServiceTaskSpec = {
+            containerSpec,
+            resources: swarmResources(spec),
+            restartPolicy: swarmRestartPolicy(spec),
+            placement: swarmPlacement(platform.placement ?? ANY_NODE),
+            networksAdvanceds: [{ id: args.networkId, aliases: [spec.name] }],
+        };
+        // A job's tasks carry the digest of the spec they run, so its wait can tell them from earlier runs.
+        const specDigest = isJob(spec) ? pulumi.output(taskSpec).apply(jobSpecDigest) : undefined;
+
         this.service = new docker.Service(
             name,
             {
@@ -128,27 +154,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
                 // changes (moby/swarmkit manager/orchestrator/task.go IsTaskDirty). Not on jobs, which an update re-runs.
                 labels: [...swarmLabels(stack, spec), ...(args.commit && !isJob(spec) ? [{ label: "dockyard.commit", value: args.commit }] : [])],
                 mode: { replicated: { replicas } },
-                taskSpec: {
-                    containerSpec: {
-                        image: args.image,
-                        commands: spec.command ? [...spec.command] : undefined,
-                        args: spec.args ? [...spec.args] : undefined,
-                        env: spec.env ? { ...spec.env } : undefined,
-                        user: `${userIds(spec).uid}:${userIds(spec).gid}`,
-                        readOnly: spec.readOnlyRootFilesystem ?? true,
-                        capDrops: ["ALL"],
-                        healthcheck: swarmHealthcheck(spec),
-                        mounts: swarmMounts(stack, spec, engine, nfs),
-                        secrets: Object.entries(this.secrets).map(([secretName, secret]) =>
-                            swarmSecretReference(spec, secretName, { id: secret.id, name: secret.name }),
-                        ),
-                        stopGracePeriod: "10s",
-                    },
-                    resources: swarmResources(spec),
-                    restartPolicy: swarmRestartPolicy(spec),
-                    placement: swarmPlacement(platform.placement ?? ANY_NODE),
-                    networksAdvanceds: [{ id: args.networkId, aliases: [spec.name] }],
-                },
+                taskSpec: specDigest ? { ...taskSpec, containerSpec: { ...containerSpec, labels: [{ label: JOB_SPEC_LABEL, value: specDigest }] } } : taskSpec,
                 endpointSpec: { mode: "vip", ports: swarmPorts(args.publicEndpoints, engine) },
                 updateConfig: swarmUpdateConfig(spec, engine),
                 rollbackConfig: swarmRollbackConfig(spec, engine),
@@ -161,7 +167,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
         if (isJob(spec)) {
             this.completion = jobCompletion(
                 `${name}-complete`,
-                { service: this.service, serviceName: this.serviceName, shell: platform.shell, triggers: [args.image, spec.command ?? [], spec.args ?? [], spec.env ?? {}] },
+                { service: this.service, serviceName: this.serviceName, shell: platform.shell, specDigest: specDigest! },
                 { parent: this },
             );
         }

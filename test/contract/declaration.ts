@@ -59,12 +59,13 @@ export interface Declared {
     readonly networks: RecordedResource[];
     readonly secrets: RecordedResource[];
     readonly services: RecordedResource[];
+    /** The job waits (`<stack>-<job>-complete` commands), whose `create` is the script Pulumi runs. */
+    readonly waits: RecordedResource[];
 }
 
 const plain = (r: RecordedResource): RecordedResource => ({ ...r, rawInputs: unwrapSecrets(r.rawInputs) as Record<string, unknown> });
 
-export async function declareLocalStack(testImage: string): Promise<Declared> {
-    const specs = stackWorkloads().map(forTestImage);
+export async function declareLocalStack(testImage: string, specs: WorkloadSpec[] = stackWorkloads().map(forTestImage)): Promise<Declared> {
     const images = Object.fromEntries(specs.map((s) => [s.name, testImage]));
     const { resources } = await runDeclaration(() => deploySwarmWorkloads(CONTRACT_STACK, specs, images, localSwarmPlatform(CONTRACT_STACK)), "local");
     const of = (type: string) => resources.filter((r) => r.type === type).map(plain);
@@ -73,5 +74,6 @@ export async function declareLocalStack(testImage: string): Promise<Declared> {
         networks: of("docker:index/network:Network"),
         secrets: of("docker:index/secret:Secret"),
         services: of("docker:index/service:Service"),
+        waits: of("command:local:Command").filter((r) => r.name.endsWith("-complete")),
     };
 }

@@ -18,6 +18,7 @@
  * | taskSpec.containerSpec.image                       | TaskTemplate.ContainerSpec.Image                  |
  * |   commands / args                                  |   Command (the entrypoint) / Args                 |
  * |   env {K: V}                                       |   Env ["K=V"]                                     |
+ * |   labels[{label, value}]                           |   Labels{}                                        |
  * |   user / readOnly                                  |   User / ReadOnly                                 |
  * |   capAdds / capDrops                               |   CapabilityAdd / CapabilityDrop                  |
  * |   healthcheck {tests, interval, timeout,           |   HealthCheck {Test, Interval, Timeout,           |
@@ -151,7 +152,7 @@ export function serviceSpec(inputs: Json, idMap: Record<string, string>): Json {
     const mode = known("mode", s.mode, ["replicated", "global"]);
     const task = known("taskSpec", s.taskSpec, ["containerSpec", "resources", "restartPolicy", "placement", "networksAdvanceds"]);
     const c = known("containerSpec", task.containerSpec, [
-        "image", "commands", "args", "env", "user", "readOnly", "capAdds", "capDrops", "healthcheck", "mounts", "secrets", "stopGracePeriod",
+        "image", "commands", "args", "env", "labels", "user", "readOnly", "capAdds", "capDrops", "healthcheck", "mounts", "secrets", "stopGracePeriod",
     ]);
     const resources = task.resources && known("resources", task.resources, ["limits", "reservation"]);
     const restart = task.restartPolicy && known("restartPolicy", task.restartPolicy, ["condition", "delay", "maxAttempts", "window"]);
@@ -167,6 +168,7 @@ export function serviceSpec(inputs: Json, idMap: Record<string, string>): Json {
                 Command: c.commands,
                 Args: c.args,
                 Env: c.env ? Object.entries(c.env).map(([k, v]) => `${k}=${v}`) : undefined,
+                Labels: labelMap(c.labels),
                 User: c.user,
                 ReadOnly: c.readOnly,
                 CapabilityAdd: c.capAdds,

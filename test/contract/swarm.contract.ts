@@ -6,14 +6,16 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { jobWaitScript } from "../../components/swarm/jobs";
 import type { WorkloadSpec } from "../../components/workload";
 import { CONTRACT_REDIS_PASSWORD, CONTRACT_STACK, declareLocalStack, Declared, stackWorkloads, webPaths } from "./declaration";
 import { buildTestImage, docker, exec, httpGet, removeEverything, runningTasks, sleep, tasksOf, waitFor } from "./engine";
-import { cpuToNanoCpus, JOB_MAX_ATTEMPTS, memoryToBytes } from "../../components/swarm/service";
+import { cpuToNanoCpus, JOB_MAX_RUNS, memoryToBytes } from "../../components/swarm/service";
 import { networkCreateOptions, secretSpec, serviceSpec } from "./engineSpec";
 
 const TEST_IMAGE = "dockyard-contract/busybox:1";
+
+/** Runs a job wait's script as Pulumi's command would (bash -c), bounded. */
+const runWait = (script: string) => spawnSync("bash", ["-c", script], { encoding: "utf8", timeout: 300_000 });
 
 type Json = Record<string, any>;
 
@@ -150,22 +152,79 @@ describe("Swarm adapter on a real engine", function () {
         }
     });
 
-    it("the wait that services run after sees each job complete, and fails for a job that keeps failing", async () => {
-        const waitForJob = (serviceName: string) =>
-            spawnSync("bash", ["-c", jobWaitScript({ serviceName, shell: {}, maxAttempts: JOB_MAX_ATTEMPTS, timeoutSeconds: 120, pollSeconds: 2 })], { encoding: "utf8", timeout: 180_000 });
-        const jobs = Object.entries(created).filter(([, c]) => isJob(c.workload));
-        for (const [name] of jobs) {
-            const done = waitForJob(name);
+    it("the wait that services run after, as declared, sees each job complete", async () => {
+        expect(declared.waits.map((w) => w.name).sort()).to.deep.equal(declared.specs.filter(isJob).map((s) => `${CONTRACT_STACK}-${s.name}-complete`).sort());
+        for (const wait of declared.waits) {
+            const done = runWait(String(wait.rawInputs.create));
             expect(done.status, done.stderr).to.equal(0);
-            expect(done.stdout).to.equal(`job ${name} completed\n`);
+            expect(done.stdout).to.match(new RegExp(`^job ${CONTRACT_STACK}-[a-z]+ completed \\(spec [0-9a-f]{16}\\)\n$`));
         }
-        const failing = JSON.parse(JSON.stringify(jobs[0][1].spec));
-        failing.Name = `${CONTRACT_STACK}-failing-job`;
-        failing.TaskTemplate.ContainerSpec.Command = ["sh", "-c", "echo failing on purpose; exit 4"];
-        await docker.createService(failing);
-        const failed = waitForJob(failing.Name);
-        expect(failed.status).to.equal(1);
-        expect(failed.stderr).to.include(`dockyard: job ${failing.Name} failed ${JOB_MAX_ATTEMPTS} times`);
+    });
+
+    describe("a job that changes (issue 14 item 5)", () => {
+        const name = `${CONTRACT_STACK}-jobcheck`;
+        const job = (script: string): WorkloadSpec => ({
+            name: "jobcheck",
+            kind: "job",
+            image: { ref: TEST_IMAGE },
+            command: ["sh", "-c", script],
+            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+        });
+        /** Declares the job through the adapter, creates or updates its service as the provider would, and returns its wait. */
+        async function deploy(script: string): Promise<{ digest: string; wait: string }> {
+            const { services, waits } = await declareLocalStack(TEST_IMAGE, [job(script)]);
+            const spec = serviceSpec(services[0].rawInputs, idMap);
+            const existing = (await docker.listServices()).find((s) => s.Spec?.Name === name);
+            if (existing) await docker.getService(name).update({ _query: { version: existing.Version!.Index }, _body: spec } as any);
+            else await docker.createService(spec);
+            return { digest: spec.TaskTemplate.ContainerSpec.Labels?.["dockyard.job-spec"], wait: String(waits[0].rawInputs.create) };
+        }
+        const runsOf = async (digest: string) => (await tasksOf(name)).filter((t) => t.Spec.ContainerSpec.Labels?.["dockyard.job-spec"] === digest);
+        const logLines = (text: string) => spawnSync("docker", ["service", "logs", "--raw", name], { encoding: "utf8" }).stdout.split("\n").filter((l) => l === text).length;
+
+        it("runs the first spec once", async () => {
+            const v1 = await deploy("echo run v1");
+            const done = runWait(v1.wait);
+            expect(done.status, done.stderr).to.equal(0);
+            expect(done.stdout).to.equal(`job ${name} completed (spec ${v1.digest})\n`);
+        });
+
+        it("runs a changed spec exactly once to completion, and Swarm neither rolls it back nor runs the old one again", async () => {
+            const v2 = await deploy("echo run v2");
+            const done = runWait(v2.wait);
+            expect(done.status, done.stderr).to.equal(0);
+            // Longer than the 10 s monitor window after which swarmkit had rolled a completed job back.
+            await sleep(15_000);
+            const service = await specOf(name);
+            expect(service.UpdateStatus?.State, service.UpdateStatus?.Message).to.equal("completed");
+            expect(service.Spec.TaskTemplate.ContainerSpec.Command).to.deep.equal(["sh", "-c", "echo run v2"]);
+            expect(logLines("run v2"), "runs of v2").to.equal(1);
+            expect(logLines("run v1"), "runs of v1").to.equal(1);
+            expect((await runsOf(v2.digest)).map((t) => t.Status.State)).to.deep.equal(["complete"]);
+            expect(done.stdout).to.equal(`job ${name} completed (spec ${v2.digest})\n`);
+        });
+
+        it(`fails a changed spec that keeps failing after ${JOB_MAX_RUNS} runs, as the restart policy allows, and keeps it deployed`, async () => {
+            const v3 = await deploy("echo run v3; exit 3");
+            const failed = runWait(v3.wait);
+            expect(failed.status, failed.stdout).to.equal(1);
+            expect(failed.stderr).to.include(`dockyard: job ${name} failed ${JOB_MAX_RUNS} times (spec ${v3.digest})`);
+            await sleep(10_000);
+            expect((await runsOf(v3.digest)).map((t) => t.Status.State)).to.deep.equal(Array(JOB_MAX_RUNS).fill("failed"));
+            const service = await specOf(name);
+            expect(service.Spec.TaskTemplate.ContainerSpec.Command).to.deep.equal(["sh", "-c", "echo run v3; exit 3"]);
+            expect(service.UpdateStatus?.State).to.equal("completed");
+            // The same spec's wait run again (a later `up` after the failed one) fails at once: what runs after it stays as it was.
+            const again = runWait(v3.wait);
+            expect(again.status).to.equal(1);
+        });
+
+        it("passes a fixed spec after the failed one: earlier runs do not count", async () => {
+            const v4 = await deploy("echo run v4");
+            const done = runWait(v4.wait);
+            expect(done.status, done.stderr).to.equal(0);
+            expect(done.stdout).to.equal(`job ${name} completed (spec ${v4.digest})\n`);
+        });
     });
 
     it("fails tasks below the CPU and memory minimums that the mapping refuses up front", async () => {
