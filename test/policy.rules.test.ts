@@ -276,6 +276,11 @@ describe("policy rules", () => {
             expect(await runResourcePolicy(swarmHealthCheck, job)).to.deep.equal({ applicable: false, violations: [] });
         });
         it("swarm-rollback-on-failure", () => expectRule(swarmRollbackOnFailure, service(), service({}, { updateConfig: { failureAction: "pause" } }), /failureAction must be "rollback", found "pause"/));
+        it("swarm-rollback-on-failure exempts run-to-completion jobs, which update with continue", async () => {
+            const job = service({}, { updateConfig: { failureAction: "continue" } });
+            (job.props as any).taskSpec.restartPolicy = { condition: "on-failure", maxAttempts: 2 };
+            expect(await runResourcePolicy(swarmRollbackOnFailure, job)).to.deep.equal({ applicable: false, violations: [] });
+        });
         it("swarm-resource-limits", () => expectRule(swarmResourceLimits, service(), { type, props: { taskSpec: { containerSpec: { image: DIGEST } } } }, /lacks nanoCpus and memoryBytes/));
         it("swarm-read-only", () => expectRule(swarmReadOnly, service(), service({ readOnly: false }), /readOnly must be true/));
         it("swarm-non-root-user", async () => {

@@ -32,7 +32,11 @@ export const swarmHealthCheck = swarmPolicy("swarm-health-check", "Long-running 
     if (tests.length === 0 || tests[0] === "NONE") report(`${describe(args)}: taskSpec.containerSpec.healthcheck.tests must declare a check`);
 });
 
-export const swarmRollbackOnFailure = swarmPolicy("swarm-rollback-on-failure", "A failed Swarm update rolls back.", (service, args, report) => {
+export const swarmRollbackOnFailure = swarmPolicy("swarm-rollback-on-failure", "A failed Swarm update of a long-running service rolls back, jobs exempt.", (service, args, report) => {
+    // swarmkit counts a job's task that completes within the monitor window as a failed update, so a
+    // job that rolls back runs its old spec again (moby/swarmkit manager/orchestrator/update/updater.go);
+    // dockyard's jobs update with "continue" and their wait judges the run (components/swarm/jobs.ts).
+    if (isRunToCompletion(service)) return args.notApplicable("a run-to-completion job must not roll back: the old spec would run again");
     const action = service.updateConfig?.failureAction;
     if (action !== "rollback") report(`${describe(args)}: updateConfig.failureAction must be "rollback", found ${JSON.stringify(action ?? "pause (the default)")}`);
 });
