@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import * as YAML from "yaml";
 import { bootstrapSettings } from "../components/swarm/cluster";
-import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, PRUNE_EVERY_SECONDS, renderCloudInit } from "../components/swarm/cloudInit";
+import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, nodeTimers, PRUNE_EVERY_SECONDS, renderCloudInit } from "../components/swarm/cloudInit";
 import { readinessScript } from "../components/swarm/readiness";
 import { sshOptions } from "../components/swarm/access";
 import { PROJECT_ROOT, stackConfig } from "./harness";
@@ -72,8 +72,8 @@ describe("swarm cloud-init", () => {
         const init = script.indexOf("docker swarm init --advertise-addr");
         expect(rejoin).to.be.greaterThan(0);
         expect(init).to.be.greaterThan(rejoin);
-        expect(script).to.include("put_param manager-token SecureString");
-        expect(script).to.include("put_param worker-token SecureString");
+        expect(script).to.include("publish manager-token SecureString docker swarm join-token -q manager\n");
+        expect(script).to.include("publish worker-token SecureString docker swarm join-token -q worker\n");
         expect(script).to.include("--key-id \"$KMS_KEY\"");
         expect(script).to.include("PARAMETER_PATH='/dockyard/dev/swarm'");
         expect(script).to.include("refusing to start a second swarm");
@@ -85,9 +85,46 @@ describe("swarm cloud-init", () => {
     it("starts the swarm with overlay subnets from swarm.overlayAddressPool, not Docker's 10.0.0.0/8 (issue 14 item 6; fails on a2f6c95)", () => {
         const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
         expect(script).to.include("OVERLAY_POOL='10.200.0.0/16'\n");
-        expect(script).to.include('docker swarm init --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" \\\n    --default-addr-pool "$OVERLAY_POOL" --default-addr-pool-mask-length 24\n');
+        expect(script).to.include('docker swarm init --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" \\\n    --default-addr-pool "$OVERLAY_POOL" --default-addr-pool-mask-length 24 >/dev/null\n');
         const custom = nodeScripts({ ...settings("first-manager"), overlayAddressPool: "172.16.0.0/16" })["/usr/local/sbin/dockyard-bootstrap"];
         expect(custom).to.include("OVERLAY_POOL='172.16.0.0/16'\n");
+    });
+
+    it("prints no join token: swarm init's join command goes nowhere, tokens reach SSM on stdin (issue 14 item 13; fails on a2f6c95)", () => {
+        const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
+        const init = script.split("\n").filter((line) => line.includes("docker swarm init") || line.includes("--default-addr-pool "));
+        expect(init[init.length - 1].trimEnd().endsWith(">/dev/null"), init.join("\n")).to.equal(true);
+        // Every join-token call is piped into put_param, never echoed or logged.
+        const joinTokenLines = script.split("\n").filter((line) => line.includes("join-token"));
+        expect(joinTokenLines.map((l) => l.trim())).to.deep.equal([
+            "publish manager-token SecureString docker swarm join-token -q manager",
+            "publish worker-token SecureString docker swarm join-token -q worker",
+        ]);
+        expect(script).to.include('if "$@" | put_param "$name" "$type"; then return 0; fi');
+    });
+
+    it("retries publishing the join parameters while the role's policy propagates (issue 14 item 16; fails on a2f6c95)", () => {
+        const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
+        expect(script).to.include("PUBLISH_ATTEMPTS=12\n");
+        expect(script).to.match(/for attempt in \$\(seq 1 "\$PUBLISH_ATTEMPTS"\); do\n {4}if "\$@" \| put_param "\$name" "\$type"; then return 0; fi\n {4}log "could not publish \$PARAMETER_PATH\/\$name \(attempt \$attempt of \$PUBLISH_ATTEMPTS\)"\n {4}sleep "\$RETRY_SECONDS"/);
+        expect(script).to.include('publish join-address String echo "$PRIVATE_IP"\n');
+    });
+
+    it("a worker whose bootstrap fails marks itself unhealthy, ignoring the grace period, and starts no timers (issue 14 item 15; fails on a2f6c95)", () => {
+        const worker = nodeScripts(settings("worker"))["/usr/local/sbin/dockyard-bootstrap"];
+        expect(worker).to.include("trap report_failed_bootstrap EXIT\n");
+        expect(worker).to.include('aws autoscaling set-instance-health --region "$REGION" --instance-id "$INSTANCE_ID" \\\n    --health-status Unhealthy --no-should-respect-grace-period');
+        expect(worker.indexOf("trap report_failed_bootstrap EXIT")).to.be.greaterThan(worker.indexOf("INSTANCE_ID=$(imds meta-data/instance-id)"));
+        // Timers start as the bootstrap's last step, so a failed bootstrap leaves them off.
+        expect(worker.trimEnd().endsWith("start_timers")).to.equal(true);
+        expect(YAML.parse(renderCloudInit(settings("worker"))).runcmd).to.deep.equal([["/usr/local/sbin/dockyard-bootstrap"]]);
+        expect(nodeTimers("worker")).to.deep.equal(["dockyard-lifecycle.timer", "dockyard-prune.timer"]);
+        expect(nodeTimers("manager")).to.deep.equal(["dockyard-reaper.timer", "dockyard-prune.timer"]);
+        for (const role of ["first-manager", "manager"] as const) {
+            const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
+            expect(script, role).not.to.include("set-instance-health");
+            expect(script.trimEnd().endsWith("start_timers"), role).to.equal(true);
+        }
     });
 
     it("other nodes wait with bounded, logged retries and never init a swarm", () => {
@@ -149,9 +186,7 @@ describe("swarm cloud-init", () => {
             expect(nodeScripts(settings(role))["/usr/local/sbin/dockyard-prune"], role).to.include("docker image prune --all --force");
             expect(file("/etc/systemd/system/dockyard-prune.service"), role).to.include("ExecStart=/usr/local/sbin/dockyard-prune\n");
             expect(file("/etc/systemd/system/dockyard-prune.timer"), role).to.include(`OnUnitInactiveSec=${PRUNE_EVERY_SECONDS}\n`);
-            expect(doc.runcmd, role).to.deep.include(["systemctl", "enable", "--now", "dockyard-prune.timer"]);
-            // Enabled after the bootstrap, like the role's own timer.
-            expect(doc.runcmd[0], role).to.deep.equal(["/usr/local/sbin/dockyard-bootstrap"]);
+            expect(nodeTimers(role), role).to.include("dockyard-prune.timer");
         }
         expect(PRUNE_EVERY_SECONDS).to.equal(86_400);
     });

@@ -132,7 +132,41 @@ describe("swarm cluster: IAM", () => {
             "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/worker-token",
             "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/join-address",
         ]);
-        expect(JSON.stringify(workerPolicy(scope))).not.to.include("manager-token");
+        // The only statement that names the manager token is the worker's deny.
+        expect(workerPolicy(scope).Statement.filter((st) => JSON.stringify(st).includes("manager-token")).map((st) => st.Sid)).to.deep.equal(["NeverTheManagerToken"]);
+    });
+
+    it("denies workers every read of the manager token and binds their key use to the worker token (issue 14 item 12; fails on a2f6c95)", () => {
+        const worker = workerPolicy(scope);
+        expect(worker.Statement.find((st) => st.Effect === "Deny")).to.deep.equal({
+            Sid: "NeverTheManagerToken",
+            Effect: "Deny",
+            Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"],
+            Resource: "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/manager-token",
+        });
+        expect(worker.Statement.find((st) => st.Action.includes("kms:Decrypt"))!.Condition).to.deep.equal({
+            StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" },
+            StringLike: { "kms:EncryptionContext:PARAMETER_ARN": "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/worker-token" },
+        });
+        expect(managerPolicy(scope).Statement.find((st) => st.Action.includes("kms:Decrypt"))!.Condition!.StringLike).to.deep.equal({
+            "kms:EncryptionContext:PARAMETER_ARN": "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/*",
+        });
+        expect(managerPolicy(scope).Statement.some((st) => st.Effect === "Deny")).to.equal(false);
+    });
+
+    it("lets a worker report its own failed bootstrap to its group only (issue 14 item 15; fails on a2f6c95)", () => {
+        const health = workerPolicy(scope).Statement.find((st) => st.Action.includes("autoscaling:SetInstanceHealth"))!;
+        expect(health.Action).to.deep.equal(["autoscaling:CompleteLifecycleAction", "autoscaling:SetInstanceHealth"]);
+        expect(health.Resource).to.equal("arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/dockyard-dev-swarm-workers");
+    });
+
+    it("boots no node before its role's policies exist (issue 14 item 16; fails on a2f6c95)", async () => {
+        const { resources } = await deploy({ "swarm.managers": 3, "swarm.workersMax": 2 });
+        const grants = (kind: string) => [`swarm-nodes-${kind}`, `swarm-nodes-${kind}-AmazonSSMManagedInstanceCore`, `swarm-nodes-${kind}-AmazonEC2ContainerRegistryReadOnly`];
+        for (const instance of ofType(resources, "aws:ec2/instance:Instance")) {
+            expect(instance.dependencies, instance.name).to.include.members(grants("manager"));
+        }
+        expect(only(resources, "aws:autoscaling/group:Group").dependencies).to.include.members(grants("worker"));
     });
 
     it("attaches SSM core and ECR read-only to both roles, and the documents as inline policies", async () => {

@@ -71,6 +71,30 @@ get_param() {
 `;
 }
 
+/** The systemd timers a node runs once it has joined: its role's and the image prune. */
+export function nodeTimers(role: NodeRole): string[] {
+    return [role === "worker" ? "dockyard-lifecycle.timer" : "dockyard-reaper.timer", "dockyard-prune.timer"];
+}
+
+/**
+ * A worker whose bootstrap fails tells its Auto Scaling group, which terminates and replaces an
+ * unhealthy instance (Auto Scaling API reference, SetInstanceHealth). Without
+ * `--no-should-respect-grace-period` the call respects the group's health check grace period
+ * (300 s), inside which a failed first boot usually falls, and the broken worker would stay.
+ */
+const WORKER_FAILURE_REPORT = `
+# The EXIT trap's handler: only a failed run reports.
+# shellcheck disable=SC2317
+report_failed_bootstrap() {
+  local status=$?
+  [ "$status" -eq 0 ] && return 0
+  log "bootstrap failed (exit $status); marking $INSTANCE_ID unhealthy so the worker group replaces it"
+  aws autoscaling set-instance-health --region "$REGION" --instance-id "$INSTANCE_ID" \\
+    --health-status Unhealthy --no-should-respect-grace-period || log "could not mark $INSTANCE_ID unhealthy"
+  return "$status"
+}
+`;
+
 function bootstrapScript(s: BootstrapSettings): string {
     const manager = s.role !== "worker";
     const common = `${prelude(s, "dockyard-bootstrap")}
@@ -79,10 +103,11 @@ LOG_GROUP=${q(s.logGroupName)}
 ${manager ? `KMS_KEY=${q(s.kmsKeyAlias)}\n` : ""}${s.role === "first-manager" ? `EXPECTED_MANAGERS=${s.managers}\nOVERLAY_POOL=${q(s.overlayAddressPool)}\n` : ""}SSH_USER=${q(s.sshUser)}
 JOIN_ATTEMPTS=30
 WAIT_ATTEMPTS=60
+${manager ? "PUBLISH_ATTEMPTS=12\n" : ""}
 RETRY_SECONDS=10
 
 INSTANCE_ID=$(imds meta-data/instance-id)
-AZ=$(imds meta-data/placement/availability-zone)
+${s.role === "worker" ? "trap report_failed_bootstrap EXIT\n" : ""}AZ=$(imds meta-data/placement/availability-zone)
 PRIVATE_IP=$(imds meta-data/local-ipv4)
 ACCOUNT_ID=$(imds dynamic/instance-identity/document | jq -r .accountId)
 log "$ROLE $INSTANCE_ID in $AZ at $PRIVATE_IP"
@@ -110,6 +135,15 @@ configure_docker() {
 
 swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
 
+# The node's timers start only once it is in the swarm: cloud-init runs every runcmd entry even
+# after one fails, so they are this script's last step rather than runcmd's next ones.
+start_timers() {
+  local timer
+  systemctl daemon-reload
+  for timer in ${nodeTimers(s.role).join(" ")}; do systemctl enable --now "$timer"; done
+  log "in the swarm; started ${nodeTimers(s.role).join(", ")}"
+}
+${s.role === "worker" ? WORKER_FAILURE_REPORT : ""}
 # Waits (bounded, logged) until the first manager has published the join parameters.
 wait_for_swarm() {
   local attempt
@@ -148,10 +182,26 @@ put_param() {
     aws ssm put-parameter --region "$REGION" "\${extra[@]}" --cli-input-json file:///dev/stdin >/dev/null
 }
 
+# publish NAME TYPE CMD…: CMD's output becomes the parameter's value, retried with logs: the
+# role's policy may not have reached SSM yet when a fresh instance first calls it (IAM is
+# eventually consistent: IAM User Guide, "Troubleshoot IAM", changes that I make are not always
+# immediately visible), and a failed publish would leave every other node waiting.
+publish() {
+  local name=$1 type=$2 attempt
+  shift 2
+  for attempt in $(seq 1 "$PUBLISH_ATTEMPTS"); do
+    if "$@" | put_param "$name" "$type"; then return 0; fi
+    log "could not publish $PARAMETER_PATH/$name (attempt $attempt of $PUBLISH_ATTEMPTS)"
+    sleep "$RETRY_SECONDS"
+  done
+  log "gave up publishing $PARAMETER_PATH/$name"
+  return 1
+}
+
 publish_swarm() {
-  docker swarm join-token -q manager | put_param manager-token SecureString
-  docker swarm join-token -q worker | put_param worker-token SecureString
-  echo "$PRIVATE_IP" | put_param join-address String
+  publish manager-token SecureString docker swarm join-token -q manager
+  publish worker-token SecureString docker swarm join-token -q worker
+  publish join-address String echo "$PRIVATE_IP"
   log "published the join parameters under $PARAMETER_PATH"
 }
 `;
@@ -182,26 +232,38 @@ start_or_rejoin() {
   fi
   # The pool is fixed at init for the swarm's life (docs.docker.com, "docker swarm init":
   # --default-addr-pool, --default-addr-pool-mask-length); Docker's own is 10.0.0.0/8, the VPC's range.
+  # Its standard output is the join command with the worker token (docker/cli
+  # cli/command/swarm/init.go prints it after "Swarm initialized"), which would land in
+  # cloud-init-output.log and the EC2 console output: dropped; errors still go to standard error.
   docker swarm init --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" \\
-    --default-addr-pool "$OVERLAY_POOL" --default-addr-pool-mask-length ${OVERLAY_SUBNET_PREFIX}
+    --default-addr-pool "$OVERLAY_POOL" --default-addr-pool-mask-length ${OVERLAY_SUBNET_PREFIX} >/dev/null
+  log "started a new swarm"
   publish_swarm
 }
 
 configure_docker
-if [ "$(swarm_state)" = active ]; then log "already in a swarm"; exit 0; fi
-start_or_rejoin
+if [ "$(swarm_state)" = active ]; then log "already in a swarm"; else start_or_rejoin; fi
+start_timers
 `,
         manager: `
 configure_docker
-if [ "$(swarm_state)" = active ]; then log "already in a swarm"; exit 0; fi
-wait_for_swarm
-join_swarm manager "$JOIN_ATTEMPTS"
+if [ "$(swarm_state)" = active ]; then
+  log "already in a swarm"
+else
+  wait_for_swarm
+  join_swarm manager "$JOIN_ATTEMPTS"
+fi
+start_timers
 `,
         worker: `
 configure_docker
-if [ "$(swarm_state)" = active ]; then log "already in a swarm"; exit 0; fi
-wait_for_swarm
-join_swarm worker "$JOIN_ATTEMPTS"
+if [ "$(swarm_state)" = active ]; then
+  log "already in a swarm"
+else
+  wait_for_swarm
+  join_swarm worker "$JOIN_ATTEMPTS"
+fi
+start_timers
 `,
     };
     return common + (manager ? publish : "") + main[s.role];
@@ -352,12 +414,8 @@ export function renderCloudInit(s: BootstrapSettings): string {
                 : timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60)),
             ...timerUnits("dockyard-prune", "dockyard: remove images no container uses", PRUNE_EVERY_SECONDS),
         ],
-        runcmd: [
-            ["/usr/local/sbin/dockyard-bootstrap"],
-            ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", `${timer}.timer`],
-            ["systemctl", "enable", "--now", "dockyard-prune.timer"],
-        ],
+        // The bootstrap starts the node's timers itself, once the node has joined (nodeTimers).
+        runcmd: [["/usr/local/sbin/dockyard-bootstrap"]],
     };
     const header = `#cloud-config\n# dockyard swarm ${ROLE_TITLE[s.role]}: rendered by components/swarm/cloudInit.ts\n`;
     return header + YAML.stringify(doc, { lineWidth: 0 });

@@ -3,11 +3,19 @@
  * conditions: managers publish the join tokens and clean up dead nodes, workers only read the
  * worker token and finish their own termination hook, and a role boundary is easier to audit
  * than tag conditions on one role.
+ *
+ * A worker must never read the manager token: with it, it could join as a manager and read every
+ * secret. `AmazonSSMManagedInstanceCore` allows `ssm:GetParameter(s)` on `*`, so the worker policy
+ * denies every read of that parameter outright (an explicit deny beats any allow: IAM User Guide,
+ * "Policy evaluation logic"), and its use of the stack's key is bound to the worker token: Parameter
+ * Store passes the parameter's ARN to KMS as the encryption context `PARAMETER_ARN` (AWS KMS
+ * Developer Guide, "How AWS Systems Manager Parameter Store uses AWS KMS"), so a decrypt for
+ * another parameter is refused even if a read were allowed.
  */
 
 export interface PolicyStatement {
     readonly Sid: string;
-    readonly Effect: "Allow";
+    readonly Effect: "Allow" | "Deny";
     readonly Action: readonly string[];
     readonly Resource: string | readonly string[];
     readonly Condition?: Record<string, Record<string, string>>;
@@ -36,6 +44,9 @@ export const NODE_MANAGED_POLICIES = ["AmazonSSMManagedInstanceCore", "AmazonEC2
 /** Actions AWS offers no resource-level permissions for, so `Resource: "*"` is the narrowest possible. */
 export const ACTIONS_WITHOUT_RESOURCE_SCOPE = ["ec2:DescribeInstances", "autoscaling:DescribeAutoScalingInstances"] as const;
 
+/** Every SSM action that returns a parameter's value. */
+export const PARAMETER_READS = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"] as const;
+
 /** Trust policy: only EC2 may assume the node roles. */
 export const EC2_TRUST_POLICY = {
     Version: "2012-10-17",
@@ -49,13 +60,14 @@ function logStatement(s: NodeIamScope): PolicyStatement {
     return { Sid: "ContainerLogsToStackLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [group, `${group}:log-stream:*`] };
 }
 
-function kmsStatement(s: NodeIamScope, actions: string[]): PolicyStatement {
+/** The stack's key, only through Parameter Store and only for the parameters named (a `*` pattern allowed). */
+function kmsStatement(s: NodeIamScope, actions: string[], parameters: string): PolicyStatement {
     return {
         Sid: "StackKeyThroughParameterStore",
         Effect: "Allow",
         Action: actions,
         Resource: s.kmsKeyArn,
-        Condition: { StringEquals: { "kms:ViaService": `ssm.${s.region}.amazonaws.com` } },
+        Condition: { StringEquals: { "kms:ViaService": `ssm.${s.region}.amazonaws.com` }, StringLike: { "kms:EncryptionContext:PARAMETER_ARN": parameters } },
     };
 }
 
@@ -65,7 +77,7 @@ export function managerPolicy(s: NodeIamScope): PolicyDocument {
         Statement: [
             { Sid: "ReadSwarmParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"], Resource: [parameterArn(s, ""), parameterArn(s, "/*")] },
             { Sid: "PublishSwarmParameters", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: parameterArn(s, "/*") },
-            kmsStatement(s, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
+            kmsStatement(s, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], parameterArn(s, "/*")),
             logStatement(s),
             { Sid: "FindDeadAndTerminatingNodes", Effect: "Allow", Action: [...ACTIONS_WITHOUT_RESOURCE_SCOPE], Resource: "*" },
         ],
@@ -77,12 +89,14 @@ export function workerPolicy(s: NodeIamScope): PolicyDocument {
         Version: "2012-10-17",
         Statement: [
             { Sid: "ReadWorkerJoinParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/join-address")] },
-            kmsStatement(s, ["kms:Decrypt"]),
+            { Sid: "NeverTheManagerToken", Effect: "Deny", Action: [...PARAMETER_READS], Resource: parameterArn(s, "/manager-token") },
+            kmsStatement(s, ["kms:Decrypt"], parameterArn(s, "/worker-token")),
             logStatement(s),
             {
-                Sid: "FinishOwnTerminationHook",
+                // Leaving through the termination hook, and reporting a failed bootstrap so the group replaces the worker.
+                Sid: "FinishOwnTerminationHookAndReportHealth",
                 Effect: "Allow",
-                Action: ["autoscaling:CompleteLifecycleAction"],
+                Action: ["autoscaling:CompleteLifecycleAction", "autoscaling:SetInstanceHealth"],
                 // The `*` is the group's id, which AWS generates; the name pins the group.
                 Resource: `arn:${s.partition}:autoscaling:${s.region}:${s.accountId}:autoScalingGroup:*:autoScalingGroupName/${s.workerGroupName}`,
             },

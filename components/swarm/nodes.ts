@@ -83,15 +83,17 @@ export class SwarmNodes extends pulumi.ComponentResource {
             swarm.amiId !== "" ? pulumi.output(swarm.amiId) : aws.ssm.getParameterOutput({ name: amiParameterName(cpuArchitecture(instanceType)) }, { parent: this }).value;
         const userData = (role: NodeRole) => renderCloudInit({ ...args.bootstrap, role });
 
+        // The profile, and what a node must wait for: its role's policies. An instance profile exists
+        // before the role's policies are attached, and a node that boots first finds SSM refusing it.
         const role = (kind: "manager" | "worker", policy: pulumi.Input<string>) => {
             const r = new aws.iam.Role(`${name}-${kind}`, { assumeRolePolicy: JSON.stringify(EC2_TRUST_POLICY), description: `dockyard swarm ${kind}s of ${config.project}/${config.stack}` }, { parent: this });
-            for (const managed of NODE_MANAGED_POLICIES) {
-                new aws.iam.RolePolicyAttachment(`${name}-${kind}-${managed}`, { role: r.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/${managed}` }, { parent: this });
-            }
-            new aws.iam.RolePolicy(`${name}-${kind}`, { role: r.name, policy }, { parent: this });
-            return new aws.iam.InstanceProfile(`${name}-${kind}`, { role: r.name }, { parent: this });
+            const grants: pulumi.Resource[] = NODE_MANAGED_POLICIES.map(
+                (managed) => new aws.iam.RolePolicyAttachment(`${name}-${kind}-${managed}`, { role: r.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/${managed}` }, { parent: this }),
+            );
+            grants.push(new aws.iam.RolePolicy(`${name}-${kind}`, { role: r.name, policy }, { parent: this }));
+            return { profile: new aws.iam.InstanceProfile(`${name}-${kind}`, { role: r.name }, { parent: this }), grants };
         };
-        const managerProfile = role("manager", args.managerPolicy);
+        const manager = role("manager", args.managerPolicy);
 
         const managerAmi = amiOf(swarm.managerInstanceType);
         this.managers = [];
@@ -104,7 +106,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     instanceType: swarm.managerInstanceType,
                     subnetId: pulumi.output(args.subnetIds).apply((ids) => ids[az]),
                     vpcSecurityGroupIds: [args.nodeSecurityGroupId, args.managerSecurityGroupId],
-                    iamInstanceProfile: managerProfile.name,
+                    iamInstanceProfile: manager.profile.name,
                     associatePublicIpAddress: publicIp,
                     metadataOptions: METADATA_OPTIONS,
                     rootBlockDevice: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: true, deleteOnTermination: true, tags: { Name: `${name}-manager-${i}` } },
@@ -114,7 +116,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
                 },
                 {
                     parent: this,
-                    dependsOn: i === 0 ? [] : [this.managers[0]],
+                    dependsOn: [...manager.grants, ...(i === 0 ? [] : [this.managers[0]])],
                     ignoreChanges: nodeIgnoreChanges("manager", swarm.amiId),
                 },
             );
@@ -125,7 +127,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
         });
 
         if (swarm.workersMax > 0) {
-            const workerProfile = role("worker", args.workerPolicy);
+            const worker = role("worker", args.workerPolicy);
             const tags = { ...stackTags(config), Name: `${name}-worker`, "dockyard:role": "worker" };
             const template = new aws.ec2.LaunchTemplate(
                 `${name}-worker`,
@@ -133,7 +135,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     imageId: amiOf(swarm.workerInstanceType),
                     instanceType: swarm.workerInstanceType,
                     updateDefaultVersion: true,
-                    iamInstanceProfile: { arn: workerProfile.arn },
+                    iamInstanceProfile: { arn: worker.profile.arn },
                     metadataOptions: METADATA_OPTIONS,
                     blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: "true", deleteOnTermination: "true" } }],
                     networkInterfaces: [{ associatePublicIpAddress: String(publicIp), securityGroups: [args.nodeSecurityGroupId], deleteOnTermination: "true" }],
@@ -167,7 +169,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     tags: Object.entries({ ...stackTags(config), "dockyard:role": "worker" }).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
                 },
                 // The autoscaler owns the desired count after creation.
-                { parent: this, dependsOn: [this.managers[0]], ignoreChanges: ["desiredCapacity"] },
+                { parent: this, dependsOn: [this.managers[0], ...worker.grants], ignoreChanges: ["desiredCapacity"] },
             );
             new aws.autoscaling.Policy(
                 `${name}-workers-cpu`,

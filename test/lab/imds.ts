@@ -28,6 +28,8 @@ export interface LabInstance {
     /** EC2 instance state: `running`, `terminated`. */
     state: string;
     health?: string;
+    /** When the instance launched (ISO 8601), for the group's health check grace period. */
+    launchTime: string;
 }
 
 /** What the group intends for an instance, from its lifecycle state. */

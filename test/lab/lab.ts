@@ -50,6 +50,8 @@ export interface Store {
     kms: Record<string, { KeyId: string; KeyState: string }>;
     instances: Record<string, LabInstance>;
     lifecycleHooks: Record<string, string>;
+    /** Auto Scaling groups by name: what the fake needs of their settings. */
+    groups: Record<string, { healthCheckGracePeriod: number }>;
     registry: { password: string };
 }
 
@@ -149,7 +151,7 @@ export interface NodeSpec {
 /** Creates a node (namespaces, files) and registers its instance in the store; does not boot it. */
 export function createNode(spec: NodeSpec, prepare?: (dir: string) => void): void {
     updateStore((store) => {
-        store.instances[spec.name] = { node: spec.name, instanceId: spec.instanceId, ip: spec.ip, az: spec.az, group: spec.group, lifecycleState: "InService", state: "running" };
+        store.instances[spec.name] = { node: spec.name, instanceId: spec.instanceId, ip: spec.ip, az: spec.az, group: spec.group, lifecycleState: "InService", state: "running", launchTime: new Date().toISOString() };
     });
     sh(["create", spec.name, spec.ip]);
     prepare?.(nodeDir(spec.name));

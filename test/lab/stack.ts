@@ -38,6 +38,8 @@ export interface LabStack {
     readonly workerGroup: string;
     /** The worker group's termination hook (the Auto Scaling group's initialLifecycleHooks). */
     readonly lifecycleHook?: string;
+    /** The worker group's health check grace period, in seconds. */
+    readonly workerGracePeriod: number;
     readonly parameterPath: string;
     readonly kmsKeyAlias: string;
     /** User data by manager index, and the worker's. */
@@ -77,6 +79,7 @@ export async function renderLabStack(): Promise<LabStack> {
         workloads: stackWorkloads(),
         resources: run.resources,
         lifecycleHook: hook?.name,
+        workerGracePeriod: group?.rawInputs.healthCheckGracePeriod ?? 0,
     };
 }
 

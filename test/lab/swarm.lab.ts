@@ -6,9 +6,11 @@
 import { expect } from "chai";
 import { cidrsOverlap } from "../../components/config";
 import { stackConfig } from "../harness";
-import { engine, execIn, waitFor } from "./lab";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { boot, calls, collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
 import { registryAuth } from "./registry";
-import { LAB_OVERRIDES, LAB_STACK, labNetwork } from "./stack";
+import { extraNode, LAB_OVERRIDES, LAB_STACK, labNetwork } from "./stack";
 import { ensureSwarm, figures, formSwarm, images, nodes, setUp, stack, swarmView, tally } from "./world";
 
 describe("Swarm lab", function () {
@@ -63,6 +65,40 @@ describe("Swarm lab", function () {
             await m1.getService(service).remove().catch(() => undefined);
             await waitFor(`${service}'s containers to go`, async () => ((await m1.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${service}`] }) })).length === 0 ? true : undefined), 60_000);
             await network.remove().catch(() => undefined);
+        }
+    });
+
+    it("no join token appears in any log the lab collected (issue 14 item 13)", async () => {
+        await ensureSwarm();
+        const { JoinTokens } = await engine("m1").swarmInspect();
+        expect(JoinTokens.Worker).to.match(/^SWMTKN-1-/);
+        const logs = collectedLogs();
+        expect(logs.map((l) => path.basename(l.file))).to.include.members(["cloud-init-output.log", "dockerd.log", "calls.jsonl"]);
+        // Any swarm token at all (SWMTKN-1-<root CA digest>-<secret>), this swarm's or another's.
+        const leaks = logs.filter((l) => /SWMTKN-1-[0-9a-z]+-[0-9a-z]+/.test(l.text) || l.text.includes(JoinTokens.Manager) || l.text.includes(JoinTokens.Worker));
+        expect(leaks.map((l) => path.relative(STATE, l.file))).to.deep.equal([]);
+    });
+
+    it("a worker whose bootstrap fails is marked unhealthy in its group at once and starts no timers (issue 14 item 15)", async () => {
+        const node = extraNode("w9", 9, 1, stack.workerGroup);
+        createNode(node);
+        fs.mkdirSync(path.join(STATE, "faults"), { recursive: true });
+        fs.writeFileSync(path.join(STATE, "faults", "w9-dockerd"), "");
+        try {
+            const result = await boot("w9", stack.workerUserData);
+            expect(result.status, result.output).to.not.equal(0);
+            // Launched seconds ago, well inside the group's grace period: only a call that ignores it counts.
+            expect(stack.workerGracePeriod).to.be.greaterThan(60);
+            expect(readStore().instances.w9.health, result.output).to.equal("UNHEALTHY");
+            const own = calls().filter((c) => c.node === "w9");
+            expect(own.filter((c) => c.tool === "aws" && c.operation === "set-instance-health").map((c) => c.exit)).to.deep.equal([0]);
+            expect(own.filter((c) => c.tool === "systemctl" && c.args.some((a) => a.endsWith(".timer")))).to.deep.equal([]);
+        } finally {
+            fs.rmSync(path.join(STATE, "faults", "w9-dockerd"), { force: true });
+            destroyNode("w9");
+            updateStore((store) => {
+                delete store.instances.w9;
+            });
         }
     });
 });

@@ -107,6 +107,7 @@ async function makeWorld(): Promise<void> {
             kms: { "alias/aws/ssm": { KeyId: "dylab-aws-ssm", KeyState: "Enabled" }, [stack.kmsKeyAlias]: { KeyId: "dylab-stack-key-1", KeyState: "Enabled" } },
             instances: {},
             lifecycleHooks: stack.lifecycleHook ? { [stack.workerGroup]: stack.lifecycleHook } : {},
+            groups: { [stack.workerGroup]: { healthCheckGracePeriod: stack.workerGracePeriod } },
             registry: { password: "" },
         }),
     );
