@@ -17,6 +17,7 @@ import {
     resolveImages,
 } from "../components/images";
 import { CONTEXT_HASH_LABEL } from "../components/images/build";
+import { contextEntries } from "../components/images/context";
 import { cacheLifecyclePolicy, cacheRepositoryPolicy } from "../components/images/plan";
 import { COPY_SCRIPT, ecrLogins, parseDigestRef } from "../components/images/copy";
 import { stackAwsProvider } from "../components/tags";
@@ -204,6 +205,36 @@ describe("build context hash", () => {
         const source = path.join(dir, "src", fs.readdirSync(path.join(dir, "src")).find((f) => f.endsWith(".ts"))!);
         fs.appendFileSync(source, "\n// a one-line source change\n");
         expect(contextHash(dir)).not.to.equal(base);
+    });
+
+    it("counts folders as Docker sends them: an empty folder changes the hash, an excluded one does not (fails on a2f6c95)", () => {
+        const dir = scratch({ ".dockerignore": "tmp/\n", Dockerfile: "FROM scratch\nCOPY . /app\n", "app.txt": "x" });
+        const base = contextHash(dir);
+        fs.mkdirSync(path.join(dir, "tmp", "cache"), { recursive: true });
+        expect(contextHash(dir), "an excluded empty folder is not sent").to.equal(base);
+        fs.mkdirSync(path.join(dir, "uploads"));
+        const withEmpty = contextHash(dir);
+        expect(withEmpty, "COPY . creates an empty folder that is sent").not.to.equal(base);
+        fs.chmodSync(path.join(dir, "uploads"), 0o700);
+        expect(contextHash(dir), "its mode is part of the image").not.to.equal(withEmpty);
+        fs.chmodSync(path.join(dir, "app.txt"), 0o4644);
+        expect(contextHash(dir), "setuid is a mode bit BuildKit sends").not.to.equal(withEmpty);
+    });
+
+    it("lists the folders BuildKit's walker sends: `**` with `!`, a leading `/`, folder patterns, and excluded folders only as parents of re-included files", () => {
+        const dir = scratch({
+            ".dockerignore": "**\n!src\n!cache/keep/one.txt\n",
+            Dockerfile: "FROM scratch\n",
+            "src/index.ts": "x",
+            "cache/a.bin": "x",
+            "cache/keep/one.txt": "x",
+        });
+        for (const empty of ["src/empty", "cache/empty", "other/empty"]) fs.mkdirSync(path.join(dir, empty), { recursive: true });
+        expect(contextEntries(dir)).to.deep.equal({ files: ["cache/keep/one.txt", "src/index.ts"], directories: ["cache", "cache/keep", "src", "src/empty"] });
+
+        const anchored = scratch({ ".dockerignore": "/build\nlogs/\n", Dockerfile: "FROM scratch\n" });
+        for (const empty of ["build", "sub/build", "logs", "sub/logs"]) fs.mkdirSync(path.join(anchored, empty), { recursive: true });
+        expect(contextEntries(anchored).directories).to.deep.equal(["sub", "sub/build", "sub/logs"]);
     });
 
     it("fails clearly on a missing context or Dockerfile", () => {
