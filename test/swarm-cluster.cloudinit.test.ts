@@ -107,7 +107,7 @@ describe("swarm cloud-init", () => {
         const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
         expect(script).to.include("PUBLISH_ATTEMPTS=12\n");
         expect(script).to.match(/for attempt in \$\(seq 1 "\$PUBLISH_ATTEMPTS"\); do\n {4}if "\$@" \| put_param "\$name" "\$type"; then return 0; fi\n {4}log "could not publish \$PARAMETER_PATH\/\$name \(attempt \$attempt of \$PUBLISH_ATTEMPTS\)"\n {4}sleep "\$RETRY_SECONDS"/);
-        expect(script).to.include('publish join-address String echo "$PRIVATE_IP"\n');
+        expect(script).to.include('publish manager-addresses String echo "$PRIVATE_IP"\n');
     });
 
     it("a worker whose bootstrap fails marks itself unhealthy, ignoring the grace period, and starts no timers (issue 14 item 15; fails on a2f6c95)", () => {
@@ -127,12 +127,24 @@ describe("swarm cloud-init", () => {
         }
     });
 
+    it("joins through every published manager in turn and undoes a failed attempt before the next (issue 14 item 3; fails on a2f6c95)", () => {
+        for (const role of ROLES) {
+            const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
+            expect(script, role).to.include('addresses=$(get_param manager-addresses || true)');
+            expect(script, role).to.match(/for address in \$addresses; do\n {8}if docker swarm join --token "\$token" [^\n]* "\$address:2377"; then\n[\s\S]*?log "could not join through \$address as a \$kind"\n {8}undo_failed_join\n {6}done/);
+            expect(script, role).to.include('if [ "$(swarm_state)" != inactive ]; then\n    docker swarm leave --force >/dev/null 2>&1 || true');
+        }
+        const reaper = nodeScripts(settings("manager"))["/usr/local/sbin/dockyard-reaper"];
+        expect(reaper).to.include(`--format '{{if eq .ManagerStatus.Reachability "reachable"}}{{.ManagerStatus.Addr}}{{end}}'`);
+        expect(reaper).to.include('--name "$PARAMETER_PATH/manager-addresses" --type String --overwrite --value "$addresses"');
+    });
+
     it("other nodes wait with bounded, logged retries and never init a swarm", () => {
         for (const role of ["manager", "worker"] as const) {
             const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
             expect(script).not.to.include("swarm init");
             expect(script).to.match(/for attempt in \$\(seq 1 "\$WAIT_ATTEMPTS"\)/);
-            expect(script).to.include('log "waiting for $PARAMETER_PATH/join-address');
+            expect(script).to.include('log "waiting for $PARAMETER_PATH/manager-addresses');
             expect(script).to.include(`join_swarm ${role} "$JOIN_ATTEMPTS"`);
         }
     });

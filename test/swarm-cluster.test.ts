@@ -130,7 +130,7 @@ describe("swarm cluster: IAM", () => {
         const read = workerPolicy(scope).Statement.find((s) => s.Action.includes("ssm:GetParameter"))!;
         expect(read.Resource).to.deep.equal([
             "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/worker-token",
-            "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/join-address",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/manager-addresses",
         ]);
         // The only statement that names the manager token is the worker's deny.
         expect(workerPolicy(scope).Statement.filter((st) => JSON.stringify(st).includes("manager-token")).map((st) => st.Sid)).to.deep.equal(["NeverTheManagerToken"]);

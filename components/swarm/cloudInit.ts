@@ -6,9 +6,10 @@
  * stack's log group, node labels); then by role:
  * - first manager: join the existing swarm if its parameters name a live manager (a replaced first
  *   manager must not start a second swarm), else `swarm init` and publish the join tokens
- *   (SecureString, the stack's KMS key) and the join address under the stack's parameter path;
- * - other managers and workers: wait for those parameters (bounded, logged retries) and join.
- * Managers run a reaper (the leader keeps the join address current, labels nodes with their AZ,
+ *   (SecureString, the stack's KMS key) and its address under the stack's parameter path;
+ * - other managers and workers: wait for those parameters (bounded, logged retries) and join
+ *   through every published manager in turn, undoing a failed attempt before the next.
+ * Managers run a reaper (the leader keeps the list of reachable managers current, labels nodes with their AZ,
  * drains workers the Auto Scaling group is terminating, removes nodes whose instance is gone);
  * workers watch their own termination notice, wait for the drain, leave the swarm and complete the
  * lifecycle hook, so a scale-in leaves no ghosts that would break quorum arithmetic.
@@ -148,26 +149,42 @@ ${s.role === "worker" ? WORKER_FAILURE_REPORT : ""}
 wait_for_swarm() {
   local attempt
   for attempt in $(seq 1 "$WAIT_ATTEMPTS"); do
-    if [ -n "$(get_param join-address || true)" ]; then return 0; fi
-    log "waiting for $PARAMETER_PATH/join-address (attempt $attempt of $WAIT_ATTEMPTS)"
+    if [ -n "$(get_param manager-addresses || true)" ]; then return 0; fi
+    log "waiting for $PARAMETER_PATH/manager-addresses (attempt $attempt of $WAIT_ATTEMPTS)"
     sleep "$RETRY_SECONDS"
   done
   log "gave up: no swarm published its join parameters under $PARAMETER_PATH"
   return 1
 }
 
-# join_swarm manager|worker ATTEMPTS: joins through the published address, retrying with logs.
+# A join that fails (an address whose manager is dead times out after 20 s "will continue in the
+# background") leaves the node pending, and every later join or init then fails with "This node is
+# already part of a swarm" (issue 14 item 3, reproduced on a real engine): undo it before the next.
+# leave --force is how a node leaves in any state (docs.docker.com, "docker swarm leave").
+undo_failed_join() {
+  if [ "$(swarm_state)" != inactive ]; then
+    docker swarm leave --force >/dev/null 2>&1 || true
+    log "left the half-joined swarm before the next attempt"
+  fi
+}
+
+# join_swarm manager|worker ATTEMPTS: tries every published manager in turn, retrying with logs.
 join_swarm() {
-  local kind=$1 attempts=$2 attempt address token
+  local kind=$1 attempts=$2 attempt addresses address token
   for attempt in $(seq 1 "$attempts"); do
-    address=$(get_param join-address || true)
+    addresses=$(get_param manager-addresses || true)
     token=$(get_param "$kind-token" || true)
-    if [ -n "$address" ] && [ -n "$token" ] &&
-      docker swarm join --token "$token" --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" "$address:2377"; then
-      log "joined the swarm at $address as a $kind"
-      return 0
+    if [ -n "$token" ]; then
+      for address in $addresses; do
+        if docker swarm join --token "$token" --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" "$address:2377"; then
+          log "joined the swarm through $address as a $kind"
+          return 0
+        fi
+        log "could not join through $address as a $kind"
+        undo_failed_join
+      done
     fi
-    log "could not join the swarm at \${address:-?} as a $kind (attempt $attempt of $attempts)"
+    log "no published manager (\${addresses:-none}) let this node join as a $kind (attempt $attempt of $attempts)"
     sleep "$RETRY_SECONDS"
   done
   return 1
@@ -201,7 +218,7 @@ publish() {
 publish_swarm() {
   publish manager-token SecureString docker swarm join-token -q manager
   publish worker-token SecureString docker swarm join-token -q worker
-  publish join-address String echo "$PRIVATE_IP"
+  publish manager-addresses String echo "$PRIVATE_IP"
   log "published the join parameters under $PARAMETER_PATH"
 }
 `;
@@ -216,7 +233,7 @@ take_over_as_single_manager() {
 }
 
 start_or_rejoin() {
-  if [ -n "$(get_param join-address || true)" ]; then
+  if [ -n "$(get_param manager-addresses || true)" ]; then
     local attempts=$JOIN_ATTEMPTS
     if [ "$EXPECTED_MANAGERS" -eq 1 ]; then attempts=3; fi
     log "found parameters of an existing swarm; joining it instead of starting a second one"
@@ -276,11 +293,13 @@ WORKER_GROUP=${q(s.workerGroupName)}
 
 [ "$(docker node inspect self --format '{{if .ManagerStatus}}{{.ManagerStatus.Leader}}{{end}}')" = true ] || exit 0
 
-# The join address follows the leader, so a replaced first manager never strands new nodes.
-address=$(docker node inspect self --format '{{.Status.Addr}}')
-if [ "$(get_param join-address || true)" != "$address" ]; then
-  aws ssm put-parameter --region "$REGION" --name "$PARAMETER_PATH/join-address" --type String --overwrite --value "$address" >/dev/null
-  log "join address is now $address"
+# Every reachable manager's address, so a new node never depends on one manager being alive.
+# ManagerStatus.Addr is the Raft address (ip:2377).
+addresses=$(docker node ls --filter role=manager -q | xargs docker node inspect \\
+  --format '{{if eq .ManagerStatus.Reachability "reachable"}}{{.ManagerStatus.Addr}}{{end}}' | sed 's/:[0-9]*$//' | sort | xargs)
+if [ -n "$addresses" ] && [ "$(get_param manager-addresses || true)" != "$addresses" ]; then
+  aws ssm put-parameter --region "$REGION" --name "$PARAMETER_PATH/manager-addresses" --type String --overwrite --value "$addresses" >/dev/null
+  log "manager addresses are now $addresses"
 fi
 
 terminating=" $(aws autoscaling describe-auto-scaling-instances --region "$REGION" \\

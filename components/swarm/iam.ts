@@ -88,7 +88,7 @@ export function workerPolicy(s: NodeIamScope): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
-            { Sid: "ReadWorkerJoinParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/join-address")] },
+            { Sid: "ReadWorkerJoinParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/manager-addresses")] },
             { Sid: "NeverTheManagerToken", Effect: "Deny", Action: [...PARAMETER_READS], Resource: parameterArn(s, "/manager-token") },
             kmsStatement(s, ["kms:Decrypt"], parameterArn(s, "/worker-token")),
             logStatement(s),

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { boot, calls, collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
 import { registryAuth } from "./registry";
 import { extraNode, LAB_OVERRIDES, LAB_STACK, labNetwork } from "./stack";
-import { ensureSwarm, figures, formSwarm, images, nodes, setUp, stack, swarmView, tally } from "./world";
+import { ensureSwarm, figures, formSwarm, images, nodes, seconds, setUp, stack, swarmView, tally, trustRegistry } from "./world";
 
 describe("Swarm lab", function () {
     this.timeout(900_000);
@@ -99,6 +99,44 @@ describe("Swarm lab", function () {
             updateStore((store) => {
                 delete store.instances.w9;
             });
+        }
+    });
+
+    it("a worker that boots while the published managers name a dead one first still joins (issue 14 item 3)", async () => {
+        await ensureSwarm();
+        // An address in the first AZ's subnet where no host answers: a manager whose instance died.
+        const dead = extraNode("dead", 210, 0).ip;
+        const live = nodes.filter((n) => !n.group).map((n) => n.ip);
+        const published = [`${stack.parameterPath}/manager-addresses`, `${stack.parameterPath}/join-address`];
+        const before = updateStore((store) => {
+            const saved: Record<string, string> = {};
+            for (const name of published.filter((n) => store.parameters[n])) {
+                saved[name] = store.parameters[name].Value;
+                store.parameters[name].Value = [dead, ...live].join(" ");
+            }
+            return saved;
+        });
+        expect(Object.keys(before), "the address parameter the nodes published").to.have.length(1);
+        const node = extraNode("w8", 8, 2, stack.workerGroup);
+        createNode(node, trustRegistry);
+        const started = Date.now();
+        try {
+            const result = await boot("w8", stack.workerUserData);
+            expect(result.status, result.output.split("\n").slice(-20).join("\n")).to.equal(0);
+            expect(result.output).to.include(`could not join through ${dead} as a worker`);
+            await waitFor("w8 ready in the swarm", async () => ((await swarmView("m1")).ready.includes("w8") ? true : undefined), 60_000, 2000);
+            figures["join past a dead manager address"] = seconds(started);
+        } finally {
+            destroyNode("w8");
+            updateStore((store) => {
+                delete store.instances.w8;
+                for (const [name, value] of Object.entries(before)) store.parameters[name].Value = value;
+            });
+            const m1 = engine("m1");
+            for (const n of await m1.listNodes({ filters: JSON.stringify({ name: ["w8"] }) })) {
+                await waitFor("w8 down", async () => ((await m1.getNode(n.ID).inspect()).Status.State === "down" ? true : undefined), 60_000, 2000).catch(() => undefined);
+                await m1.getNode(n.ID).remove({ force: true });
+            }
         }
     });
 });
