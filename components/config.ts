@@ -50,7 +50,6 @@ export interface SwarmConfig {
     readonly workersMin: number;
     readonly workersDesired: number;
     readonly workersMax: number;
-    readonly workerCpuTarget: number;
     readonly rootVolumeGb: number;
     readonly amiId: string;
     readonly access: SwarmAccess;
@@ -215,7 +214,6 @@ export const CONFIG_KEYS: readonly KeyDefinition[] = [
     { key: "swarm.workersMin", type: "integer", default: 0, description: "Fewest workers in the Auto Scaling group.", rule: intRange(0, 100) },
     { key: "swarm.workersDesired", type: "integer", default: 0, description: "Workers at creation (the autoscaler owns it afterwards).", rule: intRange(0, 100) },
     { key: "swarm.workersMax", type: "integer", default: 2, description: "Most workers in the Auto Scaling group.", rule: intRange(0, 100) },
-    { key: "swarm.workerCpuTarget", type: "integer", default: 60, description: "Average CPU % the worker group scales to hold.", rule: intRange(10, 90) },
     { key: "swarm.rootVolumeGb", type: "integer", default: 20, description: "Encrypted gp3 root volume of every node, in GiB.", rule: intRange(8, 1000) },
     { key: "swarm.amiId", type: "string", default: "", description: "Pin the node AMI; empty uses the current Amazon Linux 2023 AMI at creation and never replaces nodes for a newer one.", rule: ((v: string) => (v === "" || /^ami-[0-9a-f]{8,17}$/.test(v) ? undefined : "allowed: an AMI id such as ami-0123456789abcdef0, or empty")) as Rule },
     { key: "swarm.access", type: "string", default: "ssm", description: "How Pulumi and operators reach the manager: `ssm` (Session Manager, no open port) or `ssh` (from `swarm.sshCidrs`).", rule: oneOf(["ssm", "ssh"]) },
@@ -621,7 +619,6 @@ function assemble(v: Record<string, ConfigValue>, project: string, stack: string
             workersMin: n("swarm.workersMin"),
             workersDesired: n("swarm.workersDesired"),
             workersMax: n("swarm.workersMax"),
-            workerCpuTarget: n("swarm.workerCpuTarget"),
             rootVolumeGb: n("swarm.rootVolumeGb"),
             amiId: s("swarm.amiId"),
             access: s("swarm.access") as SwarmAccess,

@@ -243,8 +243,8 @@ describe("swarm cluster: nodes", () => {
         expect(nodeIgnoreChanges("worker", "ami-0123456789abcdef0")).to.deep.equal([]);
     });
 
-    it("scales workers on CPU through a group whose scale-in passes the drain-and-leave hook", async () => {
-        const { resources } = await deploy({ "swarm.workersMin": 1, "swarm.workersDesired": 2, "swarm.workersMax": 4, "swarm.workerCpuTarget": 55 });
+    it("sizes workers by config and schedules only, no CPU policy, through a group whose scale-in passes the drain-and-leave hook", async () => {
+        const { resources } = await deploy({ "swarm.workersMin": 1, "swarm.workersDesired": 2, "swarm.workersMax": 4 });
         const group = only(resources, "aws:autoscaling/group:Group");
         expect(group.inputs).to.include({ name: "dockyard-dev-swarm-workers", minSize: 1, desiredCapacity: 2, maxSize: 4 });
         expect(group.inputs.vpcZoneIdentifiers).to.deep.equal(NETWORK.nodeSubnetIds);
@@ -252,9 +252,7 @@ describe("swarm cluster: nodes", () => {
             { name: "drain-and-leave", lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", heartbeatTimeout: 600, defaultResult: "CONTINUE" },
         ]);
         expect(group.inputs.targetGroupArns).to.have.length(1);
-        const policy = only(resources, "aws:autoscaling/policy:Policy");
-        expect(policy.inputs.policyType).to.equal("TargetTrackingScaling");
-        expect(policy.inputs.targetTrackingConfiguration).to.deep.include({ targetValue: 55, predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" } });
+        expect(ofType(resources, "aws:autoscaling/policy:Policy")).to.deep.equal([]);
     });
 
     it("adds the scheduled worker capacity from swarm.workerSchedule, and rejects a bad entry by name", async () => {

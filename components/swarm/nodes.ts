@@ -171,16 +171,8 @@ export class SwarmNodes extends pulumi.ComponentResource {
                 // The autoscaler owns the desired count after creation.
                 { parent: this, dependsOn: [this.managers[0], ...worker.grants], ignoreChanges: ["desiredCapacity"] },
             );
-            new aws.autoscaling.Policy(
-                `${name}-workers-cpu`,
-                {
-                    autoscalingGroupName: this.workerGroup.name,
-                    policyType: "TargetTrackingScaling",
-                    estimatedInstanceWarmup: 300,
-                    targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" }, targetValue: swarm.workerCpuTarget },
-                },
-                { parent: this },
-            );
+            // No CPU target tracking: Swarm never moves running tasks to a new node and replica counts
+            // are fixed, so a node added for load would sit idle (docs/swarm.md, "Scaling"; issue 14 item 9).
             // Scheduled scale-in terminates through the same drain-and-leave hook as any other.
             workerSchedule(swarm.workerSchedule).forEach((action, i) => {
                 new aws.autoscaling.Schedule(
