@@ -25,20 +25,41 @@ export class RedisCounter implements Counter {
      * rejects what waits on it) and the next request opens a new one.
      */
     async increment(): Promise<number> {
-        const client = await this.connection();
         const limit = this.options.replyTimeoutMs ?? 2000;
         let timer: NodeJS.Timeout | undefined;
+        let client: Redis | undefined;
+        let expired = false;
         const deadline = new Promise<never>((_, fail) => {
             timer = setTimeout(() => {
-                client.destroy();
+                expired = true;
+                client?.destroy();
+                this.dropPendingConnection();
                 fail(new Error(`Redis at ${this.options.host}:${this.options.port}: no reply within ${limit} ms`));
             }, limit);
         });
+        // One deadline over connecting, authenticating and the command: a reconnect to a frozen server hangs too.
+        const work = (async () => {
+            const connected = await this.connection();
+            if (expired) {
+                connected.destroy();
+                throw new Error("expired");
+            }
+            client = connected;
+            return connected.incr(this.options.key);
+        })();
+        work.catch(() => undefined);
         try {
-            return await Promise.race([client.incr(this.options.key), deadline]);
+            return await Promise.race([work, deadline]);
         } finally {
             clearTimeout(timer);
         }
+    }
+
+    /** Forgets a connection attempt still under way, so the next request starts a fresh one. */
+    private dropPendingConnection(): void {
+        const pending = this.client;
+        this.client = undefined;
+        void pending?.then((c) => c.destroy(), () => undefined);
     }
 
     close(): void {
