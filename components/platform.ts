@@ -6,6 +6,7 @@ import type * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { NodePlacement } from "./swarm/service";
+import type { PortPublishing } from "./workload";
 
 export interface KubernetesPlatform {
     readonly kind: "kubernetes";
@@ -44,8 +45,8 @@ export interface SwarmPlatform {
     readonly provider: docker.Provider;
     /** `ec2`: volumes on EFS, ports behind the load balancer; `local`: local volumes, ports on localhost. */
     readonly engine: "ec2" | "local";
-    /** Where `publicEndpoints()` numbering starts on this swarm (80 when the node itself is the listener). */
-    readonly firstPublishedPort: number;
+    /** How `publicEndpoints()` publishes public ports on this swarm: numbered from a port, or `direct` on the node itself. */
+    readonly portPublishing: PortPublishing;
     /** EFS file system backing `persistent` and `shared` volumes on EC2. */
     readonly efs?: { readonly fileSystemId: pulumi.Input<string>; readonly dnsName: pulumi.Input<string> };
     /** Where scripts that wait on the swarm (jobs before services) run the docker CLI. */

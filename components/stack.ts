@@ -11,7 +11,7 @@ import { EksCluster } from "./eks/cluster";
 import { resolveImages } from "./images";
 import { deployKubernetesWorkloads } from "./kubernetes/deploy";
 import { Network } from "./network";
-import { SwarmCluster, swarmFirstPublishedPort } from "./swarm/cluster";
+import { SwarmCluster, swarmPortPublishing } from "./swarm/cluster";
 import { localSwarmPlatform } from "./swarm/local";
 import { deploySwarmWorkloads } from "./swarm/workload";
 import { stackAwsProvider } from "./tags";
@@ -29,7 +29,7 @@ export interface StackOutputs {
 
 export function declareStack(config: StackConfig, declared: readonly WorkloadSpec[]): StackOutputs {
     const specs = prepareWorkloads(declared, config.workloads);
-    const endpoints = publicEndpoints(specs, config.target === "swarm" && config.swarm.engine === "ec2" ? swarmFirstPublishedPort(config) : undefined);
+    const endpoints = publicEndpoints(specs, config.target === "swarm" && config.swarm.engine === "ec2" ? swarmPortPublishing(config) : undefined);
     return config.swarm.engine === "local" ? declareLocalStack(config, specs, endpoints) : declareAwsStack(config, specs, endpoints);
 }
 

@@ -3,6 +3,7 @@
  * stack's target adapter (Kubernetes or Swarm) turns it into that target's resources.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { coversTheInternet, cidrProblem } from "./cidr";
 import type { WorkloadOverrides } from "./config";
 
 /** Built from a folder of this repository, or an existing image used as is. */
@@ -24,6 +25,12 @@ export interface PublicRoute {
     readonly path?: string;
     /** Host name (under `ingress.domain` when one is set). */
     readonly host?: string;
+    /**
+     * The CIDR blocks that may reach a public `tcp` port; required for one (an explicit, reviewed
+     * choice: on EKS the port becomes an internet-facing network load balancer), and together not
+     * the whole internet. Not for `http` ports, which the load balancer serves to everyone.
+     */
+    readonly sourceRanges?: readonly string[];
 }
 
 export interface PortSpec {
@@ -122,36 +129,89 @@ export interface PublicEndpoint {
     readonly protocol: "http" | "tcp";
     readonly path: string;
     readonly host?: string;
+    /** Who may reach a tcp port (`public.sourceRanges`); absent for http, which everyone may reach. */
+    readonly sourceRanges?: readonly string[];
 }
 
 /** First port published on the swarm nodes; the load balancer forwards public traffic here. */
 export const FIRST_PUBLISHED_PORT = 8080;
 
-/** With `direct` ingress the node itself is the listener, so public ports start at HTTP's own. */
-export const DIRECT_FIRST_PUBLISHED_PORT = 80;
+/** With `direct` ingress the node itself is the listener: its one public http port is HTTP's own. */
+export const DIRECT_HTTP_PORT = 80;
+
+/** Ports a public tcp port may not take on a node that is its own listener: HTTP's and the node's own services. */
+const DIRECT_RESERVED_PORTS: Readonly<Record<number, string>> = {
+    80: "HTTP (it serves the public http port)",
+    443: "HTTPS",
+    22: "SSH",
+    2375: "the Docker API",
+    2376: "the Docker API (TLS)",
+    2377: "swarm cluster management",
+    7946: "swarm gossip",
+    4789: "the overlay network (VXLAN)",
+};
 
 /**
- * Every public port of the stack's services in declaration order, each given a stack-unique node
- * port from `firstPublishedPort` on, so two workloads that both listen on 8080 never collide.
+ * How a swarm publishes public ports: numbered from `first` (behind a load balancer, or on
+ * localhost), or `direct` on the node's own address, where the port comes from the workload.
  */
-export function publicEndpoints(specs: readonly WorkloadSpec[], firstPublishedPort = FIRST_PUBLISHED_PORT): PublicEndpoint[] {
+export type PortPublishing = number | "direct";
+
+/**
+ * Every public port of the stack's services.
+ *
+ * Numbered (a load balancer in front, or the local engine): in declaration order, each given a
+ * stack-unique node port from `publishing` on, so two workloads that both listen on 8080 never
+ * collide; the load balancer's listeners are what clients see.
+ *
+ * `direct` (the node is the listener, clients see these ports): each port derives from its own
+ * workload, never from the others or their order, so adding or reordering workloads moves no
+ * traffic: the one public http port gets 80, a public tcp port its container port. Several http
+ * ports, a tcp port on 80, 443 or a port of the node's own services, and two tcp ports on one
+ * number are refused, naming the workloads, before any resource exists.
+ */
+export function publicEndpoints(specs: readonly WorkloadSpec[], publishing: PortPublishing = FIRST_PUBLISHED_PORT): PublicEndpoint[] {
     const endpoints: PublicEndpoint[] = [];
     for (const spec of specs) {
         if ((spec.kind ?? "service") !== "service") continue;
         for (const port of spec.ports ?? []) {
             if (!port.public) continue;
+            const protocol = port.protocol ?? "http";
             endpoints.push({
                 workload: spec.name,
                 portName: port.name,
                 containerPort: port.port,
-                publishedPort: firstPublishedPort + endpoints.length,
-                protocol: port.protocol ?? "http",
+                publishedPort: publishing === "direct" ? (protocol === "http" ? DIRECT_HTTP_PORT : port.port) : publishing + endpoints.length,
+                protocol,
                 path: port.public.path ?? "/",
                 host: port.public.host,
+                ...(protocol === "tcp" && port.public.sourceRanges ? { sourceRanges: [...port.public.sourceRanges] } : {}),
             });
         }
     }
+    if (publishing === "direct") {
+        const problems = directPublishingProblems(endpoints);
+        if (problems.length > 0) throw new Error(`dockyard:swarm.ingress is "direct" (public ports on the manager's own address):\n  - ${problems.join("\n  - ")}`);
+    }
     return endpoints;
+}
+
+function directPublishingProblems(endpoints: readonly PublicEndpoint[]): string[] {
+    const problems: string[] = [];
+    const at = (e: PublicEndpoint) => `workload "${e.workload}" port ${e.portName}`;
+    const http = endpoints.filter((e) => e.protocol === "http");
+    if (http.length > 1) {
+        problems.push(`${http.map(at).join(", ")} are all public http ports; allowed: one (it is served on port ${DIRECT_HTTP_PORT}), or set dockyard:swarm.ingress to "alb" to route several by path or host`);
+    }
+    const byPort = new Map<number, PublicEndpoint>();
+    for (const e of endpoints.filter((x) => x.protocol === "tcp")) {
+        const reserved = DIRECT_RESERVED_PORTS[e.publishedPort];
+        if (reserved) problems.push(`${at(e)} is a public tcp port on ${e.publishedPort}, which is ${reserved}; allowed: a tcp port other than ${Object.keys(DIRECT_RESERVED_PORTS).join(", ")} (the published port is the container port)`);
+        const clash = byPort.get(e.publishedPort);
+        if (clash) problems.push(`${at(clash)} and ${at(e)} are both public tcp ports on ${e.publishedPort}; allowed: one workload per published port (the published port is the container port)`);
+        byPort.set(e.publishedPort, e);
+    }
+    return problems;
 }
 
 /** Health-check timings when the spec leaves them out; both adapters use these. */
@@ -233,7 +293,7 @@ const SPEC_FIELDS = {
     image: ["build", "ref"],
     "image.build": ["context", "dockerfile", "args", "target"],
     "ports[]": ["name", "port", "protocol", "public"],
-    "ports[].public": ["path", "host"],
+    "ports[].public": ["path", "host", "sourceRanges"],
     resources: ["requests", "limits"],
     "resources.requests": ["cpu", "memory"],
     "resources.limits": ["cpu", "memory"],
@@ -294,6 +354,21 @@ export function closest(word: string, candidates: readonly string[], maxDistance
     return best && best.d <= maxDistance ? best.c : undefined;
 }
 
+/**
+ * What is wrong with the source ranges of a public tcp port, or undefined. They are required: on
+ * EKS a public tcp port becomes an internet-facing network load balancer (the AWS Load Balancer
+ * Controller's `internet-facing` scheme) that admits only `loadBalancerSourceRanges`, and on
+ * Swarm the security group admits only them; the policy pack refuses ranges that cover the internet.
+ */
+function sourceRangesProblem(ranges: unknown): string | undefined {
+    const example = 'the CIDR blocks that may reach this tcp port, such as ["203.0.113.0/24"]';
+    if (!Array.isArray(ranges) || ranges.length === 0) return `${example}: a public tcp port is open only to the ranges listed here`;
+    const malformed = ranges.filter((r) => cidrProblem(r as string, "any") !== undefined);
+    if (malformed.length > 0) return `${example} (${malformed.map((r) => `${show(r)} is not a CIDR block`).join("; ")})`;
+    if (coversTheInternet(ranges as string[])) return `${example}, which together do not cover the whole internet (these do; only http ports face everyone, through the load balancer)`;
+    return undefined;
+}
+
 /** Problems of one workload in isolation; `field` paths follow the spec (`ports[0].port`). */
 function workloadProblems(spec: WorkloadSpec): string[] {
     const problems: string[] = [];
@@ -325,7 +400,13 @@ function workloadProblems(spec: WorkloadSpec): string[] {
         if (port.public.host !== undefined && (protocol !== "http" || !DNS_SUBDOMAIN.test(port.public.host))) {
             bad(`${at}.public.host`, port.public.host, protocol === "http" ? "a lowercase DNS name such as api.example.com" : "nothing on a tcp port (only http ports are routed by host)");
         }
+        const problem = protocol === "tcp" ? sourceRangesProblem(port.public.sourceRanges) : port.public.sourceRanges === undefined ? undefined : "nothing on an http port (the load balancer serves http ports to everyone; make it a tcp port to limit who reaches it)";
+        if (problem) bad(`${at}.public.sourceRanges`, port.public.sourceRanges, problem);
     });
+    const tcpRanges = ports.flatMap((p, i) => ((p.protocol ?? "http") === "tcp" && p.public && Array.isArray(p.public.sourceRanges) ? [{ i, ranges: [...p.public.sourceRanges].sort().join(",") }] : []));
+    for (const other of tcpRanges.slice(1).filter((r) => r.ranges !== tcpRanges[0].ranges)) {
+        bad(`ports[${other.i}].public.sourceRanges`, ports[other.i].public!.sourceRanges, `the same ranges as ports[${tcpRanges[0].i}].public.sourceRanges (on EKS a workload's public tcp ports share one network load balancer)`);
+    }
     for (const name of duplicates(ports.map((p) => p.name))) bad("ports[].name", name, "names unique within the workload");
     for (const port of duplicates(ports.map((p) => p.port))) bad("ports[].port", port, "port numbers unique within the workload");
 

@@ -63,7 +63,7 @@ function dockyardProgram(target: BenchTarget, specs: readonly WorkloadSpec[]): v
         deployKubernetesWorkloads(STACK, specs, imagesOf(specs), platform);
     } else {
         const provider = new docker.Provider("bench-docker", { host: "ssh://ec2-user@manager.example" });
-        const platform: SwarmPlatform = { kind: "swarm", provider, engine: "ec2", firstPublishedPort: FIRST_PUBLISHED_PORT, shell: { sshTarget: "ec2-user@manager.example" }, dependsOn: [] };
+        const platform: SwarmPlatform = { kind: "swarm", provider, engine: "ec2", portPublishing: FIRST_PUBLISHED_PORT, shell: { sshTarget: "ec2-user@manager.example" }, dependsOn: [] };
         deploySwarmWorkloads(STACK, specs, imagesOf(specs), platform);
     }
 }

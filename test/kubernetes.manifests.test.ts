@@ -184,8 +184,13 @@ describe("kubernetes manifests: spec to objects", () => {
     });
 
     it("publishes public tcp ports through an NLB Service and nothing else", () => {
-        const pub = publicTcpService(spec({ ports: [{ name: "http", port: 80, public: {} }, { name: "mqtt", port: 1883, protocol: "tcp", public: {} }, { name: "db", port: 5432, protocol: "tcp" }] }))!;
-        expect(pub.spec).to.deep.equal({ type: "LoadBalancer", selector: { "app.kubernetes.io/name": "api" }, ports: [{ name: "mqtt", port: 1883, targetPort: "mqtt", protocol: "TCP" }] });
+        const pub = publicTcpService(spec({ ports: [{ name: "http", port: 80, public: {} }, { name: "mqtt", port: 1883, protocol: "tcp", public: { sourceRanges: ["203.0.113.0/24"] } }, { name: "db", port: 5432, protocol: "tcp" }] }))!;
+        expect(pub.spec).to.deep.equal({
+            type: "LoadBalancer",
+            selector: { "app.kubernetes.io/name": "api" },
+            ports: [{ name: "mqtt", port: 1883, targetPort: "mqtt", protocol: "TCP" }],
+            loadBalancerSourceRanges: ["203.0.113.0/24"],
+        });
         expect(pub.annotations).to.deep.equal({
             "service.beta.kubernetes.io/aws-load-balancer-type": "external",
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",

@@ -42,7 +42,7 @@ const RICH: WorkloadSpec[] = [
         volumes: [{ name: "data", kind: "persistent", mountPath: "/data", size: "10Gi" }],
         update: { order: "stop-first" },
     },
-    { name: "broker", image: { ref: "eclipse-mosquitto:2" }, ports: [{ name: "mqtt", port: 1883, protocol: "tcp", public: {} }], resources, health: { tcp: { port: 1883 } }, volumes: [{ name: "spool", kind: "ephemeral", mountPath: "/spool", size: "256Mi" }], readOnlyRootFilesystem: false },
+    { name: "broker", image: { ref: "eclipse-mosquitto:2" }, ports: [{ name: "mqtt", port: 1883, protocol: "tcp", public: { sourceRanges: ["203.0.113.0/24"] } }], resources, health: { tcp: { port: 1883 } }, volumes: [{ name: "spool", kind: "ephemeral", mountPath: "/spool", size: "256Mi" }], readOnlyRootFilesystem: false },
     { name: "migrate", kind: "job", image: { build: { context: "services/api" } }, args: ["migrate"], secrets: { "redis-password": "hunter2" }, resources },
     { name: "seed", kind: "job", image: { build: { context: "services/api" } }, args: ["seed"], resources, after: ["migrate"] },
 ];

@@ -62,14 +62,19 @@ describe("swarm cluster: security groups", () => {
     for (const [ingress, cert, endpoints] of [
         ["alb", false, SAMPLE],
         ["alb", true, SAMPLE],
-        ["nlb", false, [ep({ protocol: "tcp", containerPort: 5432, publishedPort: 8081 })]],
+        ["nlb", false, [ep({ protocol: "tcp", containerPort: 5432, publishedPort: 8081, sourceRanges: ["198.51.100.0/24"] }), ep({ workload: "web", containerPort: 8080, publishedPort: 8082 })]],
         ["direct", false, SAMPLE],
     ] as const) {
         it(`opens nothing to 0.0.0.0/0 but the listener ports (${ingress}${cert ? ", https" : ""}), and SSH only from listed CIDRs`, () => {
             const plan = listenerPlan(endpoints, ingress, cert);
             const rules = securityGroupRules({ ingress, access: "ssh", sshCidrs: ["203.0.113.0/24"], endpoints, listeners: plan });
             const open = rules.filter((r) => r.direction === "ingress" && "cidr" in r.peer && r.peer.cidr === ANYWHERE);
-            const allowed = ingress === "direct" ? endpoints.map((e) => `managers/${e.publishedPort}`) : plan.listeners.map((l) => `lb/${l.port}`);
+            // Public tcp ports admit only their source ranges; http ports admit everyone.
+            const httpOnly = (ports: { port: number; tcp: boolean }[]) => ports.filter((p) => !p.tcp).map((p) => p.port);
+            const allowed =
+                ingress === "direct"
+                    ? httpOnly(endpoints.map((e) => ({ port: e.publishedPort, tcp: e.protocol === "tcp" }))).map((p) => `managers/${p}`)
+                    : httpOnly(plan.listeners.map((l) => ({ port: l.port, tcp: plan.targetGroups.find((tg) => tg.key === l.targetGroupKey)?.endpoint.protocol === "tcp" }))).map((p) => `lb/${p}`);
             expect(open.map((r) => `${r.group}/${r.fromPort}`)).to.have.members(allowed);
             expect(open.every((r) => r.fromPort === r.toPort && r.protocol === "tcp")).to.equal(true);
             const ssh = rules.filter((r) => r.fromPort === 22);

@@ -40,7 +40,7 @@ function ec2Platform(): SwarmPlatform {
     return {
         kind: "swarm",
         engine: "ec2",
-        firstPublishedPort: FIRST_PUBLISHED_PORT,
+        portPublishing: FIRST_PUBLISHED_PORT,
         shell: { sshTarget: "ec2-user@198.51.100.10", sshOptions: ["-o", "BatchMode=yes"] },
         provider: new docker.Provider("swarm", { host: "ssh://ec2-user@198.51.100.10" }),
         efs: { fileSystemId: "fs-0123456789abcdef0", dnsName: "fs-0123456789abcdef0.efs.us-east-1.amazonaws.com" },

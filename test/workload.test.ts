@@ -66,6 +66,7 @@ describe("workload validation", () => {
             'workload "w": ports[1].protocol is "udp"; allowed: http or tcp',
             'workload "w": ports[3].public.path is "/db"; allowed: nothing on a tcp port (only http ports are routed by path)',
             'workload "w": ports[3].public.host is "db.example.com"; allowed: nothing on a tcp port (only http ports are routed by host)',
+            'workload "w": ports[3].public.sourceRanges is undefined; allowed: the CIDR blocks that may reach this tcp port, such as ["203.0.113.0/24"]: a public tcp port is open only to the ranges listed here',
             'workload "w": ports[4].public.path is "api"; allowed: a path starting with / and without spaces',
             'workload "w": ports[4].public.host is "Bad Host"; allowed: a lowercase DNS name such as api.example.com',
             'workload "w": ports[].name is "a"; allowed: names unique within the workload',
@@ -290,7 +291,7 @@ describe("workload helpers", () => {
     });
 
     it("keeps numbering public endpoints of services only", () => {
-        const endpoints = publicEndpoints([service("a", { ports: [{ name: "http", port: 80, public: {} }] }), job("j"), service("b", { ports: [{ name: "db", port: 5432, protocol: "tcp", public: {} }] })]);
+        const endpoints = publicEndpoints([service("a", { ports: [{ name: "http", port: 80, public: {} }] }), job("j"), service("b", { ports: [{ name: "db", port: 5432, protocol: "tcp", public: { sourceRanges: ["203.0.113.0/24"] } }] })]);
         expect(endpoints.map((e) => [e.workload, e.publishedPort, e.protocol])).to.deep.equal([
             ["a", 8080, "http"],
             ["b", 8081, "tcp"],

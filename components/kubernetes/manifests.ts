@@ -347,17 +347,27 @@ export function serviceSpec(spec: WorkloadSpec): core.v1.ServiceSpec | undefined
 
 const publicPorts = (spec: WorkloadSpec, protocol: "http" | "tcp") => (isJob(spec) ? [] : (spec.ports ?? []).filter((p) => p.public && (p.protocol ?? "http") === protocol));
 
-/** Public tcp ports: a Service of type LoadBalancer that the AWS Load Balancer Controller turns into an NLB. */
+/**
+ * Public tcp ports: a Service of type LoadBalancer that the AWS Load Balancer Controller turns into
+ * an internet-facing NLB admitting only the ports' `public.sourceRanges` (the controller applies
+ * `spec.loadBalancerSourceRanges` to the NLB's security group rules; without them it admits
+ * 0.0.0.0/0: LBC docs guide/service/nlb and guide/service/annotations, "load-balancer-source-ranges").
+ * Workload validation requires the ranges and makes every public tcp port of a workload list the same.
+ */
 export function publicTcpService(spec: WorkloadSpec): { annotations: Labels; spec: core.v1.ServiceSpec } | undefined {
     const ports = publicPorts(spec, "tcp");
     if (ports.length === 0) return undefined;
+    const sourceRanges = ports[0].public!.sourceRanges;
+    if (!sourceRanges || sourceRanges.length === 0) {
+        throw new Error(`workload "${spec.name}": ports[${(spec.ports ?? []).indexOf(ports[0])}].public.sourceRanges is missing; a public tcp port needs the CIDR blocks that may reach it`);
+    }
     return {
         annotations: {
             [`${NLB}/aws-load-balancer-type`]: "external",
             [`${NLB}/aws-load-balancer-nlb-target-type`]: "ip",
             [`${NLB}/aws-load-balancer-scheme`]: "internet-facing",
         },
-        spec: { type: "LoadBalancer", selector: selectorLabels(spec), ports: ports.map(tcpPort) },
+        spec: { type: "LoadBalancer", selector: selectorLabels(spec), ports: ports.map(tcpPort), loadBalancerSourceRanges: [...sourceRanges] },
     };
 }
 

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { aliasRecord, publicHostNames } from "../dns";
 import type { SwarmPlatform } from "../platform";
-import { DIRECT_FIRST_PUBLISHED_PORT, FIRST_PUBLISHED_PORT, PublicEndpoint } from "../workload";
+import { FIRST_PUBLISHED_PORT, PortPublishing, PublicEndpoint } from "../workload";
 import { AccessSettings, connectHint, dockerHost, identityFilePath, sshOptions, writeIdentityFile } from "./access";
 import type { BootstrapSettings } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
@@ -42,9 +42,9 @@ export interface SwarmClusterArgs {
 }
 
 /** Names fixed by the stack, so the nodes' bootstrap is a pure function of the config. */
-/** Where the swarm's public ports start: HTTP's own port when the manager itself is the listener. */
-export function swarmFirstPublishedPort(config: Pick<StackConfig, "swarm">): number {
-    return config.swarm.ingress === "direct" ? DIRECT_FIRST_PUBLISHED_PORT : FIRST_PUBLISHED_PORT;
+/** How the swarm publishes public ports: on the manager itself (`direct`), or numbered behind the load balancer. */
+export function swarmPortPublishing(config: Pick<StackConfig, "swarm">): PortPublishing {
+    return config.swarm.ingress === "direct" ? "direct" : FIRST_PUBLISHED_PORT;
 }
 
 export function swarmNames(config: Pick<StackConfig, "project" | "stack">) {
@@ -253,7 +253,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             kind: "swarm",
             provider,
             engine: "ec2",
-            firstPublishedPort: swarmFirstPublishedPort(config),
+            portPublishing: swarmPortPublishing(config),
             shell: pulumi.all([target, options]).apply(([t, sshOptions]) => ({ sshTarget: `${swarm.sshUser}@${t}`, sshOptions })),
             efs: { fileSystemId: storage.fileSystemId, dnsName: storage.dnsName },
             dependsOn: [gate],

@@ -51,7 +51,7 @@ export function localSwarmPlatform(stack: string, opts: LocalSwarmPlatformOption
     return {
         kind: "swarm",
         engine: "local",
-        firstPublishedPort: FIRST_PUBLISHED_PORT,
+        portPublishing: FIRST_PUBLISHED_PORT,
         provider: local.provider,
         shell: host ? { dockerHost: host } : {},
         dependsOn: [local.swarmInit],

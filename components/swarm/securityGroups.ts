@@ -48,13 +48,21 @@ export function securityGroupRules(input: RuleInputs): SecurityGroupRule[] {
         { group: "nodes", direction: "egress", protocol: "-1", peer: { cidr: ANYWHERE }, description: "image pulls, AWS APIs and Session Manager" },
         { group: "efs", direction: "ingress", protocol: "tcp", ...port(2049), peer: nodes, description: "NFS from swarm nodes" },
     ];
+    // A public tcp port admits only its workload's `public.sourceRanges`; http ports admit everyone.
+    const sources = (e: PublicEndpoint | undefined) => (e?.protocol === "tcp" ? (e.sourceRanges ?? []) : [ANYWHERE]);
     if (input.ingress === "direct") {
         for (const e of input.endpoints) {
-            rules.push({ group: "managers", direction: "ingress", protocol: "tcp", ...port(e.publishedPort), peer: { cidr: ANYWHERE }, description: `public ${e.workload}/${e.portName} on the manager's address` });
+            for (const cidr of sources(e)) {
+                rules.push({ group: "managers", direction: "ingress", protocol: "tcp", ...port(e.publishedPort), peer: { cidr }, description: `public ${e.workload}/${e.portName} on the manager's address` });
+            }
         }
     } else {
+        const endpointOf = new Map(input.listeners.targetGroups.map((tg) => [tg.key, tg.endpoint]));
         for (const listener of input.listeners.listeners) {
-            rules.push({ group: "lb", direction: "ingress", protocol: "tcp", ...port(listener.port), peer: { cidr: ANYWHERE }, description: `${listener.protocol} listener` });
+            const endpoint = listener.targetGroupKey === undefined ? undefined : endpointOf.get(listener.targetGroupKey);
+            for (const cidr of sources(endpoint)) {
+                rules.push({ group: "lb", direction: "ingress", protocol: "tcp", ...port(listener.port), peer: { cidr }, description: `${listener.protocol} listener` });
+            }
         }
         for (const e of input.endpoints) {
             rules.push({ group: "nodes", direction: "ingress", protocol: "tcp", ...port(e.publishedPort), peer: { group: "lb" }, description: `${e.workload}/${e.portName} from the load balancer` });

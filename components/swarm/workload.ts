@@ -213,7 +213,7 @@ export function deploySwarmWorkloads(
     // One key per stack, made once and kept in state as a secret: @pulumi/random's RandomBytes declares
     // additionalSecretOutputs ["base64", "hex"] (node_modules/@pulumi/random/randomBytes.js).
     const secretNameKey = new random.RandomBytes(`${stack}-secret-names`, { length: SECRET_NAME_KEY_BYTES }, { parent: resourceOpts.parent });
-    const endpoints = publicEndpoints(specs, platform.firstPublishedPort);
+    const endpoints = publicEndpoints(specs, platform.portPublishing);
     const workloads: Record<string, SwarmWorkload> = {};
     for (const spec of deploymentOrder(specs)) {
         const image = images[spec.name];
