@@ -75,6 +75,8 @@ const STACK_FILES: Record<BenchTarget, string> = { swarm: "Pulumi.dev.yaml", eks
 function stackFileConfig(target: BenchTarget): { config: Record<string, string>; secretKeys: string[] } {
     const file = loadStackFile(path.join(PROJECT_ROOT, STACK_FILES[target]));
     const config = Object.fromEntries(Object.entries(file.config).filter(([key]) => !key.startsWith("dockyard:workloads.")));
+    // The synthetic workloads are routed by path, which on Swarm takes an ALB: direct ingress serves one public http port.
+    if (target === "swarm") config["dockyard:swarm.ingress"] = "alb";
     return { config, secretKeys: file.secretKeys };
 }
 
