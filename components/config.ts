@@ -500,7 +500,7 @@ export function flattenPathConfig(raw: Readonly<Record<string, string>>): { flat
             if (keys.includes(key)) {
                 if (raw[`${NAMESPACE}:${key}`] !== undefined) {
                     // The CLI puts every Pulumi.yaml default at its key's path, nested under the first
-                    // segment, even where the stack sets the flat key (pulumi/pulumi pkg/workspace/config.go
+                    // segment, even where the stack sets the flat key (pulumi/pulumi sdk/go/common/workspace/config.go (v3.248.0; pkg/workspace/config.go on master)
                     // mergeConfig); such a default is the CLI's, not a second setting, and the flat value wins.
                     if (JSON.stringify(child) === JSON.stringify(CONFIG_KEYS.find((d) => d.key === key)!.default)) continue;
                     problems.push(`${NAMESPACE}:${key} is set twice, flat and with --path inside ${NAMESPACE}:${top}; allowed: one of them (\`pulumi config rm --path ${top}\` removes the nested one)`);

@@ -8,8 +8,7 @@
  * Exit 0 when the address is covered (or the stack is not EKS), 1 when it is not, 2 on bad usage.
  */
 import * as net from "node:net";
-import { parseStackConfig } from "../../components/config";
-import { parseCidr } from "../../components/cidr";
+import { cidrsOverlap, parseStackConfig } from "../../components/config";
 import { loadStackFile } from "../offline/stackFile";
 
 /** Why `address` cannot reach the endpoint of the stack in `stackFile`, or undefined when it can. */
@@ -18,12 +17,7 @@ export function apiReachProblem(stackFile: string, address: string): string | un
     const { project, config: raw } = loadStackFile(stackFile);
     const config = parseStackConfig(raw, project, "ci");
     if (config.target !== "eks") return undefined;
-    const value = BigInt(address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0));
-    const covered = config.eks.publicAccessCidrs.some((text) => {
-        const block = parseCidr(text);
-        return block !== undefined && block.family === 4 && block.first <= value && value <= block.last;
-    });
-    if (covered) return undefined;
+    if (config.eks.publicAccessCidrs.some((text) => cidrsOverlap(`${address}/32`, text))) return undefined;
     return (
         `this runner's egress address ${address} is not in dockyard:eks.publicAccessCidrs of ${stackFile} ` +
         `(${JSON.stringify(config.eks.publicAccessCidrs)}), so it cannot reach the cluster's API; run the job on a runner ` +

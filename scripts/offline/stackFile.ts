@@ -22,7 +22,7 @@ export function readProjectFile(root = PROJECT_ROOT): { name: string; config: Re
 }
 
 /**
- * The CLI's merge of `Pulumi.yaml` into the stack's config (pulumi/pulumi pkg/workspace/config.go
+ * The CLI's merge of `Pulumi.yaml` into the stack's config (pulumi/pulumi sdk/go/common/workspace/config.go (v3.248.0; pkg/workspace/config.go on master)
  * `mergeConfig`): each project key is a property path — `network.cidr` is `cidr` inside the object
  * `dockyard:network` (`stackConfig.Get(key, true)` / `Set(key, value, true)`, which parse the key's
  * name with `ParsePropertyPathStrict`, sdk/go/common/resource/config/map.go). A default is set at
