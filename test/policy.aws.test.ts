@@ -4,7 +4,8 @@ import { iamNoAdminManagedPolicies, iamNoWildcardActions, iamTrustNoPublicPrinci
 import { imdsHopLimit } from "../policy/rules/instances";
 import { kmsKeyRotation } from "../policy/rules/kms";
 import { noPublicResourcePolicies } from "../policy/rules/resourcePolicies";
-import { noAdminPortsFromInternet, noInternetIngressAcrossRules, noPublicIngressExceptListeners } from "../policy/rules/securityGroups";
+import { canonicalProtocol, ingressPermissionsOf } from "../policy/rules/common";
+import { combinedInternetIngress, noAdminPortsFromInternet, noInternetIngressAcrossRules, noPublicIngressExceptListeners } from "../policy/rules/securityGroups";
 import { FakeResource, runResourcePolicy, runStackPolicy } from "./policyHarness";
 
 const doc = (...Statement: Record<string, unknown>[]) => JSON.stringify({ Version: "2012-10-17", Statement });
@@ -78,6 +79,50 @@ describe("AWS policy rules, the cases beyond one pass and one violation", () => 
         expect((await runStackPolicy(noInternetIngressAcrossRules, [managers, rule("a", 22, "0.0.0.0/1", "managers"), rule("b", 22, "128.0.0.0/1", "managers")])).violations).to.have.length(2);
         // Different groups do not add up.
         expect((await runStackPolicy(noInternetIngressAcrossRules, [rule("a", 22, "0.0.0.0/1", "x"), rule("b", 22, "128.0.0.0/1", "y")])).violations).to.deep.equal([]);
+    });
+
+    it("spells protocols as EC2 applies them: numbers and names, -1 and all, ports ignored where EC2 ignores them", () => {
+        expect(["6", "TCP", " tcp", "17", "udp", "1", "58", "-1", "all", "ALL", "50", "sctp"].map(canonicalProtocol)).to.deep.equal(["tcp", "tcp", "tcp", "udp", "udp", "icmp", "icmpv6", "all", "all", "all", "50", "all"]);
+        const [esp] = ingressPermissionsOf("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { ipProtocol: "50", fromPort: 22, toPort: 22, cidrIpv4: "10.0.0.0/8" });
+        expect([esp.fromPort, esp.toPort], "a protocol number other than tcp/udp/icmp/icmpv6 opens every port").to.deep.equal([0, 65535]);
+        const [all] = ingressPermissionsOf("aws:ec2/securityGroupRule:SecurityGroupRule", { type: "ingress", protocol: "all", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/8"] });
+        expect(all).to.deep.include({ protocol: "all", fromPort: 0, toPort: 65535 });
+        const [echo] = ingressPermissionsOf("aws:ec2/securityGroup:SecurityGroup", { ingress: [{ protocol: "icmp", fromPort: -1, toPort: -1, cidrBlocks: ["10.0.0.0/8"] }] });
+        expect(echo).to.deep.include({ protocol: "icmp", fromPort: 0, toPort: 255 });
+    });
+
+    it("sweeps a group's permissions per port whatever ranges and spellings they use", () => {
+        const p = (source: string, protocol: string, fromPort: number, toPort: number, ...cidrs: string[]) => {
+            const ingress = [{ protocol, fromPort, toPort, cidrBlocks: cidrs.filter((c) => !c.includes(":")), ipv6CidrBlocks: cidrs.filter((c) => c.includes(":")) }];
+            return { ...ingressPermissionsOf("aws:ec2/securityGroup:SecurityGroup", { ingress })[0], source };
+        };
+        const ssh = combinedInternetIngress([p("a", "tcp", 22, 22, "0.0.0.0/1"), p("b", "6", 0, 65535, "128.0.0.0/1")]);
+        expect(ssh).to.deep.equal([{ protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/1+128.0.0.0/1", sources: ["a", "b"] }]);
+        const viaAll = combinedInternetIngress([p("a", "tcp", 20, 30, "0.0.0.0/1"), p("b", "-1", 0, 0, "128.0.0.0/1")]);
+        expect(viaAll).to.deep.equal([{ protocol: "tcp", fromPort: 20, toPort: 30, cidr: "0.0.0.0/1+128.0.0.0/1", sources: ["a", "b"] }]);
+        // Two all-protocol halves are one finding, not one per protocol.
+        expect(combinedInternetIngress([p("a", "-1", 0, 0, "0.0.0.0/1"), p("b", "all", 0, 0, "128.0.0.0/1"), p("c", "udp", 53, 53, "10.0.0.0/8")]).map((i) => i.protocol)).to.deep.equal(["all"]);
+        // IPv6 halves, and three blocks that only cover the internet together.
+        expect(combinedInternetIngress([p("a", "tcp", 2375, 2375, "::/1"), p("b", "all", 0, 0, "8000::/1")])[0]).to.deep.include({ fromPort: 2375, toPort: 2375, cidr: "::/1+8000::/1" });
+        expect(combinedInternetIngress([p("a", "tcp", 22, 22, "0.0.0.0/1", "128.0.0.0/2"), p("b", "tcp", 0, 1024, "192.0.0.0/2")])).to.have.length(1);
+        // Listener ports of a listener group pass; the rest of a wide range does not, in as few ranges as possible.
+        const wide = combinedInternetIngress([p("a", "tcp", 0, 65535, "0.0.0.0/1"), p("b", "tcp", 0, 65535, "128.0.0.0/1")], [80, 443]);
+        expect(wide.map((i) => `${i.fromPort}-${i.toPort}`)).to.deep.equal(["0-79", "81-442", "444-65535"]);
+        expect(combinedInternetIngress([p("a", "tcp", 80, 80, "0.0.0.0/1"), p("b", "tcp", 80, 80, "128.0.0.0/1")], [80, 443])).to.deep.equal([]);
+        // A permission open on its own is the per-resource rules' finding; disjoint ports, protocols or halves add up to nothing.
+        expect(combinedInternetIngress([p("a", "tcp", 22, 22, "0.0.0.0/0"), p("b", "tcp", 22, 22, "0.0.0.0/1")])).to.deep.equal([]);
+        expect(combinedInternetIngress([p("a", "tcp", 22, 22, "0.0.0.0/1"), p("b", "tcp", 23, 65535, "128.0.0.0/1"), p("c", "udp", 22, 22, "128.0.0.0/1")])).to.deep.equal([]);
+        expect(combinedInternetIngress([p("a", "tcp", 22, 22, "0.0.0.0/1"), p("b", "50", 0, 0, "128.0.0.0/1")])).to.deep.equal([]);
+    });
+
+    it("names SSH opened by halves with different ports and protocol spellings on one group", async () => {
+        const managers: FakeResource = { type: "aws:ec2/securityGroup:SecurityGroup", name: "managers", props: { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1"] }] } };
+        const rule: FakeResource = { type: "aws:ec2/securityGroupRule:SecurityGroupRule", name: "wide", props: { type: "ingress", protocol: "6", fromPort: 0, toPort: 65535, cidrBlocks: ["128.0.0.0/1"] }, propertyDependencies: { securityGroupId: ["managers"] } };
+        const { violations } = await runStackPolicy(noInternetIngressAcrossRules, [managers, rule]);
+        expect(violations).to.have.length(2);
+        expect(violations[1]).to.equal(
+            'aws:ec2/securityGroupRule:SecurityGroupRule "wide": together with "managers", "wide" allows tcp port 22 from 0.0.0.0/1+128.0.0.0/1, which is the whole internet, opening SSH (port 22) to it; only TCP 80 or 443 on a load balancer may be open to it',
+        );
     });
 
     it("refuses malformed EKS public access CIDRs and names the source of node-group SSH", async () => {

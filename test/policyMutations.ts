@@ -432,6 +432,62 @@ export const MUTATIONS: readonly Mutation[] = [
         target: { type: T.ingressRule, name: "postgres" },
         mutate: (s) => s.add(ingressRule("postgres", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "0.0.0.0/00" })),
     },
+    // Halves that differ in port range or protocol spelling (cold review of issue 17, finding 1).
+    {
+        id: "sg-ssh-halves-wide-range",
+        stack: "dev",
+        what: "SSH from 0.0.0.0/1 on one rule, every tcp port from 128.0.0.0/1 on another",
+        target: { type: T.ingressRule, name: "ssh-low" },
+        mutate: (s) => {
+            s.add(ingressRule("ssh-low", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/1" }));
+            s.add(ingressRule("tcp-high", DEV_NODES_SG, { ipProtocol: "tcp", fromPort: 0, toPort: 65535, cidrIpv4: "128.0.0.0/1" }));
+        },
+    },
+    {
+        id: "sg-ssh-halves-protocol-number",
+        stack: "dev",
+        what: 'SSH from 0.0.0.0/1 as "tcp", and from 128.0.0.0/1 as protocol "6" on an ec2.SecurityGroupRule',
+        target: { type: T.sgRule, name: "ssh-six" },
+        mutate: (s) => {
+            s.add(ingressRule("ssh-tcp", "dev-swarm-sg-managers", { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/1" }));
+            s.add({
+                type: T.sgRule,
+                name: "ssh-six",
+                props: { type: "ingress", protocol: "6", fromPort: 22, toPort: 22, cidrBlocks: ["128.0.0.0/1"], securityGroupId: "dev-swarm-sg-managers-id" },
+                propertyDependencies: { securityGroupId: ["dev-swarm-sg-managers"] },
+            });
+        },
+    },
+    {
+        id: "sg-ssh-halves-all-protocols",
+        stack: "prod",
+        what: "the EFS group's inline rules gain SSH from 0.0.0.0/1, and a separate rule every protocol from 128.0.0.0/1",
+        target: { type: T.ingressRule, name: "efs-any-high" },
+        mutate: (s) => {
+            s.props(T.sg, "prod-eks-storage-efs-sg").ingress.push({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1"], description: "ssh" });
+            s.add(ingressRule("efs-any-high", "prod-eks-storage-efs-sg", { ipProtocol: "-1", cidrIpv4: "128.0.0.0/1" }));
+        },
+    },
+    {
+        id: "sg-docker-api-ipv6-halves",
+        stack: "dev",
+        what: 'the Docker API from ::/1 on one rule, protocol "all" from 8000::/1 on another',
+        target: { type: T.ingressRule, name: "docker-v6-low" },
+        mutate: (s) => {
+            s.add(ingressRule("docker-v6-low", "dev-swarm-sg-managers", { ipProtocol: "tcp", fromPort: 2375, toPort: 2375, cidrIpv6: "::/1" }));
+            s.add(ingressRule("any-v6-high", "dev-swarm-sg-managers", { ipProtocol: "all", cidrIpv6: "8000::/1" }));
+        },
+    },
+    {
+        id: "sg-all-protocols-halves-spelled-twice",
+        stack: "dev",
+        what: 'every protocol from 0.0.0.0/1 as "-1", and from 128.0.0.0/1 as "ALL"',
+        target: { type: T.ingressRule, name: "any-high" },
+        mutate: (s) => {
+            s.add(ingressRule("any-low", DEV_NODES_SG, { ipProtocol: "-1", cidrIpv4: "0.0.0.0/1" }));
+            s.add(ingressRule("any-high", DEV_NODES_SG, { ipProtocol: "ALL", cidrIpv4: "128.0.0.0/1" }));
+        },
+    },
     // EKS
     {
         id: "eks-endpoint-two-halves",

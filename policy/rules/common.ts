@@ -10,10 +10,14 @@ export function describe(resource: Pick<ResourceValidationArgs | PolicyResource,
     return `${resource.type} "${resource.name}"`;
 }
 
-/** One ingress permission with the CIDR blocks it admits (IPv4 and IPv6), whatever resource declared it. */
+/**
+ * One ingress permission with the CIDR blocks it admits (IPv4 and IPv6), whatever resource declared
+ * it, with its protocol and ports as EC2 applies them (see `canonicalProtocol` and `permission`).
+ */
 export interface IngressPermission {
-    /** `tcp`, `udp`, `icmp`, `-1` (all) ... as the resource spells it. */
+    /** `all`, `tcp`, `udp`, `icmp`, `icmpv6`, or the decimal number of any other IP protocol (`50`). */
     readonly protocol: string;
+    /** Ports for tcp and udp; ICMP types for icmp and icmpv6; 0-65535 for every other protocol. */
     readonly fromPort: number;
     readonly toPort: number;
     readonly cidrs: readonly string[];
@@ -27,14 +31,49 @@ export interface PublicIngress {
     readonly cidr: string;
 }
 
-const ALL_PROTOCOLS = new Set(["-1", "all"]);
+/**
+ * The protocol numbers EC2 security groups name (IANA numbers): terraform-provider-aws keeps these
+ * names and turns the numbers into them, and `-1` or `all` into `-1` (`protocolForValue` and
+ * `securityGroupProtocolIntegers` in internal/service/ec2/vpc_security_group.go), so `"6"`,
+ * `"tcp"` and `"TCP"` are one rule to AWS and must be one to the pack.
+ */
+const PROTOCOL_NUMBERS: Readonly<Record<string, string>> = { "1": "icmp", "6": "tcp", "17": "udp", "58": "icmpv6" };
+const NAMED = new Set(Object.values(PROTOCOL_NUMBERS));
+
+/**
+ * `all`, a name EC2 knows, or a decimal protocol number. A spelling EC2 does not know is judged as
+ * every protocol: the pack errs toward reporting what nobody can read.
+ */
+export function canonicalProtocol(protocol: unknown): string {
+    const text = String(protocol ?? "-1").trim().toLowerCase();
+    if (text === "-1" || text === "all") return "all";
+    if (NAMED.has(text)) return text;
+    if (/^[0-9]+$/.test(text)) return PROTOCOL_NUMBERS[String(Number(text))] ?? String(Number(text));
+    return "all";
+}
 
 const listOf = (...lists: unknown[]): string[] => lists.flatMap((list) => (Array.isArray(list) ? list.map(String) : list === undefined || list === null ? [] : [String(list)]));
 
+const PORTS = { from: 0, to: 65535 } as const;
+const ICMP_TYPES = { from: 0, to: 255 } as const;
+
+/**
+ * The ports a permission opens as EC2 applies it. AWS EC2 API reference, IpPermission: "specifying
+ * -1 or a protocol number other than tcp, udp, icmp, or icmpv6 allows traffic on all ports,
+ * regardless of any port range you specify"; for icmp and icmpv6 FromPort is the ICMP type, -1 (or
+ * none, for icmpv6) all types. ICMP codes are not told apart: a type counts as open when any of its
+ * codes is.
+ */
 function permission(protocol: unknown, fromPort: unknown, toPort: unknown, cidrs: string[]): IngressPermission {
-    const proto = String(protocol ?? "-1").toLowerCase();
-    const all = ALL_PROTOCOLS.has(proto);
-    return { protocol: proto, fromPort: all || fromPort === undefined ? 0 : Number(fromPort), toPort: all || toPort === undefined ? 65535 : Number(toPort), cidrs };
+    const proto = canonicalProtocol(protocol);
+    if (proto === "tcp" || proto === "udp") {
+        return { protocol: proto, fromPort: fromPort === undefined ? PORTS.from : Number(fromPort), toPort: toPort === undefined ? PORTS.to : Number(toPort), cidrs };
+    }
+    if (proto === "icmp" || proto === "icmpv6") {
+        const type = fromPort === undefined ? -1 : Number(fromPort);
+        return { protocol: proto, fromPort: type < 0 ? ICMP_TYPES.from : type, toPort: type < 0 ? ICMP_TYPES.to : type, cidrs };
+    }
+    return { protocol: proto, fromPort: PORTS.from, toPort: PORTS.to, cidrs };
 }
 
 export const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
@@ -79,17 +118,18 @@ export function malformedIngressCidrs(type: string, props: Record<string, any>):
     return ingressPermissionsOf(type, props).flatMap((p) => p.cidrs.filter((c) => parseCidr(c) === undefined));
 }
 
-/** Whether the permission lets TCP or UDP traffic reach `port` (ICMP has no ports). */
-export function opensPort(ingress: PublicIngress, port: number): boolean {
-    const carriesPorts = ALL_PROTOCOLS.has(ingress.protocol) || ["tcp", "udp", "6", "17"].includes(ingress.protocol);
-    return carriesPorts && ingress.fromPort <= port && port <= ingress.toPort;
+/** Whether the permission lets TCP or UDP traffic reach `port` (tcp, udp or all protocols; ICMP has no ports). */
+export function opensPort(ingress: Pick<PublicIngress, "protocol" | "fromPort" | "toPort">, port: number): boolean {
+    return ["tcp", "udp", "all"].includes(ingress.protocol) && ingress.fromPort <= port && port <= ingress.toPort;
 }
 
-/** `tcp 0-65535 from 0.0.0.0/0` */
+/** `tcp ports 0-65535 from 0.0.0.0/0`, `all protocols ports 0-65535 from ::/0`, `protocol 50 from ...`, `icmp type 8 from ...` */
 export function formatIngress(ingress: PublicIngress): string {
-    const protocol = ALL_PROTOCOLS.has(ingress.protocol) ? "all protocols" : ingress.protocol;
-    const ports = ingress.fromPort === ingress.toPort ? `port ${ingress.fromPort}` : `ports ${ingress.fromPort}-${ingress.toPort}`;
-    return `${protocol} ${ports} from ${ingress.cidr}`;
+    const range = (unit: string) => (ingress.fromPort === ingress.toPort ? `${unit} ${ingress.fromPort}` : `${unit}s ${ingress.fromPort}-${ingress.toPort}`);
+    if (ingress.protocol === "tcp" || ingress.protocol === "udp") return `${ingress.protocol} ${range("port")} from ${ingress.cidr}`;
+    if (ingress.protocol === "icmp" || ingress.protocol === "icmpv6") return `${ingress.protocol} ${range("type")} from ${ingress.cidr}`;
+    if (ingress.protocol === "all") return `all protocols ${range("port")} from ${ingress.cidr}`;
+    return `protocol ${ingress.protocol} from ${ingress.cidr}`;
 }
 
 /**

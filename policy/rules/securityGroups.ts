@@ -13,13 +13,13 @@ import {
     ResourceValidationPolicy,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import { cidrProblem } from "../../components/cidr";
+import { cidrProblem, parseCidr, worldOpenFamilies } from "../../components/cidr";
 import {
     describe,
     formatIngress,
     INGRESS_RULE,
+    IngressPermission,
     ingressPermissionsOf,
-    internetIngressOf,
     known,
     malformedIngressCidrs,
     opensPort,
@@ -35,8 +35,8 @@ export const LISTENER_PORTS: readonly number[] = [80, 443];
 /** SSH and the Docker Engine / swarm control ports: never from the internet. */
 export const ADMIN_PORTS: Readonly<Record<number, string>> = { 22: "SSH", 2375: "the Docker API", 2376: "the Docker API (TLS)", 2377: "swarm cluster management" };
 
-const isListenerIngress = (ingress: PublicIngress) =>
-    ["tcp", "6"].includes(ingress.protocol) && ingress.fromPort === ingress.toPort && LISTENER_PORTS.includes(ingress.fromPort);
+const isListenerIngress = (ingress: Pick<PublicIngress, "protocol" | "fromPort" | "toPort">) =>
+    ingress.protocol === "tcp" && ingress.fromPort === ingress.toPort && LISTENER_PORTS.includes(ingress.fromPort);
 
 const INGRESS_TYPES = new Set([SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE]);
 
@@ -124,36 +124,80 @@ export const listenersOnlyOnLoadBalancers: StackValidationPolicy = {
 /** Owner security group (URN, or the id when the engine recorded no dependency) of an ingress resource. */
 const ownerKey = (resource: PolicyResource) => ownerSecurityGroup(resource) ?? known(() => resource.props.securityGroupId as string | undefined);
 
+/** An ingress permission with what declared it. */
+export interface SourcedPermission<T> extends IngressPermission {
+    readonly source: T;
+}
+
+/** Internet ingress that only several permissions of one group open together, with the permissions' sources. */
+export interface CombinedIngress<T> extends PublicIngress {
+    readonly sources: readonly T[];
+}
+
+const familyOf = (cidr: string) => parseCidr(cidr)?.family;
+
+/**
+ * Sweeps one security group's ingress permissions (inline, SecurityGroupRule and
+ * SecurityGroupIngressRule alike, protocols already canonical) and returns every protocol and port
+ * range whose permissions, taken together, admit every IPv4 or every IPv6 address, although no one
+ * of them does on its own (that one the per-resource rules report). A permission reaches a port
+ * when its protocol is the port's protocol or `all`, and its range holds the port, whatever ranges
+ * the others use: tcp 22 from 0.0.0.0/1 and all protocols from 128.0.0.0/1 open SSH to the
+ * internet. Ranges open only because all-protocol permissions cover the internet together are
+ * reported once, as `all`. `allowedTcpPorts` (the listener ports, on a group that is a listener) are
+ * left out, and what remains is reported in as few ranges as the sources allow.
+ */
+export function combinedInternetIngress<T>(permissions: readonly SourcedPermission<T>[], allowedTcpPorts: readonly number[] = []): CombinedIngress<T>[] {
+    const usable = permissions.filter((p) => p.cidrs.length > 0);
+    const found: CombinedIngress<T>[] = [];
+    for (const protocol of [...new Set(usable.map((p) => p.protocol))].sort()) {
+        const reaching = usable.filter((p) => p.protocol === protocol || p.protocol === "all");
+        const allOnly = reaching.filter((p) => p.protocol === "all");
+        const allowed = protocol === "tcp" ? allowedTcpPorts : [];
+        const extra = allowed.flatMap((port) => [port, port + 1]);
+        const bounds = [...new Set([...reaching.flatMap((p) => [p.fromPort, p.toPort + 1]), ...extra])].sort((a, b) => a - b);
+        for (let i = 0; i + 1 < bounds.length; i++) {
+            const [from, to] = [bounds[i], bounds[i + 1] - 1];
+            if (from === to && allowed.includes(from)) continue;
+            const covering = reaching.filter((p) => p.fromPort <= from && to <= p.toPort);
+            for (const family of worldOpenFamilies(covering.flatMap((p) => p.cidrs))) {
+                if (covering.some((p) => worldOpenFamilies(p.cidrs).includes(family))) continue;
+                if (protocol !== "all" && worldOpenFamilies(allOnly.flatMap((p) => p.cidrs)).includes(family)) continue;
+                const contributing = covering.filter((p) => p.cidrs.some((c) => familyOf(c) === family));
+                const sources = [...new Set(contributing.map((p) => p.source))];
+                const cidr = contributing.flatMap((p) => p.cidrs.filter((c) => familyOf(c) === family)).join("+");
+                const last = found[found.length - 1];
+                const sameAsLast = last && last.protocol === protocol && last.toPort + 1 === from && last.cidr === cidr && last.sources.length === sources.length && last.sources.every((s) => sources.includes(s));
+                if (sameAsLast) found[found.length - 1] = { ...last, toPort: to };
+                else found.push({ protocol, fromPort: from, toPort: to, cidr, sources });
+            }
+        }
+    }
+    return found;
+}
+
 export const noInternetIngressAcrossRules: StackValidationPolicy = {
     name: "no-internet-ingress-across-rules",
     description:
-        "A security group's rules taken together (one rule 0.0.0.0/1, another 128.0.0.0/1 on the same port) are judged like one rule: internet ingress only on listener ports of a load balancer or direct-ingress group.",
+        "A security group's ingress is judged as a whole: rules that together cover the internet (0.0.0.0/1 on one, 128.0.0.0/1 on another; tcp 22 beside tcp 0-65535, protocol 6 or -1/all; IPv6 halves) are judged like one rule, so SSH, the Docker API and swarm control stay closed and only listener ports of a load balancer or direct-ingress group are open.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
         const attached = new Set([...loadBalancerSecurityGroups(args.resources), ...directIngressSecurityGroups(args.resources)]);
-        /** owner + protocol + ports -> the resources that contribute blocks, and the blocks. */
-        const groups = new Map<string, { owner: string; resources: PolicyResource[]; protocol: string; fromPort: number; toPort: number; cidrs: string[] }>();
+        const byOwner = new Map<string, SourcedPermission<PolicyResource>[]>();
         for (const resource of args.resources.filter((r) => INGRESS_TYPES.has(r.type))) {
             const owner = ownerKey(resource);
-            const permissions = known(() => ingressPermissionsOf(resource.type, resource.props)) ?? [];
             if (owner === undefined) continue;
-            for (const p of permissions) {
-                // A permission that covers the internet on its own is the per-resource rules' business.
-                if (p.cidrs.length === 0 || internetIngressOf(p).length > 0) continue;
-                const key = `${owner}|${p.protocol}|${p.fromPort}|${p.toPort}`;
-                const group = groups.get(key) ?? { owner, resources: [], protocol: p.protocol, fromPort: p.fromPort, toPort: p.toPort, cidrs: [] };
-                if (!group.resources.includes(resource)) group.resources.push(resource);
-                group.cidrs.push(...p.cidrs);
-                groups.set(key, group);
-            }
+            const permissions = known(() => ingressPermissionsOf(resource.type, resource.props)) ?? [];
+            byOwner.set(owner, [...(byOwner.get(owner) ?? []), ...permissions.map((p) => ({ ...p, source: resource }))]);
         }
-        for (const group of groups.values()) {
-            for (const ingress of internetIngressOf(group)) {
-                if (isListenerIngress(ingress) && attached.has(group.owner)) continue;
-                const names = group.resources.map((r) => `"${r.name}"`).join(", ");
-                for (const resource of group.resources) {
-                    report(`${describe(resource)}: together with ${names} allows ${formatIngress(ingress)}, which is the whole internet; only TCP ${LISTENER_PORTS.join(" or ")} on a load balancer may be open to it`, resource.urn);
+        for (const [owner, permissions] of byOwner) {
+            for (const ingress of combinedInternetIngress(permissions, attached.has(owner) ? LISTENER_PORTS : [])) {
+                const admin = Object.entries(ADMIN_PORTS).filter(([port]) => opensPort(ingress, Number(port)));
+                const opens = admin.length > 0 ? `, opening ${admin.map(([port, what]) => `${what} (port ${port})`).join(", ")} to it` : "";
+                const names = ingress.sources.map((r) => `"${r.name}"`).join(", ");
+                for (const resource of ingress.sources) {
+                    report(`${describe(resource)}: together with ${names} allows ${formatIngress(ingress)}, which is the whole internet${opens}; only TCP ${LISTENER_PORTS.join(" or ")} on a load balancer may be open to it`, resource.urn);
                 }
             }
         }
