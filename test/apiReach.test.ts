@@ -31,14 +31,14 @@ describe("scripts/ci/apiReach.ts (may this runner reach the EKS API?)", function
         expect(apiReachProblem(file, "203.0.113.10")).to.equal(
             `this runner's egress address 203.0.113.10 is not in dockyard:eks.publicAccessCidrs of ${file} (["198.51.100.0/24","203.0.113.9/32"]), ` +
                 "so it cannot reach the cluster's API; run the job on a runner with a static egress listed there " +
-                '(the PROD_RUNNER repository variable, docs/ci.md "EKS: reaching the API and access entries")',
+                '(the runner group the PROD_RUNNER_GROUP repository variable names, docs/ci.md "EKS: reaching the API and access entries")',
         );
         expect(apiReachProblem(file, "199.51.100.1")).to.match(/^this runner's egress address 199\.51\.100\.1 is not in/);
     });
 
-    it("says nothing for a Swarm stack, and refuses what is not an IPv4 address", () => {
+    it("says nothing for a Swarm stack, and cannot tell for what is not an IPv4 address", () => {
         expect(apiReachProblem(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "192.0.2.1")).to.equal(undefined);
-        expect(apiReachProblem(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "<html>error</html>")).to.equal('egress address "<html>error</html>" is not an IPv4 address');
+        expect(() => apiReachProblem(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "<html>error</html>")).to.throw('egress address "<html>error</html>" is not an IPv4 address');
     });
 
     it("runs as the workflow runs it: exit 1 with the message on stderr, 0 when covered", () => {
@@ -50,5 +50,14 @@ describe("scripts/ci/apiReach.ts (may this runner reach the EKS API?)", function
         const allowed = run("198.51.100.7");
         expect(allowed.status, allowed.stderr).to.equal(0);
         expect(allowed.stdout).to.equal(`dockyard: 198.51.100.7 may reach the API of the stack in ${file}\n`);
+    });
+
+    it("exits 2, not 1, when it cannot check: so the PR preview fails instead of skipping (fails on 6b7fcda, which exited 1)", () => {
+        const run = (...args: string[]) => spawnSync("npx", ["ts-node", "--transpile-only", "scripts/ci/apiReach.ts", ...args], { cwd: PROJECT_ROOT, encoding: "utf8" });
+        const garbage = run("Pulumi.prod.yaml", "<html>error</html>");
+        expect(garbage.status).to.equal(2);
+        expect(garbage.stderr).to.equal('dockyard: cannot check whether this runner may reach the API: egress address "<html>error</html>" is not an IPv4 address\n');
+        expect(run("Pulumi.missing.yaml", "192.0.2.1").status).to.equal(2);
+        expect(run("Pulumi.prod.yaml").status).to.equal(2);
     });
 });

@@ -63,7 +63,7 @@ describe("docs/ci.md: recovering a cancelled or timed-out update", () => {
                 problems.push(`${command}: the fixture has no "${name}" (cite and copy its flags first)`);
                 continue;
             }
-            const known = [...flagsOf(block), ...(name.startsWith("stack ") ? flagsOf(blocks.get("stack") ?? "") : [])];
+            const known = [...flagsOf(block), ...flagsOf(blocks.get("root") ?? ""), ...(name.startsWith("stack ") ? flagsOf(blocks.get("stack") ?? "") : [])];
             for (const flag of words.filter((w) => w.startsWith("-")).map((w) => w.split("=")[0])) {
                 if (!known.includes(flag)) problems.push(`${command}: pulumi ${name} registers no ${flag}`);
             }
@@ -79,6 +79,26 @@ describe("docs/ci.md: recovering a cancelled or timed-out update", () => {
         expect(commands).to.match(/--import-pending-creates '<urn>' --import-pending-creates '<id>'/);
         expect(commands).to.match(/pulumi stack export --stack \S+ --file \S+/);
         expect(commands).to.match(/pulumi stack import --stack \S+ --file \S+/);
+    });
+
+    it("never leaves a refresh to ask: every one is --non-interactive, since a terminal prompts for pending creates before --clear-pending-creates applies (fails on 6b7fcda)", () => {
+        const refreshes = pulumiCommands(section()).filter((c) => c.startsWith("pulumi refresh "));
+        expect(refreshes).to.have.length(3);
+        for (const command of refreshes) expect(command.split(/\s+/), command).to.include("--non-interactive");
+        const source = fixture().get("source pkg/cmd/pulumi/operations/refresh.go") ?? "";
+        expect(source.indexOf("if interactive && hasPendingCreates")).to.be.within(0, source.indexOf("if clearPendingCreates && hasPendingCreates"));
+        expect(fixture().get("source sdk/go/common/util/cmdutil/console.go")).to.include("!DisableInteractive");
+    });
+
+    it("previews with the images the cancelled run passed as config, which no committed file holds (fails on 6b7fcda)", () => {
+        const preview = pulumiCommands(section()).filter((c) => c.startsWith("pulumi preview "));
+        expect(preview).to.have.length(1);
+        expect(preview[0]).to.match(/--config "dockyard:images\.digests=/);
+        const deploy = read(".github/workflows/deploy.yml");
+        const step = /Check that dev runs this commit's images and capture their digests/;
+        expect(deploy).to.match(step);
+        expect(section().replace(/\s+/g, " ")).to.match(step);
+        expect(deploy).to.include(`'{"dockyard:images.digests": {value: $digests, secret: false}}'`);
     });
 
     it("quotes the lock error and cites the source files as the fixture copied them from v3.248.0", () => {

@@ -9,6 +9,7 @@ import { GITHUB_HOSTED_JOB_LIMIT_MINUTES, worstCaseUp } from "../components/eks/
 import { COPY_SCRIPT } from "../components/images/copy";
 import { ECR_CREDENTIAL_HELPER } from "../components/swarm/cluster";
 import { sampleWorkloads } from "../workloads";
+import { evaluateExpression, expressionOf } from "./githubExpressions";
 import { PROJECT_ROOT } from "./harness";
 
 const WORKFLOWS = path.join(PROJECT_ROOT, ".github", "workflows");
@@ -261,6 +262,51 @@ describe("GitHub workflows", () => {
             expect(read("preview.yml")).not.to.include("images.from");
         });
 
+        describe("an EKS stack's preview on a runner that cannot reach its API", () => {
+            const reach = (job.steps as Step[]).find((s) => s.id === "reach")!;
+            const images = (job.steps as Step[]).find((s) => s.id === "images")!;
+
+            /** The reach step's script, run as the runner runs it (bash -e), with a stub curl answering `egress`. */
+            function runReach(egress: string, stackFile = "Pulumi.prod.yaml") {
+                const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-curl-"));
+                fs.writeFileSync(path.join(bin, "curl"), `#!/bin/sh\necho '${egress}'\n`, { mode: 0o755 });
+                const output = path.join(bin, "github-output");
+                const summary = path.join(bin, "step-summary");
+                const result = spawnSync("bash", ["-e", "-c", reach.run], {
+                    cwd: PROJECT_ROOT,
+                    encoding: "utf8",
+                    env: { PATH: `${bin}:${process.env.PATH}`, STACK_FILE: stackFile, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary },
+                });
+                const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "");
+                const outcome = { status: result.status, stdout: result.stdout, output: read(output), summary: read(summary) };
+                fs.rmSync(bin, { recursive: true, force: true });
+                return outcome;
+            }
+
+            it("checks the egress before any Pulumi step, for EKS stacks only, and the images and preview steps wait on it (fails on 6b7fcda)", () => {
+                expect(reach.if).to.equal("steps.target.outputs.target == 'eks'");
+                expect(reach.env.STACK_FILE).to.equal("Pulumi.${{ matrix.stack }}.yaml");
+                const steps = job.steps as Step[];
+                expect(steps.indexOf(reach)).to.be.lessThan(steps.indexOf(images));
+                for (const step of [images, pulumi]) expect(step.if, step.name ?? step.uses).to.equal("steps.reach.outputs.reachable != 'false'");
+            });
+
+            it("skips with a notice when the address is not listed, goes on when it is, and fails when it cannot check (run with a stub curl)", function () {
+                this.timeout(60_000);
+                const listed = runReach("203.0.113.7");
+                expect(listed.status).to.equal(0);
+                expect(listed.output).to.equal("reachable=true\n");
+                const unlisted = runReach("198.51.100.7");
+                expect(unlisted.status).to.equal(0);
+                expect(unlisted.output).to.equal("reachable=false\n");
+                expect(unlisted.stdout).to.include("::notice::pulumi preview of Pulumi.prod.yaml skipped: this runner (198.51.100.7) cannot reach the cluster's API");
+                expect(unlisted.summary).to.include("was skipped: this runner (198.51.100.7) is not in `dockyard:eks.publicAccessCidrs`");
+                const broken = runReach("<html>error</html>");
+                expect(broken.status).to.equal(2);
+                expect(broken.output).to.equal("");
+            });
+        });
+
         it("cancels the previous run of the same pull request", () => {
             expect(preview.concurrency).to.deep.equal({ group: "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
         });
@@ -287,8 +333,6 @@ describe("GitHub workflows", () => {
                 const target = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, stackFile), "utf8")).config["dockyard:target"];
                 if (target !== "eks") continue;
                 checked.push(id);
-                // A runner with a fixed egress listed in eks.publicAccessCidrs (docs/ci.md "EKS: reaching the API and access entries").
-                expect(job["runs-on"], id).to.equal("${{ vars.PROD_RUNNER || 'ubuntu-24.04' }}");
                 const names = (job.steps as Step[]).map((s) => s.name ?? s.uses ?? "");
                 const reach = (job.steps as Step[]).find((s) => s.name === "Check that this runner may reach the cluster's API")!;
                 expect(reach, id).to.not.equal(undefined);
@@ -303,6 +347,16 @@ describe("GitHub workflows", () => {
                 expect(job["timeout-minutes"], id).to.be.at.most(GITHUB_HOSTED_JOB_LIMIT_MINUTES);
             }
             expect(checked).to.deep.equal(["prod"]);
+        });
+
+        it("runs prod in the runner group PROD_RUNNER_GROUP names, never by label, and on a hosted runner when it is unset (evaluated by GitHub's own expression evaluator; fails on 6b7fcda)", async () => {
+            // A runner with a fixed egress listed in eks.publicAccessCidrs (docs/ci.md "EKS: reaching the API and access entries").
+            const runsOn = expressionOf(deploy.jobs.prod["runs-on"]);
+            expect(await evaluateExpression(runsOn, { vars: { PROD_RUNNER_GROUP: "dockyard-prod" } })).to.deep.equal({ group: "dockyard-prod" });
+            expect(await evaluateExpression(runsOn, { vars: { PROD_RUNNER_GROUP: 'odd "name"' } })).to.deep.equal({ group: 'odd "name"' });
+            // An unset variable reads as an empty string (GitHub docs, "Variables": the vars context).
+            expect(await evaluateExpression(runsOn, { vars: { PROD_RUNNER_GROUP: "" } })).to.equal("ubuntu-24.04");
+            expect(await evaluateExpression(runsOn, { vars: { PROD_RUNNER: "prod-label" } })).to.equal("ubuntu-24.04");
         });
 
         it("runs one deploy per stack at a time, never cancelling a running one", () => {

@@ -5,15 +5,17 @@
  *
  *   npx ts-node --transpile-only scripts/ci/apiReach.ts <Pulumi.<stack>.yaml> <egress IPv4 address>
  *
- * Exit 0 when the address is covered (or the stack is not EKS), 1 when it is not, 2 on bad usage.
+ * Exit 0 when the address is covered (or the stack is not EKS), 1 when it is not, 2 when the check
+ * cannot be made (bad usage, an address that is not IPv4, a stack file that does not load): the PR
+ * preview skips a prod preview on 1 and fails on 2, so a broken check never passes for "unreachable".
  */
 import * as net from "node:net";
 import { cidrsOverlap, parseStackConfig } from "../../components/config";
 import { loadStackFile } from "../offline/stackFile";
 
-/** Why `address` cannot reach the endpoint of the stack in `stackFile`, or undefined when it can. */
+/** Why `address` cannot reach the endpoint of the stack in `stackFile`, or undefined when it can; throws when it cannot tell. */
 export function apiReachProblem(stackFile: string, address: string): string | undefined {
-    if (!net.isIPv4(address)) return `egress address ${JSON.stringify(address)} is not an IPv4 address`;
+    if (!net.isIPv4(address)) throw new Error(`egress address ${JSON.stringify(address)} is not an IPv4 address`);
     const { project, config: raw } = loadStackFile(stackFile);
     const config = parseStackConfig(raw, project, "ci");
     if (config.target !== "eks") return undefined;
@@ -21,7 +23,7 @@ export function apiReachProblem(stackFile: string, address: string): string | un
     return (
         `this runner's egress address ${address} is not in dockyard:eks.publicAccessCidrs of ${stackFile} ` +
         `(${JSON.stringify(config.eks.publicAccessCidrs)}), so it cannot reach the cluster's API; run the job on a runner ` +
-        "with a static egress listed there (the PROD_RUNNER repository variable, docs/ci.md \"EKS: reaching the API and access entries\")"
+        "with a static egress listed there (the runner group the PROD_RUNNER_GROUP repository variable names, docs/ci.md \"EKS: reaching the API and access entries\")"
     );
 }
 
@@ -35,7 +37,8 @@ if (require.main === module) {
     try {
         problem = apiReachProblem(stackFile, address);
     } catch (error) {
-        problem = (error as Error).message;
+        console.error(`dockyard: cannot check whether this runner may reach the API: ${(error as Error).message}`);
+        process.exit(2);
     }
     if (problem) {
         console.error(`dockyard: ${problem}`);
