@@ -393,6 +393,9 @@ describe("GitHub workflows", () => {
             expect(buildx, "docker/setup-buildx-action step").not.to.equal(undefined);
             expect(buildx.uses).to.equal("docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e");
             expect(buildx.with.driver).to.equal("docker-container");
+            // A BuildKit release, not buildx's moving default moby/buildkit:buildx-stable-1.
+            expect(buildx.with["driver-opts"]).to.equal("image=${{ env.BUILDKIT_IMAGE }}");
+            expect(deploy.env.BUILDKIT_IMAGE).to.match(/^moby\/buildkit:v\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$/);
             // `use` (default true) makes it buildx's current builder, the one docker-build picks.
             expect(buildx.with.use ?? true).to.equal(true);
             const [qemu] = stepsUsing(deploy.jobs.dev, "docker/setup-qemu-action");
