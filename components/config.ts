@@ -458,6 +458,24 @@ function eksAccessProblems(values: Record<string, ConfigValue>): string[] {
 }
 
 /**
+ * A `Pulumi.yaml` default as the Pulumi CLI stores it when it nests the default at its key's path
+ * (pulumi/pulumi v3.248.0): mergeConfig's `createConfigValue` turns a primitive into an untyped
+ * value with `fmt.Sprintf("%v")` (sdk/go/common/workspace/config.go), and `Map.Set` with a path of
+ * more than one segment `coerceObject`s it (sdk/go/common/resource/config/map.go), which reads
+ * "true"/"false" as booleans and base-10 digits not starting with 0 as integers
+ * (config/object.go `coerce`); everything else stays a string, a float too. Objects and arrays are
+ * kept as they are.
+ */
+export function asNestedByTheCli(value: unknown): unknown {
+    if (value === null || typeof value === "object") return value;
+    const text = String(value);
+    if (text === "true" || text === "false") return text === "true";
+    // strconv.ParseInt takes a sign; integers past 2^53 stay strings here (JavaScript cannot hold them).
+    if (/^[+-]?(0|[1-9][0-9]*)$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+    return text;
+}
+
+/**
  * The raw config with dockyard's keys flat. `pulumi config set --path 'eks.adminPrincipals[0]' <arn>`
  * stores the nested value `dockyard:eks: {adminPrincipals: [<arn>]}` (the CLI splits a --path key
  * at its dots, pulumi/pulumi sdk/go/common/resource/config/key.go ParseKey and
@@ -502,7 +520,7 @@ export function flattenPathConfig(raw: Readonly<Record<string, string>>): { flat
                     // The CLI puts every Pulumi.yaml default at its key's path, nested under the first
                     // segment, even where the stack sets the flat key (pulumi/pulumi sdk/go/common/workspace/config.go (v3.248.0; pkg/workspace/config.go on master)
                     // mergeConfig); such a default is the CLI's, not a second setting, and the flat value wins.
-                    if (JSON.stringify(child) === JSON.stringify(CONFIG_KEYS.find((d) => d.key === key)!.default)) continue;
+                    if (JSON.stringify(child) === JSON.stringify(asNestedByTheCli(CONFIG_KEYS.find((d) => d.key === key)!.default))) continue;
                     problems.push(`${NAMESPACE}:${key} is set twice, flat and with --path inside ${NAMESPACE}:${top}; allowed: one of them (\`pulumi config rm --path ${top}\` removes the nested one)`);
                 } else {
                     flat[`${NAMESPACE}:${key}`] = typeof child === "string" ? child : JSON.stringify(child);

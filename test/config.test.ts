@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, ConfigError, parseStackConfig } from "../components/config";
+import { asNestedByTheCli, CONFIG_KEYS, ConfigError, flattenPathConfig, parseStackConfig } from "../components/config";
 import { projectFile, readmeWithReference, staleFiles } from "../scripts/configReference";
 import { loadStackFile } from "../scripts/offline/stackFile";
 import { PROJECT_ROOT, stackConfig, stackConfigMap } from "./harness";
@@ -138,6 +138,37 @@ describe("config", () => {
             "dockyard:network.cidr is set twice, flat and with --path inside dockyard:network; allowed: one of them (`pulumi config rm --path network` removes the nested one)",
         ]);
         expect(problemsOf({ network: { cidr: "10.0.0.0/16" }, "network.cidr": "10.2.0.0/16" })).to.deep.equal([]);
+    });
+
+    it("nests a Pulumi.yaml default as the CLI does, coercing \"true\" and digit strings, and takes such a default for the CLI's, not a second setting (fails on 6b7fcda)", () => {
+        // v3.248.0: createConfigValue -> fmt.Sprintf("%v") -> Map.Set(path) -> coerceObject -> coerce.
+        const cases: [unknown, unknown][] = [["true", true], ["false", false], [true, true], ["1", 1], ["+7", 7], ["-3", -3], [2, 2], ["0123", "0123"], ["0", 0], [0.5, "0.5"], ["1.35", "1.35"], ["", ""], ["alb", "alb"], [[], []], [{}, {}]];
+        for (const [value, nested] of cases) expect(asNestedByTheCli(value), JSON.stringify(value)).to.deep.equal(nested);
+        // A project whose Pulumi.yaml declares string defaults that look like a boolean and a number,
+        // and a stack that sets both flat: the CLI hands over both shapes, and they are one setting each.
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-coerce-"));
+        fs.writeFileSync(
+            path.join(root, "Pulumi.yaml"),
+            YAML.stringify({ name: "dockyard", runtime: "nodejs", config: { "swarm.ingress": { type: "string", default: "alb" }, "images.tag": { type: "string", default: "true" }, "eks.version": { type: "string", default: "1" } } }),
+        );
+        const stackFile = path.join(root, "Pulumi.s.yaml");
+        fs.writeFileSync(stackFile, YAML.stringify({ config: { "dockyard:images.tag": "abc123" } }));
+        const { config: raw } = loadStackFile(stackFile, root);
+        expect(raw["dockyard:images.tag"]).to.equal("abc123");
+        expect(JSON.parse(raw["dockyard:images"])).to.deep.equal({ tag: true });
+        expect(JSON.parse(raw["dockyard:eks"])).to.deep.equal({ version: 1 });
+        // Every default of every key, nested the CLI's way beside a flat setting of that key, is the
+        // CLI's default and not a second setting, whatever the default is ("true", "1", 0.5 ...).
+        for (const declared of CONFIG_KEYS.filter((d) => d.key.includes(".") && d.default !== undefined)) {
+            const [top, ...rest] = declared.key.split(".");
+            const nested: Record<string, unknown> = {};
+            let node = nested;
+            for (const segment of rest.slice(0, -1)) node = (node[segment] = {}) as Record<string, unknown>;
+            node[rest[rest.length - 1]] = asNestedByTheCli(declared.default);
+            const { problems } = flattenPathConfig({ [`dockyard:${top}`]: JSON.stringify(nested), [`dockyard:${declared.key}`]: JSON.stringify(declared.default) });
+            expect(problems, declared.key).to.deep.equal([]);
+        }
+        fs.rmSync(root, { recursive: true, force: true });
     });
 
     it("says to quote a version that YAML read as a number", () => {

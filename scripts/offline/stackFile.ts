@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { asNestedByTheCli } from "../../components/config";
 import { PROJECT_ROOT, SECRET_PLACEHOLDER } from "./run";
 
 export interface StackFileConfig {
@@ -75,6 +76,6 @@ function setAtPath(config: Record<string, string>, namespace: string, path: stri
     }
     const last = path[path.length - 1];
     if (node[last] !== undefined) return;
-    node[last] = value;
+    node[last] = asNestedByTheCli(value);
     config[rootKey] = JSON.stringify(root);
 }
