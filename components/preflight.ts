@@ -42,6 +42,19 @@ export function deploymentConfigProblems(config: StackConfig): string[] {
 }
 
 /**
+ * Whether `file` (which exists) is outside `root` once symbolic links are followed: validateWorkloads
+ * refuses paths that climb out as written, this catches a link inside the project that points out.
+ */
+function outside(root: string, file: string): boolean {
+    return climbsOut(fs.realpathSync(root), fs.realpathSync(file));
+}
+
+function climbsOut(root: string, file: string): boolean {
+    const relative = path.relative(root, file);
+    return relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+}
+
+/**
  * Problems of the workloads on this stack: what its target cannot run, and build contexts that
  * are missing, lack their Dockerfile or their `.dockerignore`. `specs` have the stack's overrides
  * applied (`applyOverrides`).
@@ -54,16 +67,23 @@ export function deploymentProblems(config: StackConfig, specs: readonly Workload
             const problem = problemOf(() => swarmReplicas(spec, config.swarm.engine));
             if (problem) problems.push(problem.startsWith("workload ") ? problem.replace(/^workload [^:]+:/, `${label}:`) : `${label}: ${problem}`);
         }
-        const build = (spec.image as { build?: { context?: unknown; dockerfile?: string } } | undefined)?.build;
+        const build = (spec.image as { build?: { context?: unknown; dockerfile?: unknown } } | undefined)?.build;
         // Promoted or pinned images are not built on this stack, so their context need not exist here.
         if (!build || typeof build.context !== "string" || config.images.from !== "" || config.images.digests[spec.name] !== undefined) continue;
+        if (build.dockerfile !== undefined && typeof build.dockerfile !== "string") continue; // validateWorkloads refuses it
         const context = path.resolve(root, build.context);
         const dockerfile = build.dockerfile ?? "Dockerfile";
+        // validateWorkloads refuses these as written; their files are not looked at.
+        if (climbsOut(root, context) || climbsOut(root, path.resolve(context, dockerfile))) continue;
         const at = `${label}: image.build.context is ${JSON.stringify(build.context)}`;
         if (!fs.existsSync(context) || !fs.statSync(context).isDirectory()) {
             problems.push(`${at}, which is not a folder; allowed: a folder of this repository, relative to its root, with a Dockerfile (or an existing image as image: { ref: "..." })`);
         } else if (!fs.existsSync(path.resolve(context, dockerfile))) {
             problems.push(`${at}, which has no ${dockerfile}; allowed: a build context with its Dockerfile (image.build.dockerfile names another, relative to the context)`);
+        } else if (outside(root, context)) {
+            problems.push(`${at}, which is a symbolic link to ${fs.realpathSync(context)}, outside the project; allowed: a folder inside the project (the build would send that folder's files)`);
+        } else if (outside(root, path.resolve(context, dockerfile))) {
+            problems.push(`${label}: image.build.dockerfile is ${JSON.stringify(dockerfile)}, which is a symbolic link to ${fs.realpathSync(path.resolve(context, dockerfile))}, outside the project; allowed: a Dockerfile inside the project`);
         } else if (!fs.existsSync(path.join(context, ".dockerignore"))) {
             problems.push(
                 `${at}, which has no .dockerignore; allowed: a build context with one ` +

@@ -2,6 +2,7 @@
  * The one workload model: a team declares each microservice once with a `WorkloadSpec`, and the
  * stack's target adapter (Kubernetes or Swarm) turns it into that target's resources.
  */
+import { posix } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { coversTheInternet, cidrProblem } from "./cidr";
 import type { WorkloadOverrides } from "./config";
@@ -467,8 +468,27 @@ function imageProblems(image: ImageSource, bad: Bad): void {
         return;
     }
     if (hasRef && (typeof source!.ref !== "string" || !/^[^\s]+$/.test(source!.ref))) bad("image.ref", source!.ref, "an image reference such as redis:7.4-alpine");
-    if (hasBuild && (typeof source!.build!.context !== "string" || source!.build!.context === "")) bad("image.build.context", source!.build!.context, "a folder relative to the project root");
+    if (!hasBuild) return;
+    const build = source!.build as { context?: unknown; dockerfile?: unknown };
+    if (typeof build.context !== "string" || build.context === "") bad("image.build.context", build.context, "a folder relative to the project root");
+    else if (escapesProject(build.context)) bad("image.build.context", build.context, "a folder inside the project, relative to its root (the build would send files from outside it)");
+    else if (build.dockerfile !== undefined && (typeof build.dockerfile !== "string" || build.dockerfile === "" || isAbsolute(build.dockerfile) || escapesProject(posix.join(build.context, build.dockerfile)))) {
+        bad("image.build.dockerfile", build.dockerfile, "a file inside the project, relative to the build context (default Dockerfile)");
+    }
 }
+
+/**
+ * Whether a project-relative path, as written, names something outside the project: absolute, or
+ * climbing above the root with `..`. Symbolic links out of it are found where the files are read
+ * (components/preflight.ts).
+ */
+function escapesProject(relative: string): boolean {
+    const normal = posix.normalize(relative.replace(/\\/g, "/"));
+    return isAbsolute(relative) || normal === ".." || normal.startsWith("../");
+}
+
+/** A POSIX or Windows absolute path (`/x`, `\\x`, `C:x`), which the builds would not read relative to the project. */
+const isAbsolute = (p: string) => /^([\\/]|[A-Za-z]:)/.test(p);
 
 function resourceProblems(resources: ResourceSpec | undefined, bad: Bad): void {
     if (!resources?.requests || !resources?.limits) {
@@ -509,6 +529,32 @@ function healthProblems(health: HealthCheck, bad: Bad): void {
     if (health.startPeriodSeconds !== undefined && !isInt(health.startPeriodSeconds, 0, 3600)) bad("health.startPeriodSeconds", health.startPeriodSeconds, "a whole number of seconds from 0 to 3600");
 }
 
+/**
+ * Folders the container runtime mounts itself: procfs, sysfs and the device nodes. runc refuses a
+ * mount anywhere under /proc (opencontainers/runc libcontainer/rootfs_linux.go checkProcMount), and a
+ * volume over /sys or /dev would hide the kernel's view and /dev/null, /dev/shm and the other devices
+ * every container is given.
+ */
+const RUNTIME_DIRS = ["/proc", "/sys", "/dev"] as const;
+
+/** Files Docker bind-mounts into every container (moby container/container_unix.go NetworkMounts); the kubelet writes /etc/hosts too. */
+const RUNTIME_FILES = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"] as const;
+
+/**
+ * What is wrong with a volume's mount path, or undefined. It must be written as the container will
+ * see it: absolute and normalized (no `.`, `..` or empty segments, so `/data/../etc` cannot pass as a
+ * data folder), and clear of what dockyard (`/tmp`, `/run/secrets`) and the runtime mount.
+ */
+function mountPathProblem(mountPath: unknown): string | undefined {
+    if (typeof mountPath !== "string" || !/^\/[^\s:]*[^\s:/]$/.test(mountPath)) return "an absolute path other than / without spaces, colons or a trailing /";
+    if (posix.normalize(mountPath) !== mountPath) return `a normalized path, without ".", ".." or empty segments (this one resolves to ${posix.normalize(mountPath)})`;
+    const within = (dir: string) => mountPath === dir || mountPath.startsWith(`${dir}/`);
+    if ([SCRATCH_DIR, SECRETS_DIR].some(within)) return `a path outside ${SCRATCH_DIR} and ${SECRETS_DIR} (dockyard mounts those)`;
+    if (RUNTIME_DIRS.some(within)) return `a path outside ${RUNTIME_DIRS.join(", ")} (the container runtime mounts those)`;
+    if ((RUNTIME_FILES as readonly string[]).includes(mountPath)) return `a path other than ${RUNTIME_FILES.join(", ")} (the container runtime writes those files)`;
+    return undefined;
+}
+
 function volumeProblems(spec: WorkloadSpec, bad: Bad): void {
     const volumes = spec.volumes ?? [];
     volumes.forEach((volume, i) => {
@@ -518,9 +564,8 @@ function volumeProblems(spec: WorkloadSpec, bad: Bad): void {
         }
         if (!["persistent", "shared", "ephemeral"].includes(volume.kind)) bad(`${at}.kind`, volume.kind, "persistent, shared or ephemeral");
         else if (volume.kind === "persistent" && isJob(spec)) bad(`${at}.kind`, volume.kind, "shared or ephemeral on a job (persistent data belongs to one service replica)");
-        const path = volume.mountPath;
-        if (typeof path !== "string" || !/^\/[^\s:]*[^\s:/]$/.test(path)) bad(`${at}.mountPath`, path, "an absolute path other than / without spaces, colons or a trailing /");
-        else if ([SCRATCH_DIR, SECRETS_DIR].some((reserved) => path === reserved || path.startsWith(`${reserved}/`))) bad(`${at}.mountPath`, path, `a path outside ${SCRATCH_DIR} and ${SECRETS_DIR} (dockyard mounts those)`);
+        const problem = mountPathProblem(volume.mountPath);
+        if (problem) bad(`${at}.mountPath`, volume.mountPath, problem);
         if (volume.size !== undefined) {
             const bytes = typeof volume.size === "string" ? parseQuantity(volume.size) : undefined;
             if (bytes === undefined || bytes < MIN_MEMORY_BYTES) bad(`${at}.size`, volume.size, "a Kubernetes quantity of at least 6Mi, such as 10Gi");
