@@ -10,6 +10,7 @@ import type { StackConfig } from "../config";
 import { stackTags } from "../tags";
 import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, renderCloudInit } from "./cloudInit";
 import { NODE_MANAGED_POLICIES, EC2_TRUST_POLICY } from "./iam";
+import { liveManagers, planManagers } from "./managerChanges";
 
 export const MANAGER_COUNTS = [1, 3, 5] as const;
 
@@ -28,12 +29,16 @@ export function amiParameterName(architecture: "arm64" | "x86_64"): string {
 }
 
 /**
- * What `pulumi up` leaves alone on a node: the AMI unless `swarm.amiId` pins it (then a new pin
- * replaces the node), and a manager's user data, which only ever runs on its first boot.
+ * What `pulumi up` leaves alone on a node. A worker ignores the AMI unless `swarm.amiId` pins it
+ * (then a new pin rolls the group). A manager's AMI is never ignored: `planManagers` passes the
+ * one it runs now. A manager's user data is ignored, because changing it would stop and start
+ * every manager at once; the engine then keeps the recorded user data even for a replacement
+ * (pulumi v3.248.0 pkg/resource/deploy/step_generator.go, `processIgnoreChanges`), so a manager
+ * runs the bootstrap of the stack's first `up` for its whole life, replaced or not.
  */
 export function nodeIgnoreChanges(kind: "manager" | "worker", amiId: string): string[] {
-    const ami = amiId === "" ? [kind === "manager" ? "ami" : "imageId"] : [];
-    return kind === "manager" ? [...ami, "userData"] : ami;
+    if (kind === "manager") return ["userData"];
+    return amiId === "" ? ["imageId"] : [];
 }
 
 export interface ScheduledCapacity {
@@ -95,15 +100,22 @@ export class SwarmNodes extends pulumi.ComponentResource {
         };
         const manager = role("manager", args.managerPolicy);
 
-        const managerAmi = amiOf(swarm.managerInstanceType);
+        // What each manager runs: what it runs now, one of them moved towards the config (managerChanges.ts).
+        const managerPlan = pulumi
+            .all([liveManagers(config, { parent: this }), amiOf(swarm.managerInstanceType), pulumi.output(args.subnetIds)])
+            .apply(([live, ami, subnetIds]) => {
+                const plan = planManagers(live, { subnetIds: placement.map((az) => subnetIds[az]), desired: { ami, instanceType: swarm.managerInstanceType }, amiPinned: swarm.amiId !== "" });
+                if (plan.problem) throw new pulumi.RunError(plan.problem);
+                return plan.runtimes;
+            });
         this.managers = [];
         placement.forEach((az, i) => {
             const nodeRole: NodeRole = i === 0 ? "first-manager" : "manager";
             const instance = new aws.ec2.Instance(
                 `${name}-manager-${i}`,
                 {
-                    ami: managerAmi,
-                    instanceType: swarm.managerInstanceType,
+                    ami: managerPlan.apply((runtimes) => runtimes[i].ami),
+                    instanceType: managerPlan.apply((runtimes) => runtimes[i].instanceType),
                     subnetId: pulumi.output(args.subnetIds).apply((ids) => ids[az]),
                     vpcSecurityGroupIds: [args.nodeSecurityGroupId, args.managerSecurityGroupId],
                     iamInstanceProfile: manager.profile.name,

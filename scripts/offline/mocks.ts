@@ -165,6 +165,8 @@ const INVOKES: Record<string, (inputs: Inputs, region: string) => Inputs> = {
         authorizationToken: Buffer.from("AWS:mock-ecr-password").toString("base64"),
         proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`,
     }),
+    // A stack that runs no manager yet: the render shows a first `up` (components/swarm/managerChanges.ts).
+    "aws:ec2/getInstances:getInstances": (_inputs, region) => ({ ids: [], privateIps: [], publicIps: [], ipv6Addresses: [], instanceTags: {}, region }),
     "aws:ssm/getParameter:getParameter": (inputs) => ({ name: inputs.name, type: "String", value: `ami-${fakeHex(String(inputs.name))}`, insecureValue: `ami-${fakeHex(String(inputs.name))}` }),
 };
 

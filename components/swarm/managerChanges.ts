@@ -1,0 +1,137 @@
+/**
+ * Managers change one at a time. A manager is a Raft member, and Pulumi replaces or updates every
+ * changed instance of an `up` in parallel: a new `swarm.amiId` on three managers would create three
+ * and delete the three old ones together (3 of 6 members left: no quorum), a new instance type
+ * would stop all three at once. Raft accepts no change without a majority of the members it
+ * knows, and a swarm that lost it is recovered only by hand with `docker swarm init
+ * --force-new-cluster` (Docker docs, "Administer and maintain a swarm of Docker Engines",
+ * "Recover from losing the quorum").
+ *
+ * So the program asks EC2 what each manager runs now (`liveManagers`), keeps that, and moves one
+ * manager per `up` towards the configured AMI and instance type (`planManagers`), the last manager
+ * first, so the first manager (the provider's) moves last. What it cannot spread over several
+ * `up`s (a manager moved to another subnet, 3 managers down to 1) it refuses at preview when more
+ * than one manager would go at once.
+ *
+ * The AMI of a running manager is taken from EC2 rather than left to `ignoreChanges`: an ignored
+ * input keeps its recorded value even when the resource is replaced (pulumi v3.248.0
+ * pkg/resource/deploy/step_generator.go: `processIgnoreChanges` sets every ignored input back to
+ * its old value before the diff), so an ignored AMI could never change at all.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { cpuArchitecture } from "../architecture";
+import type { StackConfig } from "../config";
+import { stackTags } from "../tags";
+
+/** A running manager as EC2 reports it. */
+export interface LiveManager {
+    readonly index: number;
+    readonly ami: string;
+    readonly instanceType: string;
+    readonly subnetId: string;
+    readonly launchTime: string;
+}
+
+/** What a manager instance runs: a change to either replaces (AMI) or stops (type) it. */
+export interface ManagerRuntime {
+    readonly ami: string;
+    readonly instanceType: string;
+}
+
+export interface DesiredManagers {
+    /** The subnet each manager belongs in, in order; undefined while the subnet does not exist yet. */
+    readonly subnetIds: readonly (string | undefined)[];
+    /** The configured instance type and the AMI for it: the pin, or the current Amazon Linux release. */
+    readonly desired: ManagerRuntime;
+    /** Whether `desired.ami` is the operator's pin (`swarm.amiId`): only a pin moves running managers to a new AMI. */
+    readonly amiPinned: boolean;
+}
+
+export interface ManagerPlan {
+    readonly runtimes: ManagerRuntime[];
+    /** Managers this `up` replaces, stops or removes. */
+    readonly disrupted: number[];
+    readonly problem?: string;
+}
+
+/**
+ * Each manager's runtime after this `up`. A new manager gets the desired runtime. A running one
+ * keeps its own, except that one of them (the last that differs) moves to the configured instance
+ * type and, when pinned, AMI; a type of another architecture brings the AMI for it too, since an
+ * AMI serves one architecture. Nothing moves while a manager is removed or changes subnet in the same `up`.
+ */
+export function planManagers(live: readonly LiveManager[], want: DesiredManagers): ManagerPlan {
+    const current = new Map<number, LiveManager>();
+    // Two instances with one index: an interrupted replacement; the newer one is the manager Pulumi keeps.
+    for (const m of [...live].sort((a, b) => a.launchTime.localeCompare(b.launchTime))) current.set(m.index, m);
+    const count = want.subnetIds.length;
+    const removed = [...current.keys()].filter((i) => i >= count).sort((a, b) => a - b);
+    const moved = want.subnetIds.map((subnet, i) => (current.has(i) && subnet !== current.get(i)!.subnetId ? i : -1)).filter((i) => i >= 0);
+    const runtimes = want.subnetIds.map((_, i) => {
+        const m = current.get(i);
+        return m ? { ami: m.ami, instanceType: m.instanceType } : want.desired;
+    });
+    const rolled: number[] = [];
+    if (removed.length === 0 && moved.length === 0) {
+        for (let i = count - 1; i >= 0; i--) {
+            if (!current.has(i)) continue;
+            const typeChanged = runtimes[i].instanceType !== want.desired.instanceType;
+            const archChanged = cpuArchitecture(runtimes[i].instanceType) !== cpuArchitecture(want.desired.instanceType);
+            const next = { ami: want.amiPinned || archChanged ? want.desired.ami : runtimes[i].ami, instanceType: want.desired.instanceType };
+            if (next.ami !== runtimes[i].ami || typeChanged) {
+                runtimes[i] = next;
+                rolled.push(i);
+                break;
+            }
+        }
+    }
+    const disrupted = [...removed, ...moved, ...rolled].sort((a, b) => a - b);
+    return { runtimes, disrupted, problem: disruptionProblem(current.size, count, removed, moved) };
+}
+
+/** Why removing `removed` and moving `moved` of `running` managers in one `up` would lose the swarm, or undefined. */
+export function disruptionProblem(running: number, count: number, removed: readonly number[], moved: readonly number[]): string | undefined {
+    const gone = removed.length + moved.length;
+    if (gone <= 1) return undefined;
+    // Removing managers while the others stay keeps a majority of the old members answering
+    // (5 → 3: 3 of 5), and the leader's reaper then removes the terminated ones.
+    if (moved.length === 0 && running - removed.length > running / 2) return undefined;
+    const what = [...removed.map((i) => `manager-${i} removed`), ...moved.map((i) => `manager-${i} moved to another subnet`)];
+    return (
+        `dockyard:swarm.managers: this update would replace or remove ${gone} of the ${running} running managers at once (${what.join(", ")}; swarm.managers is ${count}), ` +
+        "and a swarm that loses the majority of its managers loses its control plane for good; " +
+        "allowed: one manager replaced or removed per `pulumi up`, or 5 down to 3 managers. " +
+        "A new swarm.amiId or swarm.managerInstanceType moves one manager per `up` by itself; 3 managers down to 1, or a new network.cidr, " +
+        "network.natGateways or network.azs under 3 or 5 managers cannot keep the swarm: see docs/swarm.md, \"Replacing a manager\""
+    );
+}
+
+/** The stack's manager instances that EC2 has not terminated, with the AMI and type each runs. */
+export function liveManagers(config: StackConfig, opts: pulumi.InvokeOutputOptions): pulumi.Output<LiveManager[]> {
+    const tags = stackTags(config);
+    const found = aws.ec2.getInstancesOutput(
+        {
+            filters: [
+                { name: "tag:dockyard:project", values: [tags["dockyard:project"]] },
+                { name: "tag:dockyard:stack", values: [tags["dockyard:stack"]] },
+                { name: "tag:dockyard:role", values: ["first-manager", "manager"] },
+            ],
+            instanceStateNames: ["pending", "running", "stopping", "stopped"],
+        },
+        opts,
+    );
+    return found.ids.apply((ids) =>
+        pulumi.all(
+            [...ids].sort().map((instanceId) =>
+                aws.ec2.getInstanceOutput({ instanceId }, opts).apply((i): LiveManager => ({
+                    index: Number(i.tags["dockyard:swarm-index"]),
+                    ami: i.ami,
+                    instanceType: i.instanceType,
+                    subnetId: i.subnetId,
+                    launchTime: i.launchTime,
+                })),
+            ),
+        ),
+    );
+}

@@ -1,0 +1,101 @@
+import { expect } from "chai";
+import { DesiredManagers, LiveManager, planManagers } from "../components/swarm/managerChanges";
+import { renderStack } from "./harness";
+
+const SUBNETS = ["subnet-a", "subnet-b", "subnet-c"];
+const running = (amis: string[], instanceType = "t4g.small", subnets = SUBNETS): LiveManager[] =>
+    amis.map((ami, index) => ({ index, ami, instanceType, subnetId: subnets[index % subnets.length], launchTime: `2026-11-0${index + 1}T00:00:00Z` }));
+const want = (count: number, ami: string, amiPinned: boolean, instanceType = "t4g.small", subnets = SUBNETS): DesiredManagers => ({
+    subnetIds: Array.from({ length: count }, (_, i) => subnets[i % subnets.length]),
+    desired: { ami, instanceType },
+    amiPinned,
+});
+const amis = (plan: ReturnType<typeof planManagers>) => plan.runtimes.map((r) => r.ami);
+
+describe("swarm managers change one per up (issue 14 item 7)", () => {
+    it("gives every manager of a first up the configured AMI and type", () => {
+        const plan = planManagers([], want(3, "ami-new", false));
+        expect(plan.runtimes).to.deep.equal(Array(3).fill({ ami: "ami-new", instanceType: "t4g.small" }));
+        expect(plan.disrupted).to.deep.equal([]);
+        expect(plan.problem).to.equal(undefined);
+    });
+
+    it("keeps the AMI each running manager has when a newer Amazon Linux is out and nothing is pinned", () => {
+        const plan = planManagers(running(["ami-old", "ami-old", "ami-older"]), want(3, "ami-latest", false));
+        expect(amis(plan)).to.deep.equal(["ami-old", "ami-old", "ami-older"]);
+        expect(plan.disrupted).to.deep.equal([]);
+    });
+
+    it("moves a new swarm.amiId over three ups, one manager each, the first manager last", () => {
+        let live = running(["ami-old", "ami-old", "ami-old"]);
+        const seen: number[][] = [];
+        for (let up = 0; up < 4; up++) {
+            const plan = planManagers(live, want(3, "ami-pin", true));
+            expect(plan.problem).to.equal(undefined);
+            seen.push(plan.disrupted);
+            live = live.map((m, i) => ({ ...m, ami: plan.runtimes[i].ami }));
+        }
+        expect(seen).to.deep.equal([[2], [1], [0], []]);
+        expect(live.map((m) => m.ami)).to.deep.equal(["ami-pin", "ami-pin", "ami-pin"]);
+    });
+
+    it("moves a new instance type one manager per up, keeping its AMI within one architecture and taking the desired AMI across", () => {
+        const same = planManagers(running(["ami-old", "ami-old", "ami-old"]), want(3, "ami-latest-arm", false, "t4g.medium"));
+        expect(same.runtimes).to.deep.equal([
+            { ami: "ami-old", instanceType: "t4g.small" },
+            { ami: "ami-old", instanceType: "t4g.small" },
+            { ami: "ami-old", instanceType: "t4g.medium" },
+        ]);
+        const across = planManagers(running(["ami-old", "ami-old", "ami-old"]), want(3, "ami-latest-x86", false, "t3.medium"));
+        expect(across.runtimes[2]).to.deep.equal({ ami: "ami-latest-x86", instanceType: "t3.medium" });
+        expect(across.disrupted).to.deep.equal([2]);
+    });
+
+    it("allows 1 to 3 and 5 to 3 managers, and refuses 3 to 1 naming the key and what is allowed", () => {
+        const up = planManagers(running(["ami-a"]), want(3, "ami-a", false));
+        expect(up.problem).to.equal(undefined);
+        expect(up.runtimes).to.have.length(3);
+        const down = planManagers(running(["a", "a", "a", "a", "a"]), want(3, "a", false));
+        expect(down.problem).to.equal(undefined);
+        expect(down.disrupted).to.deep.equal([3, 4]);
+        const lost = planManagers(running(["a", "a", "a"]), want(1, "a", false));
+        expect(lost.problem).to.match(/^dockyard:swarm\.managers: this update would replace or remove 2 of the 3 running managers at once \(manager-1 removed, manager-2 removed; swarm\.managers is 1\)/);
+        expect(lost.problem).to.include("allowed: one manager replaced or removed per `pulumi up`, or 5 down to 3 managers");
+    });
+
+    it("refuses moving several managers to other subnets at once, and allows one", () => {
+        const others = ["subnet-x", "subnet-y", "subnet-z"];
+        const all = planManagers(running(["a", "a", "a"]), want(3, "a", false, "t4g.small", others));
+        expect(all.problem).to.include("replace or remove 3 of the 3 running managers at once (manager-0 moved to another subnet, manager-1 moved to another subnet, manager-2 moved to another subnet");
+        const one = planManagers(running(["a"]), want(1, "a", false, "t4g.small", others));
+        expect(one.problem).to.equal(undefined);
+        expect(one.disrupted).to.deep.equal([0]);
+    });
+
+    it("moves no AMI in an up that also removes a manager", () => {
+        const plan = planManagers(running(["a", "a", "a", "a", "a"]), want(3, "b", true));
+        expect(amis(plan)).to.deep.equal(["a", "a", "a"]);
+        expect(plan.disrupted).to.deep.equal([3, 4]);
+    });
+
+    it("takes the newer of two instances with one index (an interrupted replacement) as the manager", () => {
+        const live = [...running(["a", "a", "a"]), { index: 2, ami: "b", instanceType: "t4g.small", subnetId: "subnet-c", launchTime: "2026-11-30T00:00:00Z" }];
+        const plan = planManagers(live, want(3, "b", true));
+        expect(amis(plan)).to.deep.equal(["a", "b", "b"]);
+        expect(plan.disrupted).to.deep.equal([1]);
+    });
+
+    it("asks EC2 for the stack's own managers that are not terminated", async () => {
+        const { invokes } = await renderStack("dev");
+        const lookups = invokes.filter((i) => i.token === "aws:ec2/getInstances:getInstances");
+        expect(lookups).to.have.length(1);
+        expect(lookups[0].inputs).to.deep.equal({
+            filters: [
+                { name: "tag:dockyard:project", values: ["dockyard"] },
+                { name: "tag:dockyard:stack", values: ["dev"] },
+                { name: "tag:dockyard:role", values: ["first-manager", "manager"] },
+            ],
+            instanceStateNames: ["pending", "running", "stopping", "stopped"],
+        });
+    });
+});
