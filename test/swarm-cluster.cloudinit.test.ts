@@ -18,6 +18,35 @@ const settings = (role: NodeRole) => ({
     role,
 });
 
+/** The text of the shell function `name` of a rendered script (from `name() {` to the `}` closing it at the line's start). */
+function shellFunction(script: string, name: string): string {
+    const match = new RegExp(`^${name}\\(\\) \\{\\n[\\s\\S]*?\\n\\}\\n`, "m").exec(script);
+    if (!match) throw new Error(`the script has no function ${name}`);
+    return match[0];
+}
+
+/**
+ * Runs `call` in bash after the given functions of `script` (and its settings), with `bin`'s
+ * stand-ins first on PATH; the lab's aws fake (scripts/lab/fakes/aws) serves SSM from `state`.
+ */
+function runFunctions(script: string, names: string[], call: string, bin: string, state: string) {
+    const settings = script.split("\n").filter((line) => /^(REGION|PARAMETER_PATH|RETRY_SECONDS)=/.test(line));
+    const program = ["set -euo pipefail", ...settings, 'log() { echo "test: $*"; }', ...names.map((n) => shellFunction(script, n)), call].join("\n");
+    return spawnSync("bash", ["-c", program], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DYLAB_STATE: state, DYLAB_NODE: "unit" } });
+}
+
+/** A DYLAB_STATE whose aws store holds `parameters` (name under /dockyard/dev/swarm → value), with the aws fake on a PATH dir. */
+function fakeAws(dir: string, parameters: Record<string, string>): { bin: string; state: string } {
+    const state = fs.mkdtempSync(path.join(dir, "state-"));
+    const bin = path.join(state, "bin");
+    fs.mkdirSync(path.join(state, "aws"), { recursive: true });
+    fs.mkdirSync(bin);
+    fs.symlinkSync(path.join(PROJECT_ROOT, "scripts", "lab", "fakes", "aws"), path.join(bin, "aws"));
+    const stored = Object.fromEntries(Object.entries(parameters).map(([name, value]) => [`/dockyard/dev/swarm/${name}`, { Name: `/dockyard/dev/swarm/${name}`, Type: "String", Value: value, Version: 1 }]));
+    fs.writeFileSync(path.join(state, "aws", "store.json"), JSON.stringify({ accountId: "123456789012", region: "us-east-1", parameters: stored, kms: {}, instances: {}, lifecycleHooks: {}, groups: {}, registry: { password: "" } }));
+    return { bin, state };
+}
+
 function tool(command: string, args: string[], input?: string) {
     const result = spawnSync(command, args, { encoding: "utf8", input });
     if (result.error) throw new Error(`${command} is not installed (apt-get install shellcheck cloud-init): ${result.error.message}`);
@@ -130,13 +159,37 @@ describe("swarm cloud-init", () => {
     it("joins through every published manager in turn and undoes a failed attempt before the next (issue 14 item 3; fails on a2f6c95)", () => {
         for (const role of ROLES) {
             const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
-            expect(script, role).to.include('addresses=$(get_param manager-addresses || true)');
+            expect(script, role).to.include('addresses=$(manager_addresses)');
             expect(script, role).to.match(/for address in \$addresses; do\n {8}if docker swarm join --token "\$token" [^\n]* "\$address:2377"; then\n[\s\S]*?log "could not join through \$address as a \$kind"\n {8}undo_failed_join\n {6}done/);
             expect(script, role).to.include('if [ "$(swarm_state)" != inactive ]; then\n    docker swarm leave --force >/dev/null 2>&1 || true');
         }
         const reaper = nodeScripts(settings("manager"))["/usr/local/sbin/dockyard-reaper"];
         expect(reaper).to.include(`--format '{{if eq .ManagerStatus.Reachability "reachable"}}{{.ManagerStatus.Addr}}{{end}}'`);
         expect(reaper).to.include('--name "$PARAMETER_PATH/manager-addresses" --type String --overwrite --value "$addresses"');
+    });
+
+    it("nodes take the managers' addresses from manager-addresses and from join-address, which managers bootstrapped before it still publish", () => {
+        for (const role of ROLES) {
+            const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
+            const addresses = (parameters: Record<string, string>) => {
+                const { bin, state } = fakeAws(dir, parameters);
+                const result = runFunctions(script, ["get_param", "manager_addresses"], "manager_addresses", bin, state);
+                expect(result.status, result.stderr).to.equal(0);
+                return result.stdout;
+            };
+            // A stack whose managers run the reaper of before e8fed8c: only join-address.
+            expect(addresses({ "join-address": "10.0.1.10" }), role).to.equal("10.0.1.10\n");
+            expect(addresses({ "manager-addresses": "10.0.1.10 10.0.2.11 10.0.3.12" }), role).to.equal("10.0.1.10 10.0.2.11 10.0.3.12\n");
+            // Both (old and new managers in one swarm): every address once, manager-addresses first.
+            expect(addresses({ "manager-addresses": "10.0.2.11 10.0.3.12", "join-address": "10.0.1.10" }), role).to.equal("10.0.2.11 10.0.3.12 10.0.1.10\n");
+            expect(addresses({ "manager-addresses": "10.0.2.11 10.0.1.10", "join-address": "10.0.1.10" }), role).to.equal("10.0.2.11 10.0.1.10\n");
+            expect(addresses({}).trim(), role).to.equal("");
+            // Only manager_addresses reads them: every other place that looks for managers goes through it.
+            expect(script.split("get_param manager-addresses").length - 1, role).to.equal(1);
+            expect(script.split("get_param join-address").length - 1, role).to.equal(1);
+        }
+        expect(nodeScripts(settings("worker"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('if [ -n "$(manager_addresses)" ]; then return 0; fi');
+        expect(nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('start_or_rejoin() {\n  if [ -n "$(manager_addresses)" ]; then');
     });
 
     it("other nodes wait with bounded, logged retries and never init a swarm", () => {

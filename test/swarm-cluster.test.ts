@@ -128,7 +128,7 @@ describe("swarm cluster: IAM", () => {
         });
     }
 
-    it("only managers write parameters; workers read just the worker token and join address", () => {
+    it("only managers write parameters; workers read just the worker token and the manager addresses, old and new", () => {
         const writes = (doc: PolicyDocument) => doc.Statement.filter((s) => s.Action.includes("ssm:PutParameter"));
         expect(writes(managerPolicy(scope))).to.have.length(1);
         expect(writes(workerPolicy(scope))).to.have.length(0);
@@ -136,6 +136,8 @@ describe("swarm cluster: IAM", () => {
         expect(read.Resource).to.deep.equal([
             "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/worker-token",
             "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/manager-addresses",
+            // What managers bootstrapped before manager-addresses existed still publish.
+            "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/join-address",
         ]);
         // The only statement that names the manager token is the worker's deny.
         expect(workerPolicy(scope).Statement.filter((st) => JSON.stringify(st).includes("manager-token")).map((st) => st.Sid)).to.deep.equal(["NeverTheManagerToken"]);

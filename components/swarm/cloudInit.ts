@@ -145,12 +145,20 @@ start_timers() {
   log "in the swarm; started ${nodeTimers(s.role).join(", ")}"
 }
 ${s.role === "worker" ? WORKER_FAILURE_REPORT : ""}
+# Every published manager address, once each: manager-addresses, then join-address, the one address
+# that managers bootstrapped before manager-addresses existed still publish. Their user data is
+# ignoreChanges (components/swarm/nodes.ts), so their old reaper keeps running until they are
+# replaced, and a node that waited for manager-addresses alone would never join their swarm.
+manager_addresses() {
+  { get_param manager-addresses || true; get_param join-address || true; } | xargs -n1 | awk '!seen[$0]++' | xargs
+}
+
 # Waits (bounded, logged) until the first manager has published the join parameters.
 wait_for_swarm() {
   local attempt
   for attempt in $(seq 1 "$WAIT_ATTEMPTS"); do
-    if [ -n "$(get_param manager-addresses || true)" ]; then return 0; fi
-    log "waiting for $PARAMETER_PATH/manager-addresses (attempt $attempt of $WAIT_ATTEMPTS)"
+    if [ -n "$(manager_addresses)" ]; then return 0; fi
+    log "waiting for $PARAMETER_PATH/manager-addresses or join-address (attempt $attempt of $WAIT_ATTEMPTS)"
     sleep "$RETRY_SECONDS"
   done
   log "gave up: no swarm published its join parameters under $PARAMETER_PATH"
@@ -172,7 +180,7 @@ undo_failed_join() {
 join_swarm() {
   local kind=$1 attempts=$2 attempt addresses address token
   for attempt in $(seq 1 "$attempts"); do
-    addresses=$(get_param manager-addresses || true)
+    addresses=$(manager_addresses)
     token=$(get_param "$kind-token" || true)
     if [ -n "$token" ]; then
       for address in $addresses; do
@@ -233,7 +241,7 @@ take_over_as_single_manager() {
 }
 
 start_or_rejoin() {
-  if [ -n "$(get_param manager-addresses || true)" ]; then
+  if [ -n "$(manager_addresses)" ]; then
     local attempts=$JOIN_ATTEMPTS
     if [ "$EXPECTED_MANAGERS" -eq 1 ]; then attempts=3; fi
     log "found parameters of an existing swarm; joining it instead of starting a second one"

@@ -88,7 +88,13 @@ export function workerPolicy(s: NodeIamScope): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
-            { Sid: "ReadWorkerJoinParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/manager-addresses")] },
+            // join-address: what managers bootstrapped before manager-addresses still publish (cloudInit.ts, manager_addresses).
+            {
+                Sid: "ReadWorkerJoinParameters",
+                Effect: "Allow",
+                Action: ["ssm:GetParameter"],
+                Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/manager-addresses"), parameterArn(s, "/join-address")],
+            },
             { Sid: "NeverTheManagerToken", Effect: "Deny", Action: [...PARAMETER_READS], Resource: parameterArn(s, "/manager-token") },
             kmsStatement(s, ["kms:Decrypt"], parameterArn(s, "/worker-token")),
             logStatement(s),

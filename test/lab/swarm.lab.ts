@@ -127,16 +127,59 @@ describe("Swarm lab", function () {
             await waitFor("w8 ready in the swarm", async () => ((await swarmView("m1")).ready.includes("w8") ? true : undefined), 60_000, 2000);
             figures["join past a dead manager address"] = seconds(started);
         } finally {
-            destroyNode("w8");
             updateStore((store) => {
-                delete store.instances.w8;
                 for (const [name, value] of Object.entries(before)) store.parameters[name].Value = value;
             });
-            const m1 = engine("m1");
-            for (const n of await m1.listNodes({ filters: JSON.stringify({ name: ["w8"] }) })) {
-                await waitFor("w8 down", async () => ((await m1.getNode(n.ID).inspect()).Status.State === "down" ? true : undefined), 60_000, 2000).catch(() => undefined);
-                await m1.getNode(n.ID).remove({ force: true });
-            }
+            await removeExtraNode("w8");
+        }
+    });
+
+    it("a worker that boots while the managers publish only join-address, as managers bootstrapped before e8fed8c do, still joins", async () => {
+        await ensureSwarm();
+        // Managers keep the user data they booted with (ignoreChanges), so on a stack from before
+        // e8fed8c their reaper still publishes one join-address, the leader's Status.Addr, and no
+        // manager-addresses; a worker launched from the new template must still find them.
+        const leader = (await engine("m1").listNodes()).find((n: any) => n.ManagerStatus?.Leader);
+        const address = leader.Status.Addr as string;
+        const current = `${stack.parameterPath}/manager-addresses`;
+        const legacy = `${stack.parameterPath}/join-address`;
+        const saved = updateStore((store) => {
+            const kept = store.parameters[current];
+            expect(kept, current).to.not.equal(undefined);
+            expect(store.parameters[legacy], legacy).to.equal(undefined);
+            delete store.parameters[current];
+            store.parameters[legacy] = { Name: legacy, Type: "String", Value: address, Version: 1 };
+            return kept;
+        });
+        createNode(extraNode("w7", 7, 1, stack.workerGroup), trustRegistry);
+        const booted = boot("w7", stack.workerUserData);
+        const started = Date.now();
+        try {
+            // Well inside the worker's wait for the parameters (60 tries, 10 s apart), which the old script spends in full and then fails.
+            await waitFor("w7 ready in the swarm", async () => ((await swarmView("m1")).ready.includes("w7") ? true : undefined), 120_000, 2000);
+            figures["join through the old join-address"] = seconds(started);
+            const result = await booted;
+            expect(result.status, result.output.split("\n").slice(-20).join("\n")).to.equal(0);
+            expect(result.output).to.include(`joined the swarm through ${address} as a worker`);
+        } finally {
+            updateStore((store) => {
+                delete store.parameters[legacy];
+                store.parameters[current] = saved;
+            });
+            await removeExtraNode("w7");
         }
     });
 });
+
+/** Removes a node a scenario added: its namespaces, its instance, and its entry in the swarm's node list once it is down. */
+async function removeExtraNode(name: string): Promise<void> {
+    destroyNode(name);
+    updateStore((store) => {
+        delete store.instances[name];
+    });
+    const m1 = engine("m1");
+    for (const n of await m1.listNodes({ filters: JSON.stringify({ name: [name] }) })) {
+        await waitFor(`${name} down`, async () => ((await m1.getNode(n.ID).inspect()).Status.State === "down" ? true : undefined), 60_000, 2000).catch(() => undefined);
+        await m1.getNode(n.ID).remove({ force: true });
+    }
+}
