@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { JOB_SPEC_LABEL } from "../components/swarm/service";
 import { natGatewayPerAzOutsideProduction } from "../policy/rules/cost";
 import { ecrImmutableTags, ecrScanOnPush } from "../policy/rules/ecr";
 import { eksControlPlaneLogs, eksEndpointNotPublic, eksSecretsEncryption } from "../policy/rules/eks";
@@ -270,16 +271,38 @@ describe("policy rules", () => {
         });
 
         it("swarm-health-check", () => expectRule(swarmHealthCheck, service(), service({ healthcheck: { tests: ["NONE"] } }), /healthcheck.tests must declare a check/));
-        it("swarm-health-check does not apply to run-to-completion jobs", async () => {
-            const job = service({ healthcheck: undefined });
-            job.props.taskSpec.restartPolicy = { condition: "on-failure", maxAttempts: 3 };
-            expect(await runResourcePolicy(swarmHealthCheck, job)).to.deep.equal({ applicable: false, violations: [] });
+        /** A service as components/swarm/workload.ts renders a job: the job-spec label on its tasks, restarted on failure only. */
+        const job = (condition: string, container: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): FakeResource => {
+            const resource = service({ labels: [{ label: JOB_SPEC_LABEL, value: "a69c786c2559a2d8" }], ...container }, rest);
+            resource.props.taskSpec.restartPolicy = { condition, maxAttempts: 2 };
+            return resource;
+        };
+        /** A long-running service whose restart policy alone looks like a job's. */
+        const unlabelled = (condition: string, container: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): FakeResource => {
+            const resource = service(container, rest);
+            resource.props.taskSpec.restartPolicy = { condition, maxAttempts: 2 };
+            return resource;
+        };
+
+        it("swarm-health-check", () => expectRule(swarmHealthCheck, service(), service({ healthcheck: { tests: ["NONE"] } }), /healthcheck.tests must declare a check/));
+        it("swarm-health-check does not apply to jobs: labelled with the job spec and restarted on failure only (or never)", async () => {
+            for (const condition of ["on-failure", "none"]) {
+                expect(await runResourcePolicy(swarmHealthCheck, job(condition, { healthcheck: undefined })), condition).to.deep.equal({ applicable: false, violations: [] });
+            }
+        });
+        it("swarm-health-check applies to a service restarted on failure only without the job-spec label, or with the label and restarted always", async () => {
+            for (const resource of [unlabelled("on-failure", { healthcheck: undefined }), unlabelled("none", { healthcheck: undefined }), job("any", { healthcheck: undefined }), service({ healthcheck: undefined, labels: [{ label: JOB_SPEC_LABEL, value: "" }] })]) {
+                expect((await runResourcePolicy(swarmHealthCheck, resource)).violations, JSON.stringify(resource.props.taskSpec)).to.have.length(1);
+            }
         });
         it("swarm-rollback-on-failure", () => expectRule(swarmRollbackOnFailure, service(), service({}, { updateConfig: { failureAction: "pause" } }), /failureAction must be "rollback", found "pause"/));
-        it("swarm-rollback-on-failure exempts run-to-completion jobs, which update with continue", async () => {
-            const job = service({}, { updateConfig: { failureAction: "continue" } });
-            (job.props as any).taskSpec.restartPolicy = { condition: "on-failure", maxAttempts: 2 };
-            expect(await runResourcePolicy(swarmRollbackOnFailure, job)).to.deep.equal({ applicable: false, violations: [] });
+        it("swarm-rollback-on-failure exempts jobs, which update with continue", async () => {
+            expect(await runResourcePolicy(swarmRollbackOnFailure, job("on-failure", {}, { updateConfig: { failureAction: "continue" } }))).to.deep.equal({ applicable: false, violations: [] });
+        });
+        it("swarm-rollback-on-failure applies to an unlabelled service restarted on failure only", async () => {
+            expect((await runResourcePolicy(swarmRollbackOnFailure, unlabelled("on-failure", {}, { updateConfig: { failureAction: "continue" } }))).violations).to.deep.equal([
+                'docker:index/service:Service "subject": updateConfig.failureAction must be "rollback", found "continue"',
+            ]);
         });
         it("swarm-resource-limits", () => expectRule(swarmResourceLimits, service(), { type, props: { taskSpec: { containerSpec: { image: DIGEST } } } }, /lacks nanoCpus and memoryBytes/));
         it("swarm-read-only", () => expectRule(swarmReadOnly, service(), service({ readOnly: false }), /readOnly must be true/));

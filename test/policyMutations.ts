@@ -886,6 +886,38 @@ export const MUTATIONS: readonly Mutation[] = [
         target: { type: T.swarmService, name: "dev-web" },
         mutate: (s) => (s.props(T.swarmService, "dev-web").updateConfig.failureAction = "pause"),
     },
+    // A restart policy that looks like a job's does not make a server a job (cold review of issue 17).
+    {
+        id: "swarm-server-restarted-on-failure-without-health-check",
+        stack: "dev",
+        what: "api restarts only on failure and loses its health check (no job-spec label)",
+        target: { type: T.swarmService, name: "dev-api" },
+        mutate: (s) => {
+            s.props(T.swarmService, "dev-api").taskSpec.restartPolicy.condition = "on-failure";
+            swarmContainer(s, "dev-api").healthcheck = { tests: ["NONE"] };
+        },
+    },
+    {
+        id: "swarm-server-never-restarted-without-health-check",
+        stack: "local",
+        what: "api is never restarted and has no health check (no job-spec label)",
+        target: { type: T.swarmService, name: "local-api" },
+        mutate: (s) => {
+            s.props(T.swarmService, "local-api").taskSpec.restartPolicy.condition = "none";
+            delete swarmContainer(s, "local-api").healthcheck;
+        },
+    },
+    {
+        id: "swarm-server-restarted-on-failure-pauses-update",
+        stack: "dev",
+        what: "web restarts only on failure and a failed update pauses instead of rolling back",
+        target: { type: T.swarmService, name: "dev-web" },
+        mutate: (s) => {
+            const web = s.props(T.swarmService, "dev-web");
+            web.taskSpec.restartPolicy.condition = "on-failure";
+            web.updateConfig.failureAction = "pause";
+        },
+    },
     {
         id: "swarm-deploys-build-cache",
         stack: "dev",

@@ -6,13 +6,27 @@
  */
 import * as docker from "@pulumi/docker";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { JOB_SPEC_LABEL } from "../../components/swarm/service";
 import { describe, unpinnedImageReason } from "./common";
 
 type ServiceProps = Record<string, any>;
 type ServiceCheck = (service: ServiceProps, args: ResourceValidationArgs, report: ReportViolation) => void;
 
-/** Tasks that restart only on failure (or never) run to completion: they are jobs, not servers. */
-export const isRunToCompletion = (service: ServiceProps) => ["on-failure", "none"].includes(service.taskSpec?.restartPolicy?.condition);
+/**
+ * A dockyard job: its task template carries the `dockyard.job-spec` label, the digest of the spec
+ * whose runs its wait counts (components/swarm/workload.ts labels jobs and only jobs;
+ * components/swarm/jobs.ts waits on them), and its tasks are not restarted once they exit 0
+ * (`on-failure` or `none`). The restart policy alone says nothing: a server restarted only on
+ * failure is still a server. A labelled service restarted whatever ends it (`any`, Swarm's default)
+ * never completes, so it is no job either. The service mode cannot tell: the Docker provider knows
+ * `replicated` and `global` only, no `replicated-job` or `global-job` (ServiceMode in @pulumi/docker,
+ * from terraform-provider-docker's resource_docker_service.go; components/swarm/service.ts).
+ */
+export function isJobService(service: ServiceProps): boolean {
+    const labels: { label?: unknown; value?: unknown }[] = service.taskSpec?.containerSpec?.labels ?? [];
+    const labelled = labels.some((l) => l.label === JOB_SPEC_LABEL && typeof l.value === "string" && l.value !== "");
+    return labelled && ["on-failure", "none"].includes(service.taskSpec?.restartPolicy?.condition);
+}
 
 function swarmPolicy(name: string, description: string, check: ServiceCheck): ResourceValidationPolicy {
     return {
@@ -26,17 +40,17 @@ function swarmPolicy(name: string, description: string, check: ServiceCheck): Re
 
 const container = (service: ServiceProps): Record<string, any> => service.taskSpec?.containerSpec ?? {};
 
-export const swarmHealthCheck = swarmPolicy("swarm-health-check", "Long-running Swarm services declare a health check, jobs exempt (Checkov CKV_DOCKER_2, CKV_K8S_8/9 applied to Swarm).", (service, args, report) => {
-    if (isRunToCompletion(service)) return args.notApplicable("a run-to-completion job needs no health check");
+export const swarmHealthCheck = swarmPolicy("swarm-health-check", `Long-running Swarm services declare a health check; jobs (labelled ${JOB_SPEC_LABEL}, restarted on failure only) exempt (Checkov CKV_DOCKER_2, CKV_K8S_8/9 applied to Swarm).`, (service, args, report) => {
+    if (isJobService(service)) return args.notApplicable("a run-to-completion job needs no health check");
     const tests: string[] = container(service).healthcheck?.tests ?? [];
     if (tests.length === 0 || tests[0] === "NONE") report(`${describe(args)}: taskSpec.containerSpec.healthcheck.tests must declare a check`);
 });
 
-export const swarmRollbackOnFailure = swarmPolicy("swarm-rollback-on-failure", "A failed Swarm update of a long-running service rolls back, jobs exempt.", (service, args, report) => {
+export const swarmRollbackOnFailure = swarmPolicy("swarm-rollback-on-failure", `A failed Swarm update of a long-running service rolls back; jobs (labelled ${JOB_SPEC_LABEL}, restarted on failure only) exempt.`, (service, args, report) => {
     // swarmkit counts a job's task that completes within the monitor window as a failed update, so a
     // job that rolls back runs its old spec again (moby/swarmkit manager/orchestrator/update/updater.go);
     // dockyard's jobs update with "continue" and their wait judges the run (components/swarm/jobs.ts).
-    if (isRunToCompletion(service)) return args.notApplicable("a run-to-completion job must not roll back: the old spec would run again");
+    if (isJobService(service)) return args.notApplicable("a run-to-completion job must not roll back: the old spec would run again");
     const action = service.updateConfig?.failureAction;
     if (action !== "rollback") report(`${describe(args)}: updateConfig.failureAction must be "rollback", found ${JSON.stringify(action ?? "pause (the default)")}`);
 });
