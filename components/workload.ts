@@ -233,11 +233,20 @@ export const RESERVED_VOLUME_PREFIX = "dockyard-";
 /** Size of a `persistent` or `shared` volume when the spec gives none. */
 export const DEFAULT_VOLUME_SIZE = "1Gi";
 
-/** Docker refuses a task with less than a hundredth of a CPU. */
-const MIN_CPU = 0.01;
+/** Docker refuses a task with less than a hundredth of a CPU (NanoCPUs below 1e7). */
+const MIN_NANO_CPUS = 10_000_000n;
 
 /** Docker refuses a memory limit below 6 MiB; Kubernetes containers would not start either. */
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
+/**
+ * The largest CPU (in nanocores) and memory or size (in bytes) either target can hold: Swarm counts
+ * them in int64 (moby/swarmkit api/types.proto Resources: nano_cpus, memory_bytes), and Kubernetes
+ * caps a binary-SI quantity at 2^63-1 (kubernetes/apimachinery pkg/api/resource/quantity.go
+ * ParseQuantity, maxAllowed) while it keeps a decimal one uncapped (`1e400` parses), which its int64
+ * readers (MilliValue, Value) then overflow.
+ */
+const INT64_MAX = 2n ** 63n - 1n;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -252,9 +261,40 @@ const QUANTITY_FACTOR: Record<string, number> = {
     Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
 };
 
+/** The exponents of the suffixes (apimachinery pkg/api/resource/suffix.go newSuffixer). */
+const DECIMAL_EXPONENT: Readonly<Record<string, number>> = { "": 0, n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const BINARY_EXPONENT: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
+
+/**
+ * A Kubernetes quantity counted exactly in units of 10^-`scale` (scale 9: nanocores, 0: bytes),
+ * rounded up as apimachinery rounds (quantity.go ParseQuantity: "if you want some resources, you
+ * should get some"), or undefined when the text is not one. No float is involved, so `99999999Ei`
+ * or `1e400` are compared with INT64_MAX as they are; anything above 2^63 comes back as 2^63.
+ * The grammar is apimachinery's without a sign or a trailing `.`; `E` alone is exa, `E3` an exponent.
+ */
+export function quantityUnits(text: string, scale: number): bigint | undefined {
+    const match = QUANTITY.exec(text);
+    if (!match) return undefined;
+    const [, number, suffix = ""] = match;
+    const [whole, fraction = ""] = number.split(".");
+    const digits = BigInt(`${whole}${fraction}` || "0");
+    if (digits === 0n) return 0n;
+    const binary = BINARY_EXPONENT[suffix] ?? 0;
+    const decimal = /^[eE][-+]?\d/.test(suffix) ? Number(suffix.slice(1)) : (DECIMAL_EXPONENT[suffix] ?? 0);
+    const power = decimal - fraction.length + scale;
+    const over = 2n ** 63n;
+    // Whole-number magnitude first, so `1e99999999` costs nothing: 10^19 > 2^63 and 2^60 < 10^19.
+    if (power + digits.toString().length - 1 + binary * Math.log10(2) > 19) return over;
+    const numerator = digits * 2n ** BigInt(binary) * (power > 0 ? 10n ** BigInt(power) : 1n);
+    if (power >= 0) return numerator < over ? numerator : over;
+    if (-power > numerator.toString().length) return 1n;
+    const denominator = 10n ** BigInt(-power);
+    return (numerator + denominator - 1n) / denominator;
+}
+
 /**
  * The value of a Kubernetes quantity (`250m` → 0.25, `256Mi` → 268435456), or undefined when the
- * text is not one. The Swarm adapter converts CPU and memory with it too.
+ * text is not one, as a float: for estimates (costs, sizes); checks and conversions use quantityUnits.
  */
 export function parseQuantity(text: string): number | undefined {
     const match = QUANTITY.exec(text);
@@ -467,7 +507,10 @@ function imageProblems(image: ImageSource, bad: Bad): void {
         bad("image", image, "either { build: { context } } or { ref } (exactly one)");
         return;
     }
-    if (hasRef && (typeof source!.ref !== "string" || !/^[^\s]+$/.test(source!.ref))) bad("image.ref", source!.ref, "an image reference such as redis:7.4-alpine");
+    if (hasRef) {
+        const problem = imageRefProblem(source!.ref);
+        if (problem) bad("image.ref", source!.ref, problem);
+    }
     if (!hasBuild) return;
     const build = source!.build as { context?: unknown; dockerfile?: unknown };
     if (typeof build.context !== "string" || build.context === "") bad("image.build.context", build.context, "a folder relative to the project root");
@@ -475,6 +518,44 @@ function imageProblems(image: ImageSource, bad: Bad): void {
     else if (build.dockerfile !== undefined && (typeof build.dockerfile !== "string" || build.dockerfile === "" || isAbsolute(build.dockerfile) || escapesProject(posix.join(build.context, build.dockerfile)))) {
         bad("image.build.dockerfile", build.dockerfile, "a file inside the project, relative to the build context (default Dockerfile)");
     }
+}
+
+/*
+ * The grammar of an image reference, built as distribution/reference builds it (regexp.go at
+ * v0.6.0-22-g0965666: alphanumeric, separator, pathComponent, domainAndPort, tag, digestPat,
+ * referencePat), so a reference Docker or the kubelet would refuse is refused here, before any resource.
+ */
+const REF_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
+const REF_DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const REF_DOMAIN = `(?:${REF_DOMAIN_COMPONENT}(?:\\.${REF_DOMAIN_COMPONENT})*|\\[(?:[a-fA-F0-9:]+)\\])(?::[0-9]+)?`;
+const REFERENCE = new RegExp(`^((?:${REF_DOMAIN}/)?${REF_COMPONENT}(?:/${REF_COMPONENT})*)(?::([\\w][\\w.-]{0,127}))?(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$`);
+/** Digests opencontainers/go-digest can verify (algorithm.go anchoredEncodedRegexps): lowercase hex of the hash's length. */
+const DIGEST_HEX: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
+/** distribution/reference reference.go RepositoryNameTotalLengthMax: the path, without the registry. */
+const REPOSITORY_PATH_MAX = 255;
+
+/** What is wrong with an image reference, or undefined (distribution/reference normalize.go ParseNormalizedNamed, then Parse). */
+function imageRefProblem(ref: unknown): string | undefined {
+    const grammar = "an image reference [registry[:port]/]path[:tag][@digest] (distribution/reference grammar), such as redis:7.4-alpine or ghcr.io/acme/api:1.2@sha256:<64 hex>";
+    if (typeof ref !== "string") return grammar;
+    if (/^[a-f0-9]{64}$/.test(ref)) return "a repository name, not a 64-hex image id";
+    const match = REFERENCE.exec(ref);
+    if (!match) return ref.toLowerCase() !== ref && REFERENCE.test(ref.toLowerCase()) ? `${grammar}; the repository path must be lowercase` : grammar;
+    const [, name, , digest] = match;
+    // splitDockerDomain: the first component is a registry only when it has a . or a :, is localhost, or has capitals.
+    const slash = name.indexOf("/");
+    const first = slash < 0 ? "" : name.slice(0, slash);
+    const hasDomain = slash >= 0 && (/[.:]/.test(first) || first === "localhost" || first.toLowerCase() !== first);
+    if (!hasDomain && name.toLowerCase() !== name) return `${grammar}; the repository path must be lowercase`;
+    const repoPath = hasDomain ? name.slice(slash + 1) : slash < 0 ? `library/${name}` : name;
+    if (repoPath.length > REPOSITORY_PATH_MAX) return `a repository path of at most ${REPOSITORY_PATH_MAX} characters (this one has ${repoPath.length})`;
+    if (digest !== undefined) {
+        const [algorithm, hex] = digest.split(":");
+        const length = DIGEST_HEX[algorithm];
+        if (length === undefined) return `a digest of sha256, sha384 or sha512 (not ${algorithm})`;
+        if (!new RegExp(`^[a-f0-9]{${length}}$`).test(hex)) return `a ${algorithm} digest of ${length} lowercase hex digits`;
+    }
+    return undefined;
 }
 
 /**
@@ -490,20 +571,26 @@ function escapesProject(relative: string): boolean {
 /** A POSIX or Windows absolute path (`/x`, `\\x`, `C:x`), which the builds would not read relative to the project. */
 const isAbsolute = (p: string) => /^([\\/]|[A-Za-z]:)/.test(p);
 
+/** INT64_MAX nanocores, as cores. */
+const CPU_MAX = `${INT64_MAX / 1_000_000_000n}.${String(INT64_MAX % 1_000_000_000n).padStart(9, "0")}`;
+const BYTES_MAX = `at most ${INT64_MAX} bytes (2^63-1, just under 8Ei: both targets count bytes in int64)`;
+
 function resourceProblems(resources: ResourceSpec | undefined, bad: Bad): void {
     if (!resources?.requests || !resources?.limits) {
         bad("resources", resources, "{ requests: { cpu, memory }, limits: { cpu, memory } }");
         return;
     }
     for (const what of ["cpu", "memory"] as const) {
-        const values: Partial<Record<"requests" | "limits", number>> = {};
+        const values: Partial<Record<"requests" | "limits", bigint>> = {};
         for (const side of ["requests", "limits"] as const) {
             const text = resources[side][what];
-            const value = typeof text === "string" ? parseQuantity(text) : undefined;
+            const value = typeof text === "string" ? quantityUnits(text, what === "cpu" ? 9 : 0) : undefined;
             const field = `resources.${side}.${what}`;
             if (value === undefined) bad(field, text, what === "cpu" ? "a Kubernetes quantity such as 250m or 1.5" : "a Kubernetes quantity such as 256Mi or 1Gi");
-            else if (what === "cpu" && value < MIN_CPU) bad(field, text, "at least 10m (Docker runs nothing smaller)");
+            else if (what === "cpu" && value < MIN_NANO_CPUS) bad(field, text, "at least 10m (Docker runs nothing smaller)");
+            else if (what === "cpu" && value > INT64_MAX) bad(field, text, `at most ${CPU_MAX} CPUs (Swarm counts them in int64 nanocores)`);
             else if (what === "memory" && value < MIN_MEMORY_BYTES) bad(field, text, "at least 6Mi");
+            else if (what === "memory" && value > INT64_MAX) bad(field, text, BYTES_MAX);
             else values[side] = value;
         }
         if (values.requests !== undefined && values.limits !== undefined && values.requests > values.limits) {
@@ -567,8 +654,9 @@ function volumeProblems(spec: WorkloadSpec, bad: Bad): void {
         const problem = mountPathProblem(volume.mountPath);
         if (problem) bad(`${at}.mountPath`, volume.mountPath, problem);
         if (volume.size !== undefined) {
-            const bytes = typeof volume.size === "string" ? parseQuantity(volume.size) : undefined;
+            const bytes = typeof volume.size === "string" ? quantityUnits(volume.size, 0) : undefined;
             if (bytes === undefined || bytes < MIN_MEMORY_BYTES) bad(`${at}.size`, volume.size, "a Kubernetes quantity of at least 6Mi, such as 10Gi");
+            else if (bytes > INT64_MAX) bad(`${at}.size`, volume.size, BYTES_MAX);
         }
     });
     for (const name of duplicates(volumes.map((v) => v.name))) bad("volumes[].name", name, "names unique within the workload");

@@ -106,7 +106,7 @@ describe("workload validation", () => {
             'workload "w": env.1BAD is "1BAD"; allowed: a name of letters, digits and _ that does not start with a digit',
             'workload "w": secrets.a/b is "a/b"; allowed: a file name of letters, digits, -, _ and . (it becomes /run/secrets/<name>)',
         ]);
-        expect(problemsOf({ image: { ref: "has space" } })).to.deep.equal(['workload "w": image.ref is "has space"; allowed: an image reference such as redis:7.4-alpine']);
+        expect(problemsOf({ image: { ref: "has space" } })).to.deep.equal(['workload "w": image.ref is "has space"; allowed: an image reference [registry[:port]/]path[:tag][@digest] (distribution/reference grammar), such as redis:7.4-alpine or ghcr.io/acme/api:1.2@sha256:<64 hex>']);
         expect(problemsOf({ image: { build: { context: "" } } })).to.deep.equal(['workload "w": image.build.context is ""; allowed: a folder relative to the project root']);
     });
 

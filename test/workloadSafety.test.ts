@@ -109,3 +109,82 @@ describe("workload safety: build contexts and Dockerfiles stay in the project", 
         });
     });
 });
+
+describe("workload safety: image references (distribution/reference grammar)", () => {
+    const refProblems = (ref: unknown) => problemsOf({ image: { ref } });
+    const grammar = "an image reference [registry[:port]/]path[:tag][@digest] (distribution/reference grammar), such as redis:7.4-alpine or ghcr.io/acme/api:1.2@sha256:<64 hex>";
+
+    it("accepts what distribution/reference parses: registries with ports, IPv6, separators, digests", () => {
+        for (const ref of ["nginx", "redis:7.4-alpine", "localhost:5000/a/b:1", "[::1]:5000/x", "Example.com/team/app:v1", "a__b/c--d.e:1_x", `ghcr.io/acme/api:1.2@sha256:${"a".repeat(64)}`, `r.example.com:443/app@sha512:${"0".repeat(128)}`]) {
+            expect(refProblems(ref), ref).to.deep.equal([]);
+        }
+    });
+
+    it("refuses what it does not, naming the value and the rule", () => {
+        const cases: [string, string][] = [
+            ["a//b", grammar],
+            ["a:b:c", grammar],
+            ["a___b", grammar],
+            ["nginx:", grammar],
+            [`a:${"t".repeat(129)}`, grammar],
+            ["Redis", `${grammar}; the repository path must be lowercase`],
+            ["ghcr.io/Acme/api", `${grammar}; the repository path must be lowercase`],
+            ["a".repeat(64), "a repository name, not a 64-hex image id"],
+            [`x@sha256:${"A".repeat(64)}`, "a sha256 digest of 64 lowercase hex digits"],
+            [`x@sha256:${"a".repeat(40)}`, "a sha256 digest of 64 lowercase hex digits"],
+            [`x@md5:${"a".repeat(32)}`, "a digest of sha256, sha384 or sha512 (not md5)"],
+            [`x/${"a".repeat(254)}`, "a repository path of at most 255 characters (this one has 256)"],
+        ];
+        for (const [ref, allowed] of cases) expect(refProblems(ref), ref).to.deep.equal([`workload "w": image.ref is ${JSON.stringify(ref)}; allowed: ${allowed}`]);
+        expect(refProblems(42)).to.deep.equal([`workload "w": image.ref is 42; allowed: ${grammar}`]);
+    });
+
+    it("checks a tag from dockyard:workloads.imageTags in the reference it makes", async () => {
+        const { applyOverrides } = await import("../components/workload");
+        const { problems } = applyOverrides([service("w")], { replicas: {}, imageTags: { w: "bad tag" }, hosts: {} });
+        expect(problems).to.deep.equal([`workload "w": image.ref is "nginx:bad tag"; allowed: ${grammar}`]);
+    });
+});
+
+describe("workload safety: quantities (apimachinery resource.Quantity, int64 on both targets)", () => {
+    const withResources = (cpu: string, memory: string) => problemsOf({ resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu, memory } } });
+    const bytesMax = "at most 9223372036854775807 bytes (2^63-1, just under 8Ei: both targets count bytes in int64)";
+
+    it("refuses cpu and memory that overflow int64, with exponents and E/Ei suffixes", () => {
+        expect(withResources("1e400", "99999999Ei")).to.deep.equal([
+            'workload "w": resources.limits.cpu is "1e400"; allowed: at most 9223372036.854775807 CPUs (Swarm counts them in int64 nanocores)',
+            `workload "w": resources.limits.memory is "99999999Ei"; allowed: ${bytesMax}`,
+        ]);
+        expect(withResources("10E", "8Ei")).to.have.length(2);
+        expect(withResources("9223372037", "9223372036854775808")).to.have.length(2);
+        expect(withResources("1e99999999", "1E99999999")).to.have.length(2);
+    });
+
+    it("accepts the largest values, exponents and E as exa, exactly (no float rounding)", () => {
+        expect(withResources("9223372036.854775807", "9223372036854775807")).to.deep.equal([]);
+        expect(withResources("9223372036.854775808", "7Ei")).to.deep.equal(['workload "w": resources.limits.cpu is "9223372036.854775808"; allowed: at most 9223372036.854775807 CPUs (Swarm counts them in int64 nanocores)']);
+        expect(withResources("2e0", "1E")).to.deep.equal([]);
+        expect(withResources("5e-1", "1e9")).to.deep.equal([]);
+    });
+
+    it("compares request and limit exactly, and refuses a volume size that overflows", () => {
+        expect(problemsOf({ resources: { requests: { cpu: "100m", memory: "9223372036854775807" }, limits: { cpu: "500m", memory: "9223372036854775806" } } })).to.deep.equal([
+            'workload "w": resources.requests.memory is "9223372036854775807"; allowed: at most resources.limits.memory (9223372036854775806)',
+        ]);
+        expect(problemsOf({ volumes: [{ name: "d", kind: "ephemeral", mountPath: "/d", size: "9Ei" }] })).to.deep.equal([`workload "w": volumes[0].size is "9Ei"; allowed: ${bytesMax}`]);
+    });
+
+    it("rounds up to whole units as apimachinery does, and the Swarm adapter converts every accepted form", async () => {
+        const { quantityUnits } = await import("../components/workload");
+        const { cpuToNanoCpus, memoryToBytes } = await import("../components/swarm/service");
+        expect(quantityUnits("0.1n", 9)).to.equal(1n);
+        expect(quantityUnits("1e-99999999", 9)).to.equal(1n);
+        expect(quantityUnits("1.5Gi", 0)).to.equal(1610612736n);
+        expect(quantityUnits("0", 9)).to.equal(0n);
+        expect(cpuToNanoCpus("2e0")).to.equal(2e9);
+        expect(cpuToNanoCpus("1500000u")).to.equal(1.5e9);
+        expect(memoryToBytes("1e9")).to.equal(1e9);
+        expect(memoryToBytes("1E")).to.equal(1e18);
+        expect(() => memoryToBytes("99999999Ei")).to.throw("more bytes than an int64 holds");
+    });
+});

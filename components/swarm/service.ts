@@ -6,7 +6,7 @@
 import * as crypto from "node:crypto";
 import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
-import { HEALTH_DEFAULTS, initialReplicas, parseQuantity, userOf } from "../workload";
+import { HEALTH_DEFAULTS, initialReplicas, quantityUnits, userOf } from "../workload";
 import type { HealthCheck, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 
 /** `ec2`: the routing mesh behind a load balancer; `local`: ports bound on this machine only. */
@@ -26,21 +26,26 @@ export const JOB_MAX_RUNS = 3;
 export const JOB_SPEC_LABEL = "dockyard.job-spec";
 export const CONVERGE_TIMEOUT = "5m";
 
-/** Kubernetes CPU quantity (`250m`, `0.5`, `2`) to Docker NanoCPUs (1 CPU = 1e9). */
+/**
+ * Kubernetes CPU quantity (`250m`, `0.5`, `2`, `2e0`: every form validateWorkloads accepts) to
+ * Docker NanoCPUs (1 CPU = 1e9), rounded up as Kubernetes rounds.
+ */
 export function cpuToNanoCpus(quantity: string, field = "cpu"): number {
-    const match = /^(\d+(?:\.\d+)?|\.\d+)(m?)$/.exec(quantity);
-    if (!match) throw new Error(`${field}: "${quantity}" is not a CPU quantity; allowed: cores such as 0.5 or 2, or millicores such as 250m`);
-    const nano = Math.round(parseQuantity(quantity)! * 1e9);
+    const units = quantityUnits(quantity, 9);
+    if (units === undefined) throw new Error(`${field}: "${quantity}" is not a CPU quantity; allowed: cores such as 0.5 or 2, or millicores such as 250m`);
+    if (units > 2n ** 63n - 1n) throw new Error(`${field}: "${quantity}" is more NanoCPUs than an int64 holds`);
+    const nano = Number(units);
     // The engine refuses less than a hundredth of a CPU (NanoCPUs below 1e7) at task start.
     if (nano < 1e7) throw new Error(`${field}: "${quantity}" is below the Docker minimum of 10m (0.01 CPU)`);
     return nano;
 }
 
-/** Kubernetes memory quantity (`256Mi`, `1G`, `512k`, `1000`) to bytes. */
+/** Kubernetes memory quantity (`256Mi`, `1G`, `512k`, `1000`, `1e9`) to bytes, rounded up. */
 export function memoryToBytes(quantity: string, field = "memory"): number {
-    const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|)$/.exec(quantity);
-    if (!match) throw new Error(`${field}: "${quantity}" is not a memory quantity; allowed: bytes with an optional suffix such as 256Mi, 1Gi or 500M`);
-    const bytes = Math.round(parseQuantity(quantity)!);
+    const units = quantityUnits(quantity, 0);
+    if (units === undefined) throw new Error(`${field}: "${quantity}" is not a memory quantity; allowed: bytes with an optional suffix such as 256Mi, 1Gi or 500M`);
+    if (units > 2n ** 63n - 1n) throw new Error(`${field}: "${quantity}" is more bytes than an int64 holds`);
+    const bytes = Number(units);
     // Docker refuses a memory limit under 6 MiB.
     if (bytes < 6 * 2 ** 20) throw new Error(`${field}: "${quantity}" is below the Docker minimum of 6Mi`);
     return bytes;
