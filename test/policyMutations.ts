@@ -817,6 +817,14 @@ export const MUTATIONS: readonly Mutation[] = [
             swarmContainer(s, "local-redis").mounts.push({ type: "volume", source: "hostroot", target: "/host", volumeOptions: { driverName: "local", driverOptions: { type: "none", o: "bind", device: "/" } } }),
     },
     {
+        id: "swarm-host-root-as-rbind-volume",
+        stack: "dev",
+        what: "api mounts the host's / through a local-driver volume with o=rbind",
+        target: { type: T.swarmService, name: "dev-api" },
+        mutate: (s) =>
+            swarmContainer(s, "dev-api").mounts.push({ type: "volume", source: "hostroot", target: "/host", volumeOptions: { driverName: "local", driverOptions: { type: "none", o: "ro,rbind", device: "/" } } }),
+    },
+    {
         id: "swarm-added-capability",
         stack: "dev",
         what: "api adds NET_ADMIN",

@@ -89,7 +89,8 @@ function hostPathOf(mount: Record<string, any>): string | undefined {
     if (mount.type === "bind") return String(mount.source ?? "");
     const options = mount.volumeOptions?.driverOptions ?? {};
     const localDriver = (mount.volumeOptions?.driverName ?? "local") === "local";
-    if (mount.type === "volume" && localDriver && String(options.o ?? "").split(",").includes("bind")) return String(options.device ?? "");
+    // moby/sys/mount parseOptions (vendored in moby/moby, flags_unix.go) turns both "bind" and "rbind" into MS_BIND.
+    if (mount.type === "volume" && localDriver && String(options.o ?? "").split(",").some((o) => o === "bind" || o === "rbind")) return String(options.device ?? "");
     return undefined;
 }
 
