@@ -55,6 +55,14 @@ export const EC2_TRUST_POLICY = {
 
 const parameterArn = (s: NodeIamScope, suffix: string) => `arn:${s.partition}:ssm:${s.region}:${s.accountId}:parameter${s.parameterPath}${suffix}`;
 
+/** `parameter/`, every ancestor of the stack's path, the path itself and everything below it. */
+export function pathReadResources(s: NodeIamScope): string[] {
+    const base = `arn:${s.partition}:ssm:${s.region}:${s.accountId}:parameter`;
+    const segments = s.parameterPath.split("/").filter(Boolean);
+    const ancestors = segments.slice(0, -1).map((_, i) => `${base}/${segments.slice(0, i + 1).join("/")}`);
+    return [`${base}/`, ...ancestors, parameterArn(s, ""), parameterArn(s, "/*")];
+}
+
 function logStatement(s: NodeIamScope): PolicyStatement {
     const group = `arn:${s.partition}:logs:${s.region}:${s.accountId}:log-group:${s.logGroupName}`;
     return { Sid: "ContainerLogsToStackLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [group, `${group}:log-stream:*`] };
@@ -95,7 +103,12 @@ export function workerPolicy(s: NodeIamScope): PolicyDocument {
                 Action: ["ssm:GetParameter"],
                 Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/manager-addresses"), parameterArn(s, "/join-address")],
             },
-            { Sid: "NeverTheManagerToken", Effect: "Deny", Action: [...PARAMETER_READS], Resource: parameterArn(s, "/manager-token") },
+            { Sid: "NeverTheManagerToken", Effect: "Deny", Action: PARAMETER_READS.filter((a) => a !== "ssm:GetParametersByPath"), Resource: parameterArn(s, "/manager-token") },
+            // GetParametersByPath is authorized against the path asked for, not the parameters it
+            // returns (Service Authorization Reference, AWS Systems Manager: its resource is the
+            // parameter ARN of the path), so a deny on the token's ARN never matched it: the
+            // stack's path, everything below it, and every ancestor a --recursive read would descend from.
+            { Sid: "NeverTheManagerTokenByPath", Effect: "Deny", Action: ["ssm:GetParametersByPath"], Resource: pathReadResources(s) },
             kmsStatement(s, ["kms:Decrypt"], parameterArn(s, "/worker-token")),
             logStatement(s),
             {
