@@ -15,6 +15,7 @@ import {
     secretDockerName,
     swarmMounts,
     swarmReplicas,
+    swarmServiceOptions,
     updateOrder,
 } from "../components/swarm/service";
 import { jobWaitScript } from "../components/swarm/jobs";
@@ -265,13 +266,23 @@ describe("swarm workloads on the local engine (mocks)", () => {
         expect(migrate.updateConfig).to.deep.equal({ parallelism: 1, delay: "0s", failureAction: "continue", monitor: "0s", maxFailureRatio: "0", order: "stop-first" });
     });
 
+    it("replaces a job's service on any change, deleting the old one first, and updates services in place", () => {
+        const migrate = serviceOf(resources, "local", "migrate");
+        expect(migrate.options).to.deep.include({ replaceOnChanges: ["*"], deleteBeforeReplace: true });
+        for (const name of ["redis", "api", "web"]) {
+            expect(serviceOf(resources, "local", name).options, name).to.deep.include({ replaceOnChanges: [], deleteBeforeReplace: false });
+        }
+        expect(swarmServiceOptions({ ...base, kind: "job" })).to.deep.equal({ replaceOnChanges: ["*"], deleteBeforeReplace: true });
+        expect(swarmServiceOptions(base)).to.deep.equal({});
+    });
+
     it("labels a job's tasks with the digest of its spec, which is what its wait waits for", () => {
         const migrate = serviceOf(resources, "local", "migrate").inputs as any;
         const wait = only(resources, "command:local:Command", "local-migrate-complete").inputs as any;
         const [label] = migrate.taskSpec.containerSpec.labels;
         expect(label.label).to.equal("dockyard.job-spec");
         expect(label.value).to.match(/^[0-9a-f]{16}$/);
-        expect(wait.triggers).to.deep.equal([label.value]);
+        expect(wait.triggers).to.deep.equal([label.value, "local-migrate-id"]);
         expect(wait.create).to.include(`\nspec='${label.value}'\n`);
         expect((serviceOf(resources, "local", "api").inputs as any).taskSpec.containerSpec).not.to.have.property("labels");
     });

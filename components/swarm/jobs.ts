@@ -11,6 +11,7 @@
  * would otherwise fail at once, and a rolled-back job would pass on the old spec's run.
  */
 import * as command from "@pulumi/command";
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { SwarmShell } from "../platform";
 import { shellQuote as q } from "./readiness";
@@ -70,21 +71,26 @@ exit 1
 }
 
 export interface JobCompletionArgs {
-    readonly service: pulumi.Resource;
-    readonly serviceName: pulumi.Input<string>;
+    /** The job's service, replaced on any change (`swarmServiceOptions`). */
+    readonly service: docker.Service;
     readonly shell: pulumi.Input<SwarmShell>;
-    /** The deployed spec's digest (`jobSpecDigest`): the wait runs again whenever it changes. */
+    /** The deployed spec's digest (`jobSpecDigest`). */
     readonly specDigest: pulumi.Input<string>;
 }
 
+/**
+ * The wait runs again whenever the spec's digest or the service's id changes: a replaced service
+ * (any change to it, `swarmServiceOptions`) runs the job again, its spec changed or not, and what
+ * runs after the job must wait for that run too.
+ */
 export function jobCompletion(name: string, args: JobCompletionArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     const script = pulumi
-        .all([args.serviceName, args.shell, args.specDigest])
+        .all([args.service.name, args.shell, args.specDigest])
         .apply(([serviceName, shell, specDigest]) => jobWaitScript({ serviceName, specDigest, shell, maxRuns: JOB_MAX_RUNS, timeoutSeconds: JOB_TIMEOUT_SECONDS, pollSeconds: 5 }));
     const timeouts = { create: `${JOB_TIMEOUT_SECONDS + 60}s`, update: `${JOB_TIMEOUT_SECONDS + 60}s` };
     return new command.local.Command(
         name,
-        { create: script, update: script, interpreter: ["/bin/bash", "-c"], triggers: [args.specDigest] },
+        { create: script, update: script, interpreter: ["/bin/bash", "-c"], triggers: [args.specDigest, args.service.id] },
         { ...opts, dependsOn: [args.service], customTimeouts: timeouts },
     );
 }

@@ -128,6 +128,8 @@ export function monitorSeconds(spec: WorkloadSpec): number {
  * `continue` the updater watches no task at all (same file), and the job wait (jobs.ts) alone
  * judges the run. The Docker provider has no Swarm job mode (`replicated-job`) to use instead:
  * its `mode` knows `replicated` and `global` only (terraform-provider-docker resource_docker_service.go).
+ * Pulumi replaces a job's service rather than update it (`swarmServiceOptions`); this holds for
+ * updates made on the engine itself, such as `docker service update --with-registry-auth`.
  */
 export const JOB_UPDATE_CONFIG: Inputs.ServiceUpdateConfig = { parallelism: 1, delay: "0s", failureAction: "continue", monitor: "0s", maxFailureRatio: "0", order: "stop-first" };
 
@@ -162,6 +164,28 @@ export function swarmRestartPolicy(spec: WorkloadSpec): Inputs.ServiceTaskSpecRe
 }
 
 export const isJob = (spec: WorkloadSpec) => (spec.kind ?? "service") === "job";
+
+/**
+ * A job's service is replaced on any change, never updated in place. An in-place update re-runs a
+ * job that already completed whenever the task spec differs in the least, pull options included:
+ * swarmkit's updater replaces every task it finds dirty, a completed task of a job that restarts
+ * `on-failure` counts as updatable (moby/swarmkit manager/orchestrator/restart/restart.go
+ * UpdatableTasksInSlot), and `IsTaskDirty` ignores a change of `PullOptions` only for a task between
+ * Ready and Running (manager/orchestrator/task.go), never for a completed one. The Docker provider
+ * sends the registry auth with every update, whatever changed (kreuzwerker/terraform-provider-docker
+ * internal/provider/resource_docker_service_funcs.go resourceDockerServiceUpdate), the daemon stores
+ * it as the spec's `PullOptions` (moby/moby daemon/cluster/services.go UpdateService), and that auth
+ * is a new ECR token whenever the helper fetched one (tokens last 12 hours; a fresh CI runner has no
+ * cached one): so a change of a label or of the update policy re-ran a finished job, and its wait,
+ * triggered by the task spec only, never noticed (test/contract/swarm.contract.ts shows both). Replaced, the old service and its
+ * tasks go first (delete before replace: the service name is fixed and engine-wide), the new one runs
+ * the job once, and the wait runs again because its triggers carry the service id (jobs.ts).
+ * `replaceOnChanges: ["*"]` covers every property (pulumi/pulumi v3.248.0
+ * sdk/go/common/resource/properties_path.go Contains: `*` contains any path).
+ */
+export function swarmServiceOptions(spec: WorkloadSpec): { replaceOnChanges?: string[]; deleteBeforeReplace?: boolean } {
+    return isJob(spec) ? { replaceOnChanges: ["*"], deleteBeforeReplace: true } : {};
+}
 const hasPublicPort = (spec: WorkloadSpec) => (spec.ports ?? []).some((p) => p.public);
 
 /**

@@ -33,6 +33,7 @@ import {
     swarmRestartPolicy,
     swarmRollbackConfig,
     swarmSecretReference,
+    swarmServiceOptions,
     swarmUpdateConfig,
     userIds,
 } from "./service";
@@ -151,7 +152,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             {
                 name: `${stack}-${spec.name}`,
                 // Service labels, not the task template's: swarmkit restarts tasks only when the task spec
-                // changes (moby/swarmkit manager/orchestrator/task.go IsTaskDirty). Not on jobs, which an update re-runs.
+                // changes (moby/swarmkit manager/orchestrator/task.go IsTaskDirty). Not on jobs: any change replaces a job's service, which runs it again.
                 labels: [...swarmLabels(stack, spec), ...(args.commit && !isJob(spec) ? [{ label: "dockyard.commit", value: args.commit }] : [])],
                 mode: { replicated: { replicas } },
                 taskSpec: specDigest ? { ...taskSpec, containerSpec: { ...containerSpec, labels: [{ label: JOB_SPEC_LABEL, value: specDigest }] } } : taskSpec,
@@ -161,13 +162,13 @@ export class SwarmWorkload extends pulumi.ComponentResource {
                 // A finished job is never "running", so waiting for convergence would time out.
                 convergeConfig: isJob(spec) ? undefined : { delay: "5s", timeout: CONVERGE_TIMEOUT },
             },
-            { ...dockerOpts, dependsOn: [...platform.dependsOn, ...(args.after ?? []), ...volumeDirectories] },
+            { ...dockerOpts, ...swarmServiceOptions(spec), dependsOn: [...platform.dependsOn, ...(args.after ?? []), ...volumeDirectories] },
         );
         this.serviceName = this.service.name;
         if (isJob(spec)) {
             this.completion = jobCompletion(
                 `${name}-complete`,
-                { service: this.service, serviceName: this.serviceName, shell: platform.shell, specDigest: specDigest! },
+                { service: this.service, shell: platform.shell, specDigest: specDigest! },
                 { parent: this },
             );
         }

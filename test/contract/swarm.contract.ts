@@ -227,6 +227,81 @@ describe("Swarm adapter on a real engine", function () {
         });
     });
 
+    describe("a completed job updated in place: why a job's service is replaced on any change, never updated (components/swarm/service.ts swarmServiceOptions)", () => {
+        const name = `${CONTRACT_STACK}-inplace`;
+        const job: WorkloadSpec = {
+            name: "inplace",
+            kind: "job",
+            image: { ref: TEST_IMAGE },
+            command: ["sh", "-c", "echo ran inplace"],
+            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+        };
+        /** Registry auth as the Docker provider sends it (X-Registry-Auth); ECR hands out a new token at least every 12 hours. */
+        const auth = (token: string) => ({ username: "AWS", password: token, serveraddress: "123456789012.dkr.ecr.eu-west-1.amazonaws.com" });
+        let declaredSpec: Json;
+        let wait: string;
+        const runs = () => spawnSync("docker", ["service", "logs", "--raw", name], { encoding: "utf8" }).stdout.split("\n").filter((l) => l === "ran inplace").length;
+        const completedRuns = async () => (await tasksOf(name)).filter((t) => t.Status.State === "complete").length;
+        /** What the provider does on `up` when anything of the service changed: the whole spec, and the registry auth. */
+        async function updateAsTheProvider(spec: Json, token: string): Promise<void> {
+            const current = await specOf(name);
+            await docker.getService(name).update(auth(token), { _query: { version: current.Version.Index }, _body: spec } as any);
+        }
+        /** Waits long enough for swarmkit to have started any run the update causes, and for that run to end. */
+        const settle = () => sleep(10_000);
+
+        before(async () => {
+            const { services, waits } = await declareLocalStack(TEST_IMAGE, [job]);
+            declaredSpec = serviceSpec(services[0].rawInputs, idMap);
+            wait = String(waits[0].rawInputs.create);
+            await docker.createService(auth("token-1"), declaredSpec);
+            const done = runWait(wait);
+            expect(done.status, done.stderr).to.equal(0);
+            await settle();
+            expect(runs(), "runs after create").to.equal(1);
+        });
+
+        it("a service label added with the CLI, which keeps the stored registry auth, leaves the completed job alone", async () => {
+            const update = spawnSync("docker", ["service", "update", "--detach", "--label-add", "dockyard.example=1", name], { encoding: "utf8" });
+            expect(update.status, update.stderr).to.equal(0);
+            await settle();
+            expect(runs(), "runs").to.equal(1);
+            expect(await completedRuns()).to.equal(1);
+        });
+
+        it("the same label change sent as the provider sends it, with a fresh registry auth, runs the completed job again, and its wait cannot tell", async () => {
+            const relabelled = { ...declaredSpec, Labels: { ...declaredSpec.Labels, "dockyard.example": "2" } };
+            await updateAsTheProvider(relabelled, "token-2");
+            await settle();
+            expect(runs(), "runs").to.equal(2);
+            expect(await completedRuns()).to.equal(2);
+            // The task spec, and so the digest that labels its tasks and triggers its wait, is the one deployed before:
+            // nothing made Pulumi run the wait again, and run anyway it passes on the earlier run.
+            expect((await specOf(name)).Spec.TaskTemplate.ContainerSpec.Labels["dockyard.job-spec"]).to.equal(declaredSpec.TaskTemplate.ContainerSpec.Labels["dockyard.job-spec"]);
+            const again = runWait(wait);
+            expect(again.status, again.stderr).to.equal(0);
+        });
+
+        it("so does a refresh of the stored auth alone (docker service update --with-registry-auth), as a timer for the 12-hour ECR token would run it", async () => {
+            const refresh = spawnSync("docker", ["service", "update", "--detach", "--with-registry-auth", name], { encoding: "utf8" });
+            expect(refresh.status, refresh.stderr).to.equal(0);
+            await settle();
+            expect(runs(), "runs").to.equal(3);
+        });
+
+        it("replaced instead (delete, then create, as deleteBeforeReplace orders it), the job runs exactly once more and its wait judges that run", async () => {
+            await docker.getService(name).remove();
+            await waitFor(`${name} to be gone`, async () => ((await docker.listServices()).some((s) => s.Spec?.Name === name) ? undefined : true));
+            await docker.createService(auth("token-3"), declaredSpec);
+            const done = runWait(wait);
+            expect(done.status, done.stderr).to.equal(0);
+            await settle();
+            const tasks = await tasksOf(name);
+            expect(tasks.map((t) => t.Status.State)).to.deep.equal(["complete"]);
+            expect(runs(), "runs of the new service").to.equal(1);
+        });
+    });
+
     it("fails tasks below the CPU and memory minimums that the mapping refuses up front", async () => {
         const template = created[Object.keys(created).find((n) => !isJob(created[n].workload))!].spec;
         const probe = async (suffix: string, limits: Json) => {
