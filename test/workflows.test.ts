@@ -165,6 +165,20 @@ describe("GitHub workflows", () => {
             }
         });
 
+        it("no step turns on provider debug logs, which print the Docker provider's registry auth (docs/swarm.md)", () => {
+            const debugInputs = ["debug", "log-verbosity", "log-flow"];
+            for (const [name, id, job] of allJobs()) {
+                for (const step of stepsUsing(job, "pulumi/actions")) {
+                    expect(Object.keys(step.with ?? {}).filter((k) => debugInputs.includes(k)), `${name} ${id} ${step.name}`).to.deep.equal([]);
+                }
+                for (const step of job.steps as Step[]) {
+                    expect(step.run ?? "", `${name} ${id} ${step.name}`).not.to.match(/\bpulumi\b[^\n]*(--debug|--logtostderr|--logflow|\s-v\b|\s-v=|--verbose)/);
+                }
+            }
+            for (const name of NAMES) expect(read(name), name).not.to.match(/TF_LOG|PULUMI_DEBUG|TF_LOG_PROVIDER/);
+            expect(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "swarm.md"), "utf8")).to.include("`debug`, `log-verbosity` and `log-flow` stay unset; a test checks");
+        });
+
         it("nothing is exported to later steps through GITHUB_ENV (the SSH agent's socket goes to the deploy step only)", () => {
             for (const name of NAMES) expect(read(name), name).not.to.include("GITHUB_ENV");
             const deploy = parse("deploy.yml");
