@@ -263,7 +263,7 @@ describe("swarm cluster: nodes", () => {
     });
 
     it("never replaces a node for a newer AMI unless swarm.amiId pins one", () => {
-        expect(nodeIgnoreChanges("manager", "")).to.deep.equal(["userData"]);
+        expect(nodeIgnoreChanges("manager", "")).to.deep.equal(["ami", "userData"]);
         expect(nodeIgnoreChanges("manager", "ami-0123456789abcdef0")).to.deep.equal(["userData"]);
         expect(nodeIgnoreChanges("worker", "")).to.deep.equal(["imageId"]);
         expect(nodeIgnoreChanges("worker", "ami-0123456789abcdef0")).to.deep.equal([]);

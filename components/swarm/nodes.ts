@@ -29,16 +29,16 @@ export function amiParameterName(architecture: "arm64" | "x86_64"): string {
 }
 
 /**
- * What `pulumi up` leaves alone on a node. A worker ignores the AMI unless `swarm.amiId` pins it
- * (then a new pin rolls the group). A manager's AMI is never ignored: `planManagers` passes the
- * one it runs now. A manager's user data is ignored, because changing it would stop and start
- * every manager at once; the engine then keeps the recorded user data even for a replacement
- * (pulumi v3.248.0 pkg/resource/deploy/step_generator.go, `processIgnoreChanges`), so a manager
- * runs the bootstrap of the stack's first `up` for its whole life, replaced or not.
+ * What `pulumi up` leaves alone on a node: the AMI unless `swarm.amiId` pins it, so a manager the
+ * EC2 lookup of `planManagers` missed can never be replaced for a newer release; and a manager's
+ * user data, because changing it would stop and start every manager at once. The engine keeps the
+ * recorded value of an ignored input even for a replacement (pulumi v3.248.0
+ * pkg/resource/deploy/step_generator.go, `processIgnoreChanges`), so a manager runs the bootstrap
+ * of the stack's first `up` for its whole life, replaced or not.
  */
 export function nodeIgnoreChanges(kind: "manager" | "worker", amiId: string): string[] {
-    if (kind === "manager") return ["userData"];
-    return amiId === "" ? ["imageId"] : [];
+    const ami = amiId === "" ? [kind === "manager" ? "ami" : "imageId"] : [];
+    return kind === "manager" ? [...ami, "userData"] : ami;
 }
 
 export interface ScheduledCapacity {
