@@ -78,6 +78,12 @@ describe("swarm managers change one per up (issue 14 item 7)", () => {
         expect(plan.disrupted).to.deep.equal([3, 4]);
     });
 
+    it("moves no AMI in an up that adds managers, which must join first (cold review of b62a90a, finding 4)", () => {
+        const plan = planManagers(running(["a"]), want(3, "b", true));
+        expect(amis(plan)).to.deep.equal(["a", "b", "b"]);
+        expect(plan.disrupted).to.deep.equal([]);
+    });
+
     it("takes the newer of two instances with one index (an interrupted replacement) as the manager", () => {
         const live = [...running(["a", "a", "a"]), { index: 2, ami: "b", instanceType: "t4g.small", subnetId: "subnet-c", launchTime: "2026-11-30T00:00:00Z" }];
         const plan = planManagers(live, want(3, "b", true));

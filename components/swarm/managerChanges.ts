@@ -59,7 +59,7 @@ export interface ManagerPlan {
  * Each manager's runtime after this `up`. A new manager gets the desired runtime. A running one
  * keeps its own, except that one of them (the last that differs) moves to the configured instance
  * type and, when pinned, AMI; a type of another architecture brings the AMI for it too, since an
- * AMI serves one architecture. Nothing moves while a manager is removed or changes subnet in the same `up`.
+ * AMI serves one architecture. Nothing moves while a manager is added, removed or changes subnet in the same `up`.
  */
 export function planManagers(live: readonly LiveManager[], want: DesiredManagers): ManagerPlan {
     const current = new Map<number, LiveManager>();
@@ -73,7 +73,9 @@ export function planManagers(live: readonly LiveManager[], want: DesiredManagers
         return m ? { ami: m.ami, instanceType: m.instanceType } : want.desired;
     });
     const rolled: number[] = [];
-    if (removed.length === 0 && moved.length === 0) {
+    // Nor while new managers are still to join: rolling one then could take the old majority away (1 → 3 with a new pin).
+    const added = want.subnetIds.some((_, i) => !current.has(i)) && current.size > 0;
+    if (removed.length === 0 && moved.length === 0 && !added) {
         for (let i = count - 1; i >= 0; i--) {
             if (!current.has(i)) continue;
             const typeChanged = runtimes[i].instanceType !== want.desired.instanceType;
