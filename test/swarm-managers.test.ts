@@ -4,7 +4,7 @@ import { renderStack } from "./harness";
 
 const SUBNETS = ["subnet-a", "subnet-b", "subnet-c"];
 const running = (amis: string[], instanceType = "t4g.small", subnets = SUBNETS): LiveManager[] =>
-    amis.map((ami, index) => ({ index, ami, instanceType, subnetId: subnets[index % subnets.length], launchTime: `2026-11-0${index + 1}T00:00:00Z` }));
+    amis.map((ami, index) => ({ instanceId: `i-${index}`, indexTag: String(index), index, ami, instanceType, subnetId: subnets[index % subnets.length], launchTime: `2026-11-0${index + 1}T00:00:00Z` }));
 const want = (count: number, ami: string, amiPinned: boolean, instanceType = "t4g.small", subnets = SUBNETS): DesiredManagers => ({
     subnetIds: Array.from({ length: count }, (_, i) => subnets[i % subnets.length]),
     desired: { ami, instanceType },
@@ -84,11 +84,18 @@ describe("swarm managers change one per up (issue 14 item 7)", () => {
         expect(plan.disrupted).to.deep.equal([]);
     });
 
-    it("takes the newer of two instances with one index (an interrupted replacement) as the manager", () => {
-        const live = [...running(["a", "a", "a"]), { index: 2, ami: "b", instanceType: "t4g.small", subnetId: "subnet-c", launchTime: "2026-11-30T00:00:00Z" }];
+    it("takes the newer of two instances with one index (an interrupted replacement) as the manager and rolls nothing else that up (cold review of b62a90a, M3)", () => {
+        const live = [...running(["a", "a", "a"]), { instanceId: "i-2b", indexTag: "2", index: 2, ami: "b", instanceType: "t4g.small", subnetId: "subnet-c", launchTime: "2026-11-30T00:00:00Z" }];
         const plan = planManagers(live, want(3, "b", true));
-        expect(amis(plan)).to.deep.equal(["a", "b", "b"]);
-        expect(plan.disrupted).to.deep.equal([1]);
+        expect(amis(plan)).to.deep.equal(["a", "a", "b"]);
+        expect(plan.disrupted).to.deep.equal([2]);
+        expect(plan.problem).to.equal(undefined);
+    });
+
+    it("refuses managers without a usable dockyard:swarm-index tag instead of replacing them (cold review of b62a90a, H2)", () => {
+        const live = running(["a", "a", "a"]).map((m, i) => (i === 0 ? m : { ...m, indexTag: i === 1 ? undefined : "x", index: NaN }));
+        const plan = planManagers(live, want(3, "ami-latest", false));
+        expect(plan.problem).to.match(/^dockyard:swarm\.managers: 2 of the stack's 3 manager instances have no usable dockyard:swarm-index tag \(i-1: null, i-2: "x"\); allowed: an integer 0 to 2/);
     });
 
     it("asks EC2 for the stack's own managers that are not terminated", async () => {

@@ -26,6 +26,9 @@ import { stackTags } from "../tags";
 
 /** A running manager as EC2 reports it. */
 export interface LiveManager {
+    readonly instanceId: string;
+    /** The dockyard:swarm-index tag as EC2 has it (undefined when missing). */
+    readonly indexTag?: string;
     readonly index: number;
     readonly ami: string;
     readonly instanceType: string;
@@ -62,10 +65,25 @@ export interface ManagerPlan {
  * AMI serves one architecture. Nothing moves while a manager is added, removed or changes subnet in the same `up`.
  */
 export function planManagers(live: readonly LiveManager[], want: DesiredManagers): ManagerPlan {
+    const count = want.subnetIds.length;
+    // Fail closed (cold review of b62a90a, H2): a manager without a usable index would count as
+    // missing and get the desired runtime, so every such manager would be replaced in one update.
+    const unindexed = live.filter((m) => !Number.isInteger(m.index) || m.index < 0);
+    if (unindexed.length > 0) {
+        return {
+            runtimes: want.subnetIds.map(() => want.desired),
+            disrupted: [],
+            problem:
+                `dockyard:swarm.managers: ${unindexed.length} of the stack's ${live.length} manager instances have no usable dockyard:swarm-index tag ` +
+                `(${unindexed.map((m) => `${m.instanceId}: ${JSON.stringify(m.indexTag ?? null)}`).join(", ")}); allowed: an integer 0 to ${count - 1}. ` +
+                "Without it the update would replace those managers at once; restore the tag (see docs/swarm.md, \"Replacing a manager\")",
+        };
+    }
     const current = new Map<number, LiveManager>();
     // Two instances with one index: an interrupted replacement; the newer one is the manager Pulumi keeps.
     for (const m of [...live].sort((a, b) => a.launchTime.localeCompare(b.launchTime))) current.set(m.index, m);
-    const count = want.subnetIds.length;
+    // This up deletes the older one (Pulumi's pending delete), so it rolls nothing else (cold review of b62a90a, M3).
+    const duplicated = [...current.keys()].filter((i) => live.filter((m) => m.index === i).length > 1);
     const removed = [...current.keys()].filter((i) => i >= count).sort((a, b) => a - b);
     const moved = want.subnetIds.map((subnet, i) => (current.has(i) && subnet !== current.get(i)!.subnetId ? i : -1)).filter((i) => i >= 0);
     const runtimes = want.subnetIds.map((_, i) => {
@@ -75,7 +93,7 @@ export function planManagers(live: readonly LiveManager[], want: DesiredManagers
     const rolled: number[] = [];
     // Nor while new managers are still to join: rolling one then could take the old majority away (1 → 3 with a new pin).
     const added = want.subnetIds.some((_, i) => !current.has(i)) && current.size > 0;
-    if (removed.length === 0 && moved.length === 0 && !added) {
+    if (removed.length === 0 && moved.length === 0 && !added && duplicated.length === 0) {
         for (let i = count - 1; i >= 0; i--) {
             if (!current.has(i)) continue;
             const typeChanged = runtimes[i].instanceType !== want.desired.instanceType;
@@ -88,7 +106,7 @@ export function planManagers(live: readonly LiveManager[], want: DesiredManagers
             }
         }
     }
-    const disrupted = [...removed, ...moved, ...rolled].sort((a, b) => a - b);
+    const disrupted = [...new Set([...removed, ...moved, ...rolled, ...duplicated])].sort((a, b) => a - b);
     return { runtimes, disrupted, problem: disruptionProblem(current.size, count, removed, moved) };
 }
 
@@ -109,6 +127,9 @@ export function disruptionProblem(running: number, count: number, removed: reado
     );
 }
 
+/** EC2 states of an instance that is (or may again be) a swarm member. */
+const LIVE_STATES = ["pending", "running", "stopping", "stopped"];
+
 /** The stack's manager instances that EC2 has not terminated, with the AMI and type each runs. */
 export function liveManagers(config: StackConfig, opts: pulumi.InvokeOutputOptions): pulumi.Output<LiveManager[]> {
     const tags = stackTags(config);
@@ -119,21 +140,32 @@ export function liveManagers(config: StackConfig, opts: pulumi.InvokeOutputOptio
                 { name: "tag:dockyard:stack", values: [tags["dockyard:stack"]] },
                 { name: "tag:dockyard:role", values: ["first-manager", "manager"] },
             ],
-            instanceStateNames: ["pending", "running", "stopping", "stopped"],
+            instanceStateNames: [...LIVE_STATES],
         },
         opts,
     );
+    // getInstance by id also returns an instance terminated since getInstances listed it
+    // (terraform-provider-aws internal/service/ec2 findInstance only asserts a single result), so
+    // its state is checked again (cold review of b62a90a, L1).
     return found.ids.apply((ids) =>
-        pulumi.all(
-            [...ids].sort().map((instanceId) =>
-                aws.ec2.getInstanceOutput({ instanceId }, opts).apply((i): LiveManager => ({
-                    index: Number(i.tags["dockyard:swarm-index"]),
-                    ami: i.ami,
-                    instanceType: i.instanceType,
-                    subnetId: i.subnetId,
-                    launchTime: i.launchTime,
-                })),
-            ),
-        ),
+        pulumi
+            .all(
+                [...ids].sort().map((instanceId) =>
+                    aws.ec2.getInstanceOutput({ instanceId }, opts).apply((i): LiveManager | undefined =>
+                        LIVE_STATES.includes(i.instanceState)
+                            ? {
+                                  instanceId,
+                                  indexTag: i.tags["dockyard:swarm-index"],
+                                  index: /^\d+$/.test(i.tags["dockyard:swarm-index"] ?? "") ? Number(i.tags["dockyard:swarm-index"]) : NaN,
+                                  ami: i.ami,
+                                  instanceType: i.instanceType,
+                                  subnetId: i.subnetId,
+                                  launchTime: i.launchTime,
+                              }
+                            : undefined,
+                    ),
+                ),
+            )
+            .apply((ms) => ms.filter((m): m is LiveManager => m !== undefined)),
     );
 }
