@@ -82,6 +82,21 @@ describe("swarm cloud-init", () => {
                 expect(result.stdout).to.include("Valid cloud-config");
             });
 
+            it("ships its scripts without comments, and bash parses them exactly as their commented source", () => {
+                const files = YAML.parse(rendered).write_files as { path: string; content: string }[];
+                for (const [file, source] of Object.entries(nodeScripts(settings(role)))) {
+                    const shipped = files.find((f) => f.path === file)?.content ?? "";
+                    const comments = shipped.split("\n").filter((line, i) => i > 0 && /^\s*#/.test(line));
+                    expect(comments.every((line) => /# shellcheck |\(rendered by /.test(line)), `${file}: ${comments.join("\n")}`).to.equal(true);
+                    // declare -f prints a function as bash parsed it, comments gone: equal output means equal code.
+                    const parsed = (script: string) =>
+                        spawnSync("bash", ["-c", 'eval "dockyard_script() {\n$SCRIPT\n}" && declare -f dockyard_script'], { encoding: "utf8", env: { ...process.env, SCRIPT: script } });
+                    const [ofSource, ofShipped] = [parsed(source), parsed(shipped)];
+                    expect(ofSource.status, ofSource.stderr).to.equal(0);
+                    expect(ofShipped.stdout, file).to.equal(ofSource.stdout);
+                }
+            });
+
             it("installs scripts that pass shellcheck", () => {
                 const files = YAML.parse(rendered).write_files as { path: string; content: string; permissions: string }[];
                 const scripts = files.filter((f) => f.content.startsWith("#!/bin/bash"));

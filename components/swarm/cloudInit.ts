@@ -427,6 +427,22 @@ echo "dockyard-prune: $(docker image prune --all --force | tail -n 1)"
 /** Seconds between two image prunes: a day. */
 export const PRUNE_EVERY_SECONDS = 86_400;
 
+/**
+ * A script as it goes into the user data: without its whole-line comments, which stay here in the
+ * source. EC2 refuses user data over 16 KB in raw form, before base64 (EC2 User Guide, "Work with
+ * instance user data"; RunInstances fails validation, kubicorn/kubicorn#667), and the first
+ * manager's comments alone were over 3 KB of it. Kept: the shebang, the "rendered by" line that
+ * tells an operator on the node where the script comes from, and shellcheck directives. Safe
+ * because no script has a here-document or a multi-line string, where a `#` line is data; a test
+ * compares what bash parses from both forms.
+ */
+export function withoutComments(script: string): string {
+    return script
+        .split("\n")
+        .filter((line, i) => i === 0 || !/^\s*#/.test(line) || /^\s*# shellcheck |\(rendered by /.test(line))
+        .join("\n");
+}
+
 /** The node's whole user data: a `#cloud-config` document. */
 export function renderCloudInit(s: BootstrapSettings): string {
     const timer = s.role === "worker" ? "dockyard-lifecycle" : "dockyard-reaper";
@@ -435,7 +451,7 @@ export function renderCloudInit(s: BootstrapSettings): string {
         packages: ["docker", "amazon-ecr-credential-helper", "jq", "nfs-utils"],
         ...sshUsers(s),
         write_files: [
-            ...Object.entries(nodeScripts(s)).map(([path, content]) => ({ path, permissions: "0750", owner: "root:root", content })),
+            ...Object.entries(nodeScripts(s)).map(([path, script]) => ({ path, permissions: "0750", owner: "root:root", content: withoutComments(script) })),
             ...(s.role === "worker"
                 ? timerUnits(timer, "dockyard: leave the swarm when the worker group terminates this instance", 15)
                 : timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60)),
