@@ -163,7 +163,7 @@ describe("swarm cloud-init", () => {
         expect(worker.trimEnd().endsWith("start_timers")).to.equal(true);
         expect(YAML.parse(renderCloudInit(settings("worker"))).runcmd).to.deep.equal([["/usr/local/sbin/dockyard-bootstrap"]]);
         expect(nodeTimers("worker")).to.deep.equal(["dockyard-lifecycle.timer", "dockyard-prune.timer"]);
-        expect(nodeTimers("manager")).to.deep.equal(["dockyard-reaper.timer", "dockyard-prune.timer"]);
+        expect(nodeTimers("manager")).to.deep.equal(["dockyard-reaper.timer", "dockyard-registry-refresh.timer", "dockyard-prune.timer"]);
         for (const role of ["first-manager", "manager"] as const) {
             const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
             expect(script, role).not.to.include("set-instance-health");

@@ -15,6 +15,7 @@
  * lifecycle hook, so a scale-in leaves no ghosts that would break quorum arithmetic.
  */
 import * as YAML from "yaml";
+import { REGISTRY_REFRESH_PATH, REGISTRY_REFRESH_TIMER, registryRefreshScript, registryRefreshUnits } from "./registryRefresh";
 
 export type NodeRole = "first-manager" | "manager" | "worker";
 
@@ -74,7 +75,7 @@ get_param() {
 
 /** The systemd timers a node runs once it has joined: its role's and the image prune. */
 export function nodeTimers(role: NodeRole): string[] {
-    return [role === "worker" ? "dockyard-lifecycle.timer" : "dockyard-reaper.timer", "dockyard-prune.timer"];
+    return [...(role === "worker" ? ["dockyard-lifecycle.timer"] : ["dockyard-reaper.timer", REGISTRY_REFRESH_TIMER]), "dockyard-prune.timer"];
 }
 
 /**
@@ -388,7 +389,9 @@ function timerUnits(name: string, description: string, everySeconds: number) {
 export function nodeScripts(s: BootstrapSettings): Record<string, string> {
     return {
         "/usr/local/sbin/dockyard-bootstrap": bootstrapScript(s),
-        ...(s.role === "worker" ? { "/usr/local/sbin/dockyard-lifecycle": lifecycleScript(s) } : { "/usr/local/sbin/dockyard-reaper": reaperScript(s) }),
+        ...(s.role === "worker"
+            ? { "/usr/local/sbin/dockyard-lifecycle": lifecycleScript(s) }
+            : { "/usr/local/sbin/dockyard-reaper": reaperScript(s), [REGISTRY_REFRESH_PATH]: registryRefreshScript() }),
         "/usr/local/sbin/dockyard-prune": pruneScript(),
     };
 }
@@ -454,7 +457,7 @@ export function renderCloudInit(s: BootstrapSettings): string {
             ...Object.entries(nodeScripts(s)).map(([path, script]) => ({ path, permissions: "0750", owner: "root:root", content: withoutComments(script) })),
             ...(s.role === "worker"
                 ? timerUnits(timer, "dockyard: leave the swarm when the worker group terminates this instance", 15)
-                : timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60)),
+                : [...timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60), ...registryRefreshUnits()]),
             ...timerUnits("dockyard-prune", "dockyard: remove images no container uses", PRUNE_EVERY_SECONDS),
         ],
         // The bootstrap starts the node's timers itself, once the node has joined (nodeTimers).

@@ -1,0 +1,190 @@
+/**
+ * The managers' registry-auth refresh (issue 14 item 1, the nodes' half; components/swarm/registryRefresh.ts):
+ * the rendered script runs against a fake `docker` that knows only the calls the real CLI takes in
+ * the forms the script uses, over a fixture of services, and records them.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import * as YAML from "yaml";
+import { bootstrapSettings } from "../components/swarm/cluster";
+import { nodeScripts, nodeTimers, renderCloudInit } from "../components/swarm/cloudInit";
+import {
+    REGISTRY_REFRESH_EVERY_SECONDS,
+    REGISTRY_REFRESH_PATH,
+    REGISTRY_REFRESH_TIMER,
+    registryRefreshScript,
+    registryRefreshUnits,
+} from "../components/swarm/registryRefresh";
+import { stackConfig } from "./harness";
+
+const REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+interface FakeService {
+    id: string;
+    name: string;
+    image: string;
+    labels: Record<string, string>;
+    updateState?: string;
+    /** The daemon refuses its update (e.g. "update out of sequence"). */
+    refuses?: boolean;
+}
+
+/**
+ * The fake CLI. `service ls --filter label=K=V` matches like dockerd (the label K with the value V);
+ * `service inspect` answers only the script's format; `service update` takes only
+ * `--with-registry-auth --detach ID` and, as the real CLI does, prints the service id on success.
+ */
+const FAKE_DOCKER = String.raw`#!/usr/bin/env node
+const fs = require("fs");
+const args = process.argv.slice(2);
+const world = JSON.parse(fs.readFileSync(process.env.FAKE_WORLD, "utf8"));
+fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args, env: { DOCKER_CONFIG: process.env.DOCKER_CONFIG, AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE } }) + "\n");
+const refuse = (why) => { process.stderr.write("fake docker: " + why + ": " + args.join(" ") + "\n"); process.exit(1); };
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const byId = (id) => world.services.find((s) => s.id === id) || refuse("Error: no such service: " + id);
+if (same(args, ["node", "inspect", "self", "--format", "{{.ManagerStatus.Leader}}"])) {
+  if (!world.inSwarm) refuse("Error response from daemon: This node is not a swarm manager.");
+  process.stdout.write(String(world.leader) + "\n");
+} else if (args[0] === "service" && args[1] === "ls" && args.length === 5 && args[2] === "-q" && args[3] === "--filter" && args[4].startsWith("label=")) {
+  const [key, value] = args[4].slice(6).split(/=(.*)/s);
+  for (const s of world.services) if (value === undefined ? key in s.labels : s.labels[key] === value) process.stdout.write(s.id + "\n");
+} else if (args[0] === "service" && args[1] === "inspect" && args.length === 5 && args[3] === "--format") {
+  if (args[4] !== "{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}{{end}}") refuse("unexpected format");
+  const s = byId(args[2]);
+  process.stdout.write(s.name + "|" + s.image + "|" + (s.updateState || "") + "\n");
+} else if (args[0] === "service" && args[1] === "update") {
+  if (!same(args.slice(2, -1), ["--with-registry-auth", "--detach"])) refuse("only --with-registry-auth --detach");
+  const s = byId(args[args.length - 1]);
+  if (s.refuses) refuse("Error response from daemon: rpc error: code = Unknown desc = update out of sequence");
+  process.stdout.write(s.id + "\n");
+} else refuse("not a call the refresh makes");
+`;
+
+function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[] }) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-refresh-"));
+    try {
+        fs.mkdirSync(path.join(dir, "bin"));
+        fs.writeFileSync(path.join(dir, "bin", "docker"), FAKE_DOCKER, { mode: 0o755 });
+        fs.mkdirSync(path.join(dir, "docker-config"));
+        // What the bootstrap writes (cloudInit.ts configure_docker).
+        fs.writeFileSync(path.join(dir, "docker-config", "config.json"), JSON.stringify({ credHelpers: { [REGISTRY]: "ecr-login" } }));
+        fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(world));
+        fs.writeFileSync(path.join(dir, "calls.jsonl"), "");
+        const result = spawnSync("bash", ["-c", registryRefreshScript()], {
+            encoding: "utf8",
+            env: {
+                PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+                DOCKER_CONFIG: path.join(dir, "docker-config"),
+                FAKE_WORLD: path.join(dir, "world.json"),
+                FAKE_CALLS: path.join(dir, "calls.jsonl"),
+            },
+        });
+        const calls = fs
+            .readFileSync(path.join(dir, "calls.jsonl"), "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as { args: string[]; env: Record<string, string | undefined> });
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, updates: calls.filter((c) => c.args[1] === "update").map((c) => c.args) };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+const service = (id: string, over: Partial<FakeService> = {}): FakeService => ({
+    id,
+    name: `dev-${id}`,
+    image: `${REGISTRY}/dockyard/dev/${id}@sha256:${"a".repeat(64)}`,
+    labels: { "dockyard.stack": "dev", "dockyard.workload": id, "dockyard.kind": "service" },
+    ...over,
+});
+
+describe("swarm registry-auth refresh", () => {
+    it("on the leader, stores a fresh auth in every long-running service of the stack's registry with nothing else changed, through the uncached ECR helper", () => {
+        const out = run({
+            inSwarm: true,
+            leader: true,
+            services: [
+                service("api"),
+                service("web"),
+                service("migrate", { labels: { "dockyard.stack": "dev", "dockyard.workload": "migrate", "dockyard.kind": "job" } }),
+                service("redis", { image: "redis:7.4-alpine@sha256:" + "b".repeat(64) }),
+                service("other", { image: "ghcr.io/acme/other:1" }),
+                service("manual", { labels: {} }),
+            ],
+        });
+        expect(out.status, out.stderr).to.equal(0);
+        expect(out.updates).to.deep.equal([
+            ["service", "update", "--with-registry-auth", "--detach", "api"],
+            ["service", "update", "--with-registry-auth", "--detach", "web"],
+        ]);
+        // A job is never even inspected: a registry-auth update re-runs a finished job (registryRefresh.ts).
+        expect(out.calls.some((c) => c.args.includes("migrate"))).to.equal(false);
+        for (const call of out.calls.filter((c) => c.args[1] === "update")) {
+            expect(call.env.AWS_ECR_DISABLE_CACHE).to.equal("1");
+            expect(call.env.DOCKER_CONFIG).to.match(/docker-config$/);
+        }
+        expect(out.stdout).to.equal("refreshed dev-api\nrefreshed dev-web\n");
+    });
+
+    it("leaves a service whose update is in flight or halted alone, since a spec update would resume it", () => {
+        const states = ["updating", "paused", "rollback_started", "rollback_paused"];
+        const out = run({
+            inSwarm: true,
+            leader: true,
+            services: [...states.map((state) => service(state.replace("_", "-"), { updateState: state })), service("done", { updateState: "completed" }), service("back", { updateState: "rollback_completed" })],
+        });
+        expect(out.status, out.stderr).to.equal(0);
+        expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["done", "back"]);
+        for (const state of states) expect(out.stdout).to.include(`skipped dev-${state.replace("_", "-")}: its update is ${state}\n`);
+    });
+
+    it("does nothing on a manager that is not the leader, or off the swarm", () => {
+        for (const world of [{ inSwarm: true, leader: false }, { inSwarm: false, leader: false }]) {
+            const out = run({ ...world, services: [service("api")] });
+            expect(out.status, JSON.stringify(world) + out.stderr).to.equal(0);
+            expect(out.calls.map((c) => c.args.slice(0, 2)), JSON.stringify(world)).to.deep.equal([["node", "inspect"]]);
+        }
+    });
+
+    it("refreshes the rest when one update is refused, and then fails so systemd shows it", () => {
+        const out = run({ inSwarm: true, leader: true, services: [service("api", { refuses: true }), service("web")] });
+        expect(out.status).to.equal(1);
+        expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["api", "web"]);
+        expect(out.stderr).to.include("update out of sequence");
+        expect(out.stderr).to.include("could not refresh dev-api\n");
+        expect(out.stdout).to.equal("refreshed dev-web\n");
+    });
+
+    it("passes shellcheck", () => {
+        const result = spawnSync("shellcheck", ["-s", "bash", "-f", "gcc", "-"], { encoding: "utf8", input: registryRefreshScript() });
+        if (result.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${result.error.message}`);
+        expect(result.status, result.stdout).to.equal(0);
+    });
+
+    it("runs every 4 hours, so a stored 12-hour ECR token still has 8 hours left and outlives two missed runs", () => {
+        expect(REGISTRY_REFRESH_EVERY_SECONDS).to.equal(14_400);
+        expect(3 * REGISTRY_REFRESH_EVERY_SECONDS).to.be.at.most(12 * 3600);
+        const [unit, timer] = registryRefreshUnits();
+        expect(unit).to.deep.include({ path: "/etc/systemd/system/dockyard-registry-refresh.service" });
+        expect(unit.content).to.include(`[Service]\nType=oneshot\nExecStart=${REGISTRY_REFRESH_PATH}\n`);
+        expect(timer).to.deep.include({ path: "/etc/systemd/system/dockyard-registry-refresh.timer" });
+        expect(timer.content).to.include(`OnUnitInactiveSec=${REGISTRY_REFRESH_EVERY_SECONDS}\n`);
+        expect(timer.content).to.include("WantedBy=timers.target\n");
+    });
+
+    it("is installed and started on every manager, after the join, and on no worker", () => {
+        const settings = bootstrapSettings(stackConfig("dev", { "swarm.managers": 3 }));
+        for (const role of ["first-manager", "manager"] as const) {
+            const files = YAML.parse(renderCloudInit({ ...settings, role })).write_files as { path: string; content: string }[];
+            expect(files.find((f) => f.path === REGISTRY_REFRESH_PATH)?.content, role).to.equal(registryRefreshScript());
+            for (const entry of registryRefreshUnits()) expect(files.find((f) => f.path === entry.path)?.content, role).to.equal(entry.content);
+            expect(nodeTimers(role), role).to.include(REGISTRY_REFRESH_TIMER);
+            expect(nodeScripts({ ...settings, role })[REGISTRY_REFRESH_PATH], role).to.equal(registryRefreshScript());
+        }
+        expect(nodeTimers("worker")).not.to.include(REGISTRY_REFRESH_TIMER);
+        expect(renderCloudInit({ ...settings, role: "worker" })).not.to.include("registry-refresh");
+    });
+});
