@@ -9,7 +9,7 @@ import { stackConfig } from "../harness";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { boot, calls, collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
-import { registryAuth } from "./registry";
+import { currentPassword, registryAuth, rotate } from "./registry";
 import { extraNode, LAB_OVERRIDES, LAB_STACK, labNetwork } from "./stack";
 import { ensureSwarm, figures, formSwarm, images, nodes, seconds, setUp, stack, swarmView, tally, trustRegistry } from "./world";
 
@@ -65,6 +65,61 @@ describe("Swarm lab", function () {
             await m1.getService(service).remove().catch(() => undefined);
             await waitFor(`${service}'s containers to go`, async () => ((await m1.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${service}`] }) })).length === 0 ? true : undefined), 60_000);
             await network.remove().catch(() => undefined);
+        }
+    });
+
+    it("a task rescheduled after the registry token expired pulls once dockyard-registry-refresh has run on the leader, and is rejected until then (issue 14 item 1)", async () => {
+        await ensureSwarm();
+        const m1 = engine("m1");
+        const leader = (await swarmView("m1")).managers.find((m) => m.leader)?.host;
+        expect(leader, "the swarm's leader").to.be.a("string");
+        const [from, to] = ["m2", "w1"];
+        const service = "dylab-refresh";
+        const image = Object.values(images)[0];
+        const nodeId = async (host: string) => (await m1.listNodes()).find((n: any) => n.Description?.Hostname === host)!.ID as string;
+        const label = async (host: string, value: string | undefined) => {
+            const node = m1.getNode(await nodeId(host));
+            const { Version, Spec } = (await node.inspect()) as any;
+            const labels = { ...Spec.Labels };
+            if (value === undefined) delete labels["dylab.refresh"];
+            else labels["dylab.refresh"] = value;
+            await node.update({ version: Version.Index, ...Spec, Labels: labels });
+        };
+        const tasksOn = async (host: string) => (await m1.listTasks({ filters: JSON.stringify({ service: [service], node: [await nodeId(host)] }) })) as any[];
+        try {
+            await label(from, "here");
+            // As the Docker provider creates a service: the registry auth of this moment in its spec.
+            await m1.createService(registryAuth(stack.registryHost), {
+                Name: service,
+                Labels: { "dockyard.kind": "service" },
+                TaskTemplate: { ContainerSpec: { Image: image, Command: ["/bin/sleep", "3600"] }, Placement: { Constraints: ["node.labels.dylab.refresh==here"] } },
+            } as any);
+            await waitFor(`${service} running on ${from}`, async () => ((await tasksOn(from)).some((t) => t.Status?.State === "running") ? true : undefined));
+            // The stored token expires; the task then moves to a node that has never pulled the image.
+            rotate();
+            await execIn(to, ["docker", "image", "rm", "--force", image]);
+            await label(from, undefined);
+            await label(to, "here");
+            // swarmkit's constraint enforcer shuts the task down on `from` (constraint_enforcer.go
+            // rejectNoncompliantTasks), and its replacement on `to` pulls with the expired auth.
+            const rejected = await waitFor(`a task of ${service} on ${to} rejected for its image`, async () => (await tasksOn(to)).find((t) => t.Status?.State === "rejected")?.Status?.Err as string | undefined);
+            expect(rejected).to.match(/No such image|no basic auth credentials|unauthorized/);
+            expect((await m1.getService(service).inspect()).UpdateStatus, "an update the refresh would skip").to.equal(undefined);
+
+            const refresh = await execIn(leader!, ["systemctl", "start", "dockyard-registry-refresh.service"]);
+            expect(refresh.status, refresh.stdout + refresh.stderr).to.equal(0);
+            expect(refresh.stdout).to.include(`refreshed ${service}`);
+            const started = Date.now();
+            await waitFor(`${service} running on ${to} after the refresh`, async () => ((await tasksOn(to)).some((t) => t.Status?.State === "running") ? true : undefined));
+            figures["task running again after the registry refresh"] = seconds(started);
+            const helperCalls = calls().filter((c) => c.tool === "docker-credential-ecr-login" && c.node === leader);
+            expect(helperCalls.length, "credential helper calls on the leader").to.be.greaterThan(0);
+            expect(helperCalls.every((c: any) => c.exit === 0 && c.cacheDisabled === true), JSON.stringify(helperCalls)).to.equal(true);
+            expect(collectedLogs().filter((l) => l.text.includes(currentPassword())).map((l) => path.relative(STATE, l.file)), "logs holding the registry token").to.deep.equal([]);
+        } finally {
+            await m1.getService(service).remove().catch(() => undefined);
+            await label(to, undefined).catch(() => undefined);
+            await label(from, undefined).catch(() => undefined);
         }
     });
 
