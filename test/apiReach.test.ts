@@ -41,18 +41,18 @@ describe("scripts/ci/apiReach.ts (may this runner reach the EKS API?)", function
         expect(() => apiReachProblem(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "<html>error</html>")).to.throw('egress address "<html>error</html>" is not an IPv4 address');
     });
 
-    it("runs as the workflow runs it: exit 1 with the message on stderr, 0 when covered", () => {
+    it("runs as the workflow runs it: exit 3 with the message on stderr, 0 when covered (3, not Node's 1 for an exception at load; fails on 7f9e429)", () => {
         const file = prodWith(["198.51.100.0/24"]);
         const run = (address: string) => spawnSync("npx", ["ts-node", "--transpile-only", "scripts/ci/apiReach.ts", file, address], { cwd: PROJECT_ROOT, encoding: "utf8" });
         const refused = run("192.0.2.1");
-        expect(refused.status).to.equal(1);
+        expect(refused.status).to.equal(3);
         expect(refused.stderr).to.match(/^dockyard: this runner's egress address 192\.0\.2\.1 is not in dockyard:eks\.publicAccessCidrs/);
         const allowed = run("198.51.100.7");
         expect(allowed.status, allowed.stderr).to.equal(0);
         expect(allowed.stdout).to.equal(`dockyard: 198.51.100.7 may reach the API of the stack in ${file}\n`);
     });
 
-    it("exits 2, not 1, when it cannot check: so the PR preview fails instead of skipping (fails on 6b7fcda, which exited 1)", () => {
+    it("exits 2, not 3, when it cannot check: so the PR preview fails instead of skipping (fails on 6b7fcda, which exited 1)", () => {
         const run = (...args: string[]) => spawnSync("npx", ["ts-node", "--transpile-only", "scripts/ci/apiReach.ts", ...args], { cwd: PROJECT_ROOT, encoding: "utf8" });
         const garbage = run("Pulumi.prod.yaml", "<html>error</html>");
         expect(garbage.status).to.equal(2);

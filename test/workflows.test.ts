@@ -281,13 +281,13 @@ describe("GitHub workflows", () => {
             const images = (job.steps as Step[]).find((s) => s.id === "images")!;
 
             /** The reach step's script, run as the runner runs it (bash -e), with a stub curl answering `egress`. */
-            function runReach(egress: string, stackFile = "Pulumi.prod.yaml") {
+            function runReach(egress: string, stackFile = "Pulumi.prod.yaml", cwd = PROJECT_ROOT) {
                 const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-curl-"));
                 fs.writeFileSync(path.join(bin, "curl"), `#!/bin/sh\necho '${egress}'\n`, { mode: 0o755 });
                 const output = path.join(bin, "github-output");
                 const summary = path.join(bin, "step-summary");
                 const result = spawnSync("bash", ["-e", "-c", reach.run], {
-                    cwd: PROJECT_ROOT,
+                    cwd,
                     encoding: "utf8",
                     env: { PATH: `${bin}:${process.env.PATH}`, STACK_FILE: stackFile, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary },
                 });
@@ -318,6 +318,21 @@ describe("GitHub workflows", () => {
                 const broken = runReach("<html>error</html>");
                 expect(broken.status).to.equal(2);
                 expect(broken.output).to.equal("");
+            });
+
+            it("fails, rather than skip, when the check script throws while it loads (Node exits 1 then; fails on 7f9e429)", function () {
+                this.timeout(60_000);
+                // A checkout whose apiReach.ts throws at import, with the project's node_modules and stack file.
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-reach-broken-"));
+                fs.mkdirSync(path.join(dir, "scripts", "ci"), { recursive: true });
+                fs.writeFileSync(path.join(dir, "scripts", "ci", "apiReach.ts"), 'throw new Error("Cannot find module \'yaml\'");\n');
+                fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"));
+                fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), path.join(dir, "Pulumi.prod.yaml"));
+                const thrown = runReach("198.51.100.7", "Pulumi.prod.yaml", dir);
+                fs.rmSync(dir, { recursive: true, force: true });
+                expect(thrown.status).to.equal(1);
+                expect(thrown.output).to.equal("");
+                expect(thrown.summary).to.equal("");
             });
         });
 

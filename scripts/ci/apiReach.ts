@@ -3,15 +3,21 @@
  * endpoint answers (`eks.publicAccessCidrs`)? Without it every Kubernetes object times out about 25
  * minutes into the first `up` (docs/eks.md, "Reaching the API"); this says so in a second.
  *
- *   npx ts-node --transpile-only scripts/ci/apiReach.ts <Pulumi.<stack>.yaml> <egress IPv4 address>
+ *   node_modules/.bin/ts-node --transpile-only scripts/ci/apiReach.ts <Pulumi.<stack>.yaml> <egress IPv4 address>
  *
- * Exit 0 when the address is covered (or the stack is not EKS), 1 when it is not, 2 when the check
- * cannot be made (bad usage, an address that is not IPv4, a stack file that does not load): the PR
- * preview skips a prod preview on 1 and fails on 2, so a broken check never passes for "unreachable".
+ * Exit 0 when the address is covered (or the stack is not EKS), NOT_LISTED (3) when it is not, 2 when
+ * the check cannot be made (bad usage, an address that is not IPv4, a stack file that does not load).
+ * "Not listed" is 3, not 1, because 1 is also what Node exits with on an exception while modules load
+ * (nodejs/node doc/api/process.md, "Exit codes": 1 Uncaught Fatal Exception) and what npx exits with
+ * when it cannot run ts-node: the PR preview skips a prod preview on 3 only and fails on anything else,
+ * so a broken check never passes for "unreachable".
  */
 import * as net from "node:net";
 import { cidrsOverlap, parseStackConfig } from "../../components/config";
 import { loadStackFile } from "../offline/stackFile";
+
+/** The exit code for "this address is not in eks.publicAccessCidrs"; no other failure exits with it. */
+export const NOT_LISTED = 3;
 
 /** Why `address` cannot reach the endpoint of the stack in `stackFile`, or undefined when it can; throws when it cannot tell. */
 export function apiReachProblem(stackFile: string, address: string): string | undefined {
@@ -42,7 +48,7 @@ if (require.main === module) {
     }
     if (problem) {
         console.error(`dockyard: ${problem}`);
-        process.exit(1);
+        process.exit(NOT_LISTED);
     }
     console.log(`dockyard: ${address} may reach the API of the stack in ${stackFile}`);
 }
