@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, StackConfig } from "../components/config";
-import { PROJECT_ROOT, ProgramRun, RecordedResource, runProgram } from "../scripts/offline/run";
+import { PROJECT_ROOT, ProgramRun, RecordedResource, RunOptions, runProgram } from "../scripts/offline/run";
 import { loadStackFile } from "../scripts/offline/stackFile";
 
 export type { ProgramRun, RecordedResource };
@@ -34,9 +34,9 @@ export function stackConfig(stack: string, overrides: Overrides = {}): StackConf
 }
 
 /** Runs the whole program (`index.ts`) for a stack file with overrides. */
-export async function renderStack(stack: string, overrides: Overrides = {}): Promise<ProgramRun> {
+export async function renderStack(stack: string, overrides: Overrides = {}, invokes?: RunOptions["invokes"]): Promise<ProgramRun> {
     const { config, secretKeys } = stackConfigMap(stack, overrides);
-    return runProgram({ stack, config, secretKeys });
+    return runProgram({ stack, config, secretKeys, invokes });
 }
 
 /**

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import * as YAML from "yaml";
 import { bootstrapSettings } from "../components/swarm/cluster";
 import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, nodeTimers, PRUNE_EVERY_SECONDS, renderCloudInit } from "../components/swarm/cloudInit";
-import { readinessScript } from "../components/swarm/readiness";
+import { NOTHING_TO_CHECK, readinessScript } from "../components/swarm/readiness";
 import { sshOptions } from "../components/swarm/access";
 import { PROJECT_ROOT, stackConfig } from "./harness";
 
@@ -272,16 +272,28 @@ describe("swarm cloud-init", () => {
     });
 
     it("the readiness gate's script passes shellcheck and is bounded", () => {
+        for (const whole of [false, true]) {
+            const result = tool("shellcheck", ["-s", "bash", "-f", "gcc", "-"], readinessScript({
+                sshTarget: "ec2-user@i-0123456789abcdef0",
+                sshOptions: sshOptions({ access: "ssm", region: "us-east-1", sshUser: "ec2-user", identityFile: "~/.ssh/dockyard/dockyard-dev" }),
+                managerIds: ["i-0123456789abcdef0", "i-0123456789abcdef1", "i-0123456789abcdef2"],
+                whole,
+                workersNeeded: 1,
+                timeoutSeconds: 900,
+                pollSeconds: 15,
+            }));
+            expect(result.status, result.stdout + result.stderr).to.equal(0);
+        }
+        expect(tool("shellcheck", ["-s", "bash", "-f", "gcc", "-"], NOTHING_TO_CHECK).status).to.equal(0);
         const script = readinessScript({
             sshTarget: "ec2-user@i-0123456789abcdef0",
             sshOptions: sshOptions({ access: "ssm", region: "us-east-1", sshUser: "ec2-user", identityFile: "~/.ssh/dockyard/dockyard-dev" }),
-            managersNeeded: 2,
+            managerIds: ["i-0123456789abcdef0"],
+            whole: false,
             workersNeeded: 1,
             timeoutSeconds: 900,
             pollSeconds: 15,
         });
-        const result = tool("shellcheck", ["-s", "bash", "-f", "gcc", "-"], script);
-        expect(result.status, result.stdout + result.stderr).to.equal(0);
         expect(script).to.include("deadline=$((SECONDS + 900))");
         expect(script).to.include("was not ready within 900 s");
         expect(script).to.include("'ProxyCommand=aws ssm start-session --region us-east-1 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p'");

@@ -362,20 +362,21 @@ describe("swarm cluster: storage, logs and the provider", () => {
             fs.rmSync(path.join(home, ".ssh"), { recursive: true });
             const unset = await deploy({}, { sshPrivateKey: pulumi.secret("") });
             expect(fs.existsSync(path.join(home, ".ssh"))).to.equal(false);
-            expect(only(unset.resources, "command:local:Command").inputs.create).to.equal("[secret]");
+            expect(ofType(unset.resources, "command:local:Command").map((c) => c.inputs.create)).to.deep.equal(["[secret]", "[secret]"]);
         } finally {
             process.env.HOME = previous;
             fs.rmSync(home, { recursive: true, force: true });
         }
     });
 
-    it("gates the platform on a bounded readiness check that expects a quorum of managers and, for worker-only workloads, one worker", async () => {
+    it("gates the platform on a bounded readiness check that expects every manager and, for worker-only workloads, one worker", async () => {
         const { resources, value } = await deploy({ "swarm.managers": 3, "network.azs": 3, "swarm.workersMin": 1, "swarm.workersDesired": 3, "swarm.workersMax": 4 });
-        const gate = only(resources, "command:local:Command");
-        expect(gate.inputs.create).to.include("\nmanagers_needed=2\nworkers_needed=1\n").and.include("deadline=$((SECONDS + 900))");
+        const gateOf = (rs: typeof resources) => rs.find((r) => r.type === "command:local:Command" && r.name === "swarm-ready")!;
+        const gate = gateOf(resources);
+        expect(gate.inputs.create).to.match(/\nmanager_ids=\('i-[0-9a-f]+' 'i-[0-9a-f]+' 'i-[0-9a-f]+'\)\nwhole=0\nworkers_needed=1\n/).and.include("deadline=$((SECONDS + 900))");
         expect(value.platform.placement).to.deep.equal({ workersOnly: true, spreadLabel: "dockyard.az" });
         const lone = await deploy({ "swarm.managers": 1, "swarm.workersMin": 0, "swarm.workersDesired": 2, "swarm.workersMax": 2 });
-        expect(only(lone.resources, "command:local:Command").inputs.create).to.include("\nmanagers_needed=1\nworkers_needed=0\n");
+        expect(gateOf(lone.resources).inputs.create).to.match(/\nmanager_ids=\('i-[0-9a-f]+'\)\nwhole=0\nworkers_needed=0\n/);
         expect(lone.value.platform.placement).to.deep.equal({ workersOnly: false, spreadLabel: "dockyard.az" });
         expect(gate.inputs.interpreter).to.deep.equal(["/bin/bash", "-c"]);
         expect(value.platform.kind).to.equal("swarm");

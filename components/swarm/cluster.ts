@@ -14,7 +14,7 @@ import type { BootstrapSettings } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
 import { listenerPlan, SwarmLoadBalancer } from "./loadBalancer";
 import { SwarmNodes } from "./nodes";
-import { readinessGate, readyManagersNeeded } from "./readiness";
+import { readinessGate } from "./readiness";
 import type { NodePlacement } from "./service";
 import { securityGroupRules, SwarmSecurityGroups } from "./securityGroups";
 import { SwarmStorage } from "./storage";
@@ -175,6 +175,15 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const scope = pulumi.all([partition, identity.accountId, key.arn]).apply(
             ([p, accountId, kmsKeyArn]): NodeIamScope => ({ partition: p, region: config.region, accountId, kmsKeyArn, ...names }),
         );
+        // The key file must exist before ssh runs; the settings carry the dependency (and stay secret).
+        const access = pulumi.output(args.sshPrivateKey ?? "").apply((privateKey): AccessSettings => {
+            const settings = { access: swarm.access, region: config.region, sshUser: swarm.sshUser };
+            if (privateKey.trim() === "") return settings;
+            const identityFile = identityFilePath(config.project, config.stack);
+            writeIdentityFile(identityFile, privateKey);
+            return { ...settings, identityFile };
+        });
+        const options = access.apply(sshOptions);
         const nodes = new SwarmNodes(
             `${name}-nodes`,
             {
@@ -187,6 +196,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 workerPolicy: scope.apply((s) => JSON.stringify(workerPolicy(s))),
                 partition,
                 targetGroups: this.loadBalancer ? plan.targetGroups.map((tg, i) => ({ key: tg.key, port: tg.port, arn: this.loadBalancer!.targetGroupArns[i] })) : [],
+                sshOptions: options,
             },
             { parent: this, dependsOn: [logGroup] },
         );
@@ -216,25 +226,20 @@ export class SwarmCluster extends pulumi.ComponentResource {
         }
 
         const target = swarm.access === "ssm" ? manager.id : publicAddress;
-        // The key file must exist before ssh runs; the settings carry the dependency (and stay secret).
-        const access = pulumi.output(args.sshPrivateKey ?? "").apply((privateKey): AccessSettings => {
-            const settings = { access: swarm.access, region: config.region, sshUser: swarm.sshUser };
-            if (privateKey.trim() === "") return settings;
-            const identityFile = identityFilePath(config.project, config.stack);
-            writeIdentityFile(identityFile, privateKey);
-            return { ...settings, identityFile };
-        });
-        const options = access.apply(sshOptions);
         const placement = workloadNodes(swarm);
         const gate = readinessGate(
             `${name}-ready`,
             {
                 after: [...nodes.managers, ...(nodes.workerGroup ? [nodes.workerGroup] : [])],
-                sshTarget: pulumi.interpolate`${swarm.sshUser}@${target}`,
+                // Every manager of this up, the one it replaced or changed included (cold review of b62a90a, H1).
+                check: pulumi.all([target, ...nodes.managers.map((m) => m.id)]).apply(([t, ...managerIds]) => ({
+                    sshTarget: `${swarm.sshUser}@${t}`,
+                    managerIds,
+                    whole: false,
+                    workersNeeded: placement.workersOnly ? 1 : 0,
+                })),
                 sshOptions: options,
-                managersNeeded: readyManagersNeeded(swarm.managers),
-                workersNeeded: placement.workersOnly ? 1 : 0,
-                managerInstanceId: manager.id,
+                triggers: nodes.managers.flatMap((m) => [m.id, m.ami, m.instanceType]),
             },
             { parent: this },
         );

@@ -23,6 +23,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { cpuArchitecture } from "../architecture";
 import type { StackConfig } from "../config";
 import { stackTags } from "../tags";
+import type { GateCheck } from "./readiness";
 
 /** A running manager as EC2 reports it. */
 export interface LiveManager {
@@ -33,6 +34,8 @@ export interface LiveManager {
     readonly ami: string;
     readonly instanceType: string;
     readonly subnetId: string;
+    /** Its public IPv4 address ("" without one): where `swarm.access: ssh` reaches it. */
+    readonly publicIp: string;
     readonly launchTime: string;
 }
 
@@ -55,6 +58,10 @@ export interface ManagerPlan {
     readonly runtimes: ManagerRuntime[];
     /** Managers this `up` replaces, stops or removes. */
     readonly disrupted: number[];
+    /** The manager this `up` moves to a new AMI or type, if any (at most one). */
+    readonly rolled: number[];
+    /** The instance EC2 runs now as each manager, by index; undefined for a manager still to create. */
+    readonly current: (LiveManager | undefined)[];
     readonly problem?: string;
 }
 
@@ -73,6 +80,8 @@ export function planManagers(live: readonly LiveManager[], want: DesiredManagers
         return {
             runtimes: want.subnetIds.map(() => want.desired),
             disrupted: [],
+            rolled: [],
+            current: [],
             problem:
                 `dockyard:swarm.managers: ${unindexed.length} of the stack's ${live.length} manager instances have no usable dockyard:swarm-index tag ` +
                 `(${unindexed.map((m) => `${m.instanceId}: ${JSON.stringify(m.indexTag ?? null)}`).join(", ")}); allowed: an integer 0 to ${count - 1}. ` +
@@ -107,7 +116,36 @@ export function planManagers(live: readonly LiveManager[], want: DesiredManagers
         }
     }
     const disrupted = [...new Set([...removed, ...moved, ...rolled, ...duplicated])].sort((a, b) => a - b);
-    return { runtimes, disrupted, problem: disruptionProblem(current.size, count, removed, moved) };
+    return { runtimes, disrupted, rolled, current: want.subnetIds.map((_, i) => current.get(i)), problem: disruptionProblem(current.size, count, removed, moved) };
+}
+
+/**
+ * What must hold before this `up` moves a manager (cold review of b62a90a, H1): the swarm whole,
+ * every manager EC2 runs a Ready, Reachable manager and no other manager listed. Moving a manager
+ * takes one Raft member away; with another one Down, or the member an earlier replacement left
+ * behind still counted (Pulumi deletes a replaced instance only after every create and update of
+ * the `up`: pulumi/pulumi pkg/resource/deploy/step_generator.go, "the delete step is generated
+ * later on, after all creates/updates finish", and deployment_executor.go performPostSteps; the
+ * leader's reaper removes it from the swarm a minute or two later), it would take the majority.
+ * Raft counts every member it knows, Down or not (Docker docs, "Administer and maintain a swarm of
+ * Docker Engines"). Asked of the first manager EC2 runs, over the same SSH path as the provider.
+ * Undefined when no manager moves.
+ */
+export function managerRollCheck(plan: ManagerPlan, access: { readonly via: "ssm" | "ssh"; readonly sshUser: string }): GateCheck | undefined {
+    if (plan.rolled.length === 0) return undefined;
+    const live = plan.current.filter((m): m is LiveManager => m !== undefined);
+    const first = live[0];
+    const host = access.via === "ssm" ? first.instanceId : first.publicIp;
+    if (host === "") throw new pulumi.RunError(`dockyard:swarm.access is "ssh" but manager ${first.instanceId} has no public address to check the swarm through before moving manager-${plan.rolled[0]}`);
+    return { sshTarget: `${access.sshUser}@${host}`, managerIds: live.map((m) => m.instanceId), whole: true, workersNeeded: 0 };
+}
+
+/**
+ * What the check before a roll runs again on: every manager's instance, AMI and type as this `up`
+ * leaves them, so it runs whenever a manager is about to move and after one was replaced.
+ */
+export function managerRollTriggers(plan: ManagerPlan): string[] {
+    return plan.runtimes.flatMap((r, i) => [plan.current[i]?.instanceId ?? "new", r.ami, r.instanceType]);
 }
 
 /** Why removing `removed` and moving `moved` of `running` managers in one `up` would lose the swarm, or undefined. */
@@ -160,6 +198,7 @@ export function liveManagers(config: StackConfig, opts: pulumi.InvokeOutputOptio
                                   ami: i.ami,
                                   instanceType: i.instanceType,
                                   subnetId: i.subnetId,
+                                  publicIp: i.publicIp,
                                   launchTime: i.launchTime,
                               }
                             : undefined,

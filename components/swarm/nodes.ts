@@ -10,7 +10,8 @@ import type { StackConfig } from "../config";
 import { stackTags } from "../tags";
 import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, renderCloudInit } from "./cloudInit";
 import { NODE_MANAGED_POLICIES, EC2_TRUST_POLICY } from "./iam";
-import { liveManagers, planManagers } from "./managerChanges";
+import { liveManagers, managerRollCheck, managerRollTriggers, planManagers } from "./managerChanges";
+import { readinessGate } from "./readiness";
 
 export const MANAGER_COUNTS = [1, 3, 5] as const;
 
@@ -72,10 +73,14 @@ export interface SwarmNodesArgs {
     readonly partition: pulumi.Input<string>;
     /** Target groups every node joins, each on its published port. */
     readonly targetGroups: readonly { readonly key: string; readonly arn: pulumi.Input<string>; readonly port: number }[];
+    /** SSH options of the provider: the check before a manager moves reaches the swarm the same way. */
+    readonly sshOptions: pulumi.Input<string[]>;
 }
 
 export class SwarmNodes extends pulumi.ComponentResource {
     public readonly managers: aws.ec2.Instance[];
+    /** The check that the swarm is whole, which every manager waits for before it changes. */
+    public readonly rollCheck: pulumi.Resource;
     public readonly workerGroup?: aws.autoscaling.Group;
 
     constructor(name: string, args: SwarmNodesArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -106,16 +111,26 @@ export class SwarmNodes extends pulumi.ComponentResource {
             .apply(([live, ami, subnetIds]) => {
                 const plan = planManagers(live, { subnetIds: placement.map((az) => subnetIds[az]), desired: { ami, instanceType: swarm.managerInstanceType }, amiPinned: swarm.amiId !== "" });
                 if (plan.problem) throw new pulumi.RunError(plan.problem);
-                return plan.runtimes;
+                return plan;
             });
+        this.rollCheck = readinessGate(
+            `${name}-managers-whole`,
+            {
+                after: [],
+                check: managerPlan.apply((plan) => managerRollCheck(plan, { via: swarm.access, sshUser: swarm.sshUser })),
+                sshOptions: args.sshOptions,
+                triggers: managerPlan.apply(managerRollTriggers),
+            },
+            { parent: this },
+        );
         this.managers = [];
         placement.forEach((az, i) => {
             const nodeRole: NodeRole = i === 0 ? "first-manager" : "manager";
             const instance = new aws.ec2.Instance(
                 `${name}-manager-${i}`,
                 {
-                    ami: managerPlan.apply((runtimes) => runtimes[i].ami),
-                    instanceType: managerPlan.apply((runtimes) => runtimes[i].instanceType),
+                    ami: managerPlan.apply((plan) => plan.runtimes[i].ami),
+                    instanceType: managerPlan.apply((plan) => plan.runtimes[i].instanceType),
                     subnetId: pulumi.output(args.subnetIds).apply((ids) => ids[az]),
                     vpcSecurityGroupIds: [args.nodeSecurityGroupId, args.managerSecurityGroupId],
                     iamInstanceProfile: manager.profile.name,
@@ -128,7 +143,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
                 },
                 {
                     parent: this,
-                    dependsOn: [...manager.grants, ...(i === 0 ? [] : [this.managers[0]])],
+                    dependsOn: [...manager.grants, this.rollCheck, ...(i === 0 ? [] : [this.managers[0]])],
                     ignoreChanges: nodeIgnoreChanges("manager", swarm.amiId),
                 },
             );

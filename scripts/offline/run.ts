@@ -47,6 +47,8 @@ export interface RunOptions {
     readonly secretKeys?: string[];
     /** A module whose top level declares resources; defaults to the project's `index.ts`. */
     readonly program?: string | (() => unknown);
+    /** Answers for invokes instead of the default mocks (e.g. managers EC2 already runs), by token. */
+    readonly invokes?: Readonly<Record<string, (inputs: Record<string, any>) => Record<string, unknown>>>;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -120,7 +122,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
             call: (args) => {
                 invokes.push({ token: args.token, inputs: args.inputs });
                 try {
-                    return mockInvoke(args, region);
+                    return options.invokes?.[args.token]?.(args.inputs) ?? mockInvoke(args, region);
                 } catch (err) {
                     failures.push(err);
                     throw err;

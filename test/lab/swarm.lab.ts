@@ -5,9 +5,11 @@
  */
 import { expect } from "chai";
 import { cidrsOverlap } from "../../components/config";
-import { stackConfig } from "../harness";
+import { PROJECT_ROOT, stackConfig } from "../harness";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readinessScript } from "../../components/swarm/readiness";
 import { boot, calls, collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
 import { currentPassword, registryAuth, rotate } from "./registry";
 import { extraNode, LAB_OVERRIDES, LAB_STACK, labNetwork } from "./stack";
@@ -222,6 +224,35 @@ describe("Swarm lab", function () {
                 store.parameters[current] = saved;
             });
             await removeExtraNode("w7");
+        }
+    });
+
+    it("the readiness gate, run against a real manager, knows each manager by its instance id and wants the swarm whole before a manager moves (cold review of b62a90a, H1)", async () => {
+        await ensureSwarm();
+        // The gate's ssh, replaced by a way into m1 that runs the remote command as its shell would.
+        const bin = fs.mkdtempSync(path.join(STATE, "gate-"));
+        fs.writeFileSync(path.join(bin, "ssh"), `#!/bin/bash\nexec ${path.join(PROJECT_ROOT, "scripts", "lab", "node")} exec m1 bash -c "\${*: -1}"\n`, { mode: 0o755 });
+        const managers = nodes.filter((n) => !n.group).map((n) => n.instanceId);
+        const gate = (managerIds: string[], whole: boolean) =>
+            spawnSync("bash", ["-c", readinessScript({ sshTarget: "ec2-user@m1", sshOptions: [], managerIds, whole, workersNeeded: 1, timeoutSeconds: 3, pollSeconds: 1 })], {
+                encoding: "utf8",
+                env: { ...process.env, DYLAB_STATE: STATE, PATH: `${bin}:${process.env.PATH}` },
+                timeout: 60_000,
+            });
+        try {
+            const ok = gate(managers, true);
+            expect(ok.status, ok.stdout + ok.stderr).to.equal(0);
+            expect(ok.stdout).to.equal(`swarm ready on ec2-user@m1: ${managers.length} managers Ready and Reachable, 1 workers Ready\n`);
+            // A manager EC2 does not run (as after a replacement, before the reaper removed it) makes the swarm not whole...
+            const extra = gate(managers.slice(1), true);
+            expect(extra.status).to.equal(1);
+            expect(extra.stderr).to.include(`(last: ${managers.length - 1} of ${managers.length - 1} managers Ready and Reachable, ${managers.length} managers listed, 1 of 1 workers Ready)`);
+            // ...but does not hold up the gate after the roll, which waits for the new manager by its id.
+            expect(gate(managers.slice(1), false).status).to.equal(0);
+            const missing = gate([...managers, "i-0dylab0new"], false);
+            expect(missing.stderr).to.include(`(not yet: i-0dylab0new)`);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
         }
     });
 });
