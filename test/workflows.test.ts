@@ -564,6 +564,26 @@ describe("GitHub workflows", () => {
             expect(doc).not.to.include("`AWS_ROLE_ARN`");
         });
 
+        it("says a self-hosted prod runner must be Ubuntu 24.04 with every tool the prod job takes from the image (cold review F5)", () => {
+            const deploy = parse("deploy.yml");
+            const start = doc.indexOf("**Self-hosted runners run Ubuntu 24.04**");
+            expect(start, "the prod runner image requirement").to.be.greaterThan(-1);
+            const paragraph = doc.slice(start, doc.indexOf("\n  - ", start + 1)).replace(/\s+/g, " ");
+            const runs = (deploy.jobs.prod.steps as Step[]).map((s) => s.run ?? "").join("\n");
+            expect(paragraph).to.include(`\`SKOPEO_VERSION\` (${deploy.env.SKOPEO_VERSION}, Ubuntu 24.04's package)`);
+            const tools: [RegExp, string][] = [
+                [/\bsudo apt-get\b/, "`sudo apt-get`"],
+                [/\bsudo dpkg\b/, "`sudo dpkg`"],
+                [/\bjq\b/, "`jq`"],
+                [/\baws \w/, "the AWS CLI"],
+                [/\bcurl\b/, "`curl`"],
+            ];
+            for (const [used, named] of tools) {
+                expect(used.test(runs), `the prod job uses ${named}`).to.equal(true);
+                expect(paragraph, named).to.include(named);
+            }
+        });
+
         it("says the policy pack accepts direct ingress (it does: the dockyard:ingress=direct tag)", () => {
             expect(doc).not.to.match(/direct[^.]*refused by the pack/);
             expect(doc).to.include("`dockyard:ingress: direct`");
