@@ -700,6 +700,70 @@ function stackProblems(specs: readonly WorkloadSpec[]): string[] {
     return problems;
 }
 
+/**
+ * Names the adapters derive from a workload's own names. Each must be unique in the stack: a
+ * second object of one name is refused by the Kubernetes API, two Pulumi resources of one type
+ * and name are one URN (a duplicate), and on the local engine two mounts of one volume name
+ * silently share the data.
+ */
+export const volumeResourceName = (workload: string, volume: string) => `${workload}-${volume}`;
+export const headlessServiceName = (workload: string) => `${workload}-headless`;
+export const publicServiceName = (workload: string) => `${workload}-public`;
+/** A StatefulSet names a replica's claim `<template>-<statefulset>-<ordinal>` (Kubernetes docs, StatefulSet "Stable Storage"). */
+export const statefulClaimName = (volume: string, workload: string, ordinal: number) => `${volume}-${workload}-${ordinal}`;
+export const secretResourceName = (workload: string, secret: string) => `${workload}-${secret}`;
+
+const ORDINAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Two workloads whose derived names collide, e.g. `cache` with volume `data-x` and `cache-data`
+ * with volume `x` (both `cache-data-x`): the same volume on Swarm, the same claim on Kubernetes.
+ */
+function derivedNameProblems(specs: readonly WorkloadSpec[]): string[] {
+    const problems: string[] = [];
+    const owners = new Map<string, { workload: string; owner: string }>();
+    let current = "";
+    const claim = (kind: string, name: string, owner: string, what: string, allowed: string) => {
+        const key = `${kind}\0${name}`;
+        const first = owners.get(key);
+        if (first === undefined) owners.set(key, { workload: current, owner });
+        // Within one workload only a repeated volume name meets itself, which workloadProblems reports.
+        else if (first.workload !== current) problems.push(`${owner} derives ${what} ${show(name)}, as ${first.owner} does; allowed: ${allowed}`);
+    };
+    const volumeRule = "workload and volume names whose <workload>-<volume> is unique in the stack";
+    const secretRule = "workload and secret names whose <workload>-<secret> is unique in the stack";
+    const serviceRule = "workload names that do not end in -public or -headless of another workload's name";
+    const stored = (spec: WorkloadSpec) => (spec.volumes ?? []).map((volume, i) => ({ volume, i })).filter(({ volume }) => volume.kind !== "ephemeral");
+    for (const spec of specs) {
+        const at = `workload ${show(spec.name)}`;
+        current = spec.name;
+        for (const { volume, i } of stored(spec)) {
+            claim("volume", volumeResourceName(spec.name, volume.name), `${at} volumes[${i}] (${volume.name})`, "the volume name (Swarm volume, Kubernetes claim and their Pulumi resources)", volumeRule);
+        }
+        Object.keys(spec.secrets ?? {}).forEach((secret) => claim("secret", secretResourceName(spec.name, secret), `${at} secrets.${secret}`, "the Swarm secret's Pulumi name", secretRule));
+        if (isJob(spec)) continue;
+        if ((spec.ports ?? []).length > 0) claim("service", spec.name, at, "the Kubernetes Service", serviceRule);
+        if ((spec.ports ?? []).some((p) => p.public && p.protocol === "tcp")) claim("service", publicServiceName(spec.name), `${at} (public tcp port)`, "the Kubernetes Service", serviceRule);
+        if ((spec.volumes ?? []).some((v) => v.kind === "persistent")) claim("service", headlessServiceName(spec.name), `${at} (persistent volume)`, "the Kubernetes Service", serviceRule);
+    }
+    // A persistent volume's claims are `<volume>-<workload>-<ordinal>`, one per replica as it scales:
+    // no shared claim may take that shape, and two templates collide when their prefixes are equal.
+    const templates = specs.filter((s) => !isJob(s)).flatMap((spec) => stored(spec).filter(({ volume }) => volume.kind === "persistent").map(({ volume, i }) => ({ spec, volume, i, prefix: `${volume.name}-${spec.name}-` })));
+    const claimRule = "names such that no shared volume's <workload>-<volume> and no persistent volume's <volume>-<workload>-<ordinal> meet";
+    templates.forEach((t, n) => {
+        const other = templates.slice(0, n).find((u) => u.prefix === t.prefix);
+        if (other) problems.push(`workload ${show(t.spec.name)} volumes[${t.i}] (${t.volume.name}) derives the Kubernetes claims ${t.prefix}<ordinal>, as workload ${show(other.spec.name)} volumes[${other.i}] (${other.volume.name}) does; allowed: ${claimRule}`);
+    });
+    for (const spec of specs) {
+        for (const { volume, i } of stored(spec).filter(({ volume }) => volume.kind === "shared")) {
+            const name = volumeResourceName(spec.name, volume.name);
+            const t = templates.find((u) => name.startsWith(u.prefix) && ORDINAL.test(name.slice(u.prefix.length)));
+            if (t) problems.push(`workload ${show(spec.name)} volumes[${i}] (${volume.name}) derives the Kubernetes claim ${show(name)}, which workload ${show(t.spec.name)} volumes[${t.i}] (${t.volume.name}) makes for a replica; allowed: ${claimRule}`);
+        }
+    }
+    return problems;
+}
+
 const jobNames = (specs: readonly WorkloadSpec[]) => specs.filter(isJob).map((s) => s.name).join(", ") || "none";
 
 function findCycle(specs: readonly WorkloadSpec[]): string[] | undefined {
@@ -737,7 +801,7 @@ export function validateWorkloads(specs: readonly WorkloadSpec[]): string[] {
         }
         problems.push(...workloadProblems(spec).map((p) => `${label}: ${p}`));
     }
-    return [...problems, ...stackProblems(specs)];
+    return [...problems, ...stackProblems(specs), ...derivedNameProblems(specs)];
 }
 
 /** `ref` with its tag (and any digest) replaced by `tag`; a registry port is not a tag. */

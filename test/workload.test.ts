@@ -8,7 +8,12 @@ import {
     userOf,
     validateWorkloads,
     withTag,
+    headlessServiceName,
+    statefulClaimName,
+    volumeResourceName,
 } from "../components/workload";
+import * as manifests from "../components/kubernetes/manifests";
+import { volumeName } from "../components/swarm/service";
 
 const resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 const service = (name: string, extra: Partial<WorkloadSpec> = {}): WorkloadSpec => ({ name, image: { ref: "nginx:1.27" }, resources, ...extra });
@@ -214,6 +219,63 @@ describe("workload validation", () => {
             'workload "api": after[2] is "ghost", which does not exist; allowed: a job of this stack (a, b)',
             'workload "a": after forms a cycle (a -> b -> a); allowed: jobs ordered without cycles',
         ]);
+    });
+
+    describe("names the adapters derive", () => {
+        const vol = (name: string, kind: "persistent" | "shared" | "ephemeral", mountPath = "/data") => ({ name, kind, mountPath });
+        const tcp = { name: "db", port: 5432, protocol: "tcp" as const, public: { sourceRanges: ["10.1.0.0/16"] } };
+
+        it("refuses two workloads whose <workload>-<volume> meet (one Swarm volume, one claim)", () => {
+            const specs = [service("cache", { volumes: [vol("data-x", "shared")] }), service("cache-data", { volumes: [vol("x", "persistent")] })];
+            expect(validateWorkloads(specs)).to.deep.equal([
+                'workload "cache-data" volumes[0] (x) derives the volume name (Swarm volume, Kubernetes claim and their Pulumi resources) "cache-data-x", as workload "cache" volumes[0] (data-x) does; allowed: workload and volume names whose <workload>-<volume> is unique in the stack',
+            ]);
+        });
+
+        it("lets ephemeral volumes, which derive no resource, share the shape", () => {
+            expect(validateWorkloads([service("cache", { volumes: [vol("data-x", "ephemeral")] }), service("cache-data", { volumes: [vol("x", "ephemeral")] })])).to.deep.equal([]);
+        });
+
+        it("refuses two workloads whose <workload>-<secret> meet (one Pulumi docker:Secret)", () => {
+            expect(validateWorkloads([service("cache", { secrets: { "data-x": "a" } }), service("cache-data", { secrets: { x: "b" } })])).to.deep.equal([
+                'workload "cache-data" secrets.x derives the Swarm secret\'s Pulumi name "cache-data-x", as workload "cache" secrets.data-x does; allowed: workload and secret names whose <workload>-<secret> is unique in the stack',
+            ]);
+        });
+
+        it("refuses a workload named like another's public or headless Service", () => {
+            const specs = [
+                service("api", { ports: [tcp] }),
+                service("api-public", { ports: [{ name: "http", port: 80 }] }),
+                service("db", { ports: [{ name: "pg", port: 5432, protocol: "tcp" }], volumes: [vol("data", "persistent")] }),
+                service("db-headless", { ports: [{ name: "http", port: 80 }] }),
+            ];
+            expect(validateWorkloads(specs)).to.deep.equal([
+                'workload "api-public" derives the Kubernetes Service "api-public", as workload "api" (public tcp port) does; allowed: workload names that do not end in -public or -headless of another workload\'s name',
+                'workload "db-headless" derives the Kubernetes Service "db-headless", as workload "db" (persistent volume) does; allowed: workload names that do not end in -public or -headless of another workload\'s name',
+            ]);
+        });
+
+        it("refuses a shared claim shaped like a replica's claim, and two persistent volumes with one claim prefix", () => {
+            const specs = [
+                service("data-db", { volumes: [vol("0", "shared")] }),
+                service("db", { volumes: [vol("data", "persistent")] }),
+                service("b-c", { volumes: [vol("a", "persistent")] }),
+                service("c", { volumes: [vol("a-b", "persistent")] }),
+            ];
+            expect(validateWorkloads(specs)).to.deep.equal([
+                'workload "c" volumes[0] (a-b) derives the Kubernetes claims a-b-c-<ordinal>, as workload "b-c" volumes[0] (a) does; allowed: names such that no shared volume\'s <workload>-<volume> and no persistent volume\'s <volume>-<workload>-<ordinal> meet',
+                'workload "data-db" volumes[0] (0) derives the Kubernetes claim "data-db-0", which workload "db" volumes[0] (data) makes for a replica; allowed: names such that no shared volume\'s <workload>-<volume> and no persistent volume\'s <volume>-<workload>-<ordinal> meet',
+            ]);
+        });
+
+        it("checks the names the adapters really make", () => {
+            const db = service("db", { replicas: 2, ports: [tcp], volumes: [vol("data", "persistent"), vol("files", "shared", "/files")] });
+            expect(manifests.claimResizes(db).map((c) => c.name)).to.deep.equal(["data-db-0", "data-db-1"]);
+            expect(manifests.claimResizes(db).map((c) => c.name)).to.deep.equal([statefulClaimName("data", "db", 0), statefulClaimName("data", "db", 1)]);
+            expect(manifests.sharedClaimName(db, db.volumes![1])).to.equal(volumeResourceName("db", "files"));
+            expect(manifests.headlessServiceName(db)).to.equal(headlessServiceName("db"));
+            expect(volumeName("dev", "db", "files")).to.equal(`dev-${volumeResourceName("db", "files")}`);
+        });
     });
 
     it("reports every problem of every workload at once", () => {

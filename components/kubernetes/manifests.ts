@@ -16,6 +16,9 @@ import {
     WorkloadSpec,
     initialReplicas,
     userOf,
+    volumeResourceName,
+    headlessServiceName as headlessServiceNameOf,
+    statefulClaimName,
 } from "../workload";
 
 type Labels = Record<string, string>;
@@ -157,7 +160,7 @@ export interface StorageClasses {
 }
 
 /** The name of the ReadWriteMany claim behind a `shared` volume. */
-export const sharedClaimName = (spec: WorkloadSpec, volume: VolumeSpec) => `${spec.name}-${volume.name}`;
+export const sharedClaimName = (spec: WorkloadSpec, volume: VolumeSpec) => volumeResourceName(spec.name, volume.name);
 
 export function sharedClaimSpec(volume: VolumeSpec, classes: StorageClasses): core.v1.PersistentVolumeClaimSpec {
     return { accessModes: ["ReadWriteMany"], storageClassName: classes.sharedStorageClass, resources: { requests: { storage: volume.size ?? DEFAULT_VOLUME_SIZE } } };
@@ -284,7 +287,7 @@ export function deploymentSpec(spec: WorkloadSpec, template: core.v1.PodTemplate
 }
 
 /** The governing Service of a StatefulSet: headless, so each pod gets its own DNS name (`<pod>.<name>-headless`). */
-export const headlessServiceName = (spec: WorkloadSpec) => `${spec.name}-headless`;
+export const headlessServiceName = (spec: WorkloadSpec) => headlessServiceNameOf(spec.name);
 
 export function headlessServiceSpec(spec: WorkloadSpec): core.v1.ServiceSpec | undefined {
     if (controllerKind(spec) !== "StatefulSet") return undefined;
@@ -309,7 +312,7 @@ export function claimResizes(spec: WorkloadSpec): { name: string; storage: strin
     if (controllerKind(spec) !== "StatefulSet") return [];
     const persistent = (spec.volumes ?? []).filter((v) => v.kind === "persistent");
     return Array.from({ length: initialReplicas(spec) }, (_, ordinal) =>
-        persistent.map((v) => ({ name: `${v.name}-${spec.name}-${ordinal}`, storage: v.size ?? DEFAULT_VOLUME_SIZE })),
+        persistent.map((v) => ({ name: statefulClaimName(v.name, spec.name, ordinal), storage: v.size ?? DEFAULT_VOLUME_SIZE })),
     ).flat();
 }
 

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesPlatform } from "../platform";
-import { DEFAULT_VOLUME_SIZE, parseQuantity, WorkloadSpec } from "../workload";
+import { DEFAULT_VOLUME_SIZE, parseQuantity, publicServiceName, WorkloadSpec } from "../workload";
 import * as manifests from "./manifests";
 import { VolumeSize } from "./volumeSize";
 
@@ -164,7 +164,7 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
         if (publicTcp) {
             this.publicService = new k8s.core.v1.Service(
                 `${name}-public`,
-                { metadata: { ...metadata({ annotations: publicTcp.annotations }), name: `${spec.name}-public` }, spec: publicTcp.spec },
+                { metadata: { ...metadata({ annotations: publicTcp.annotations }), name: publicServiceName(spec.name) }, spec: publicTcp.spec },
                 after(),
             );
         }

@@ -6,7 +6,7 @@
 import * as crypto from "node:crypto";
 import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
-import { HEALTH_DEFAULTS, initialReplicas, quantityUnits, userOf } from "../workload";
+import { HEALTH_DEFAULTS, initialReplicas, quantityUnits, userOf, volumeResourceName } from "../workload";
 import type { HealthCheck, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 
 /** `ec2`: the routing mesh behind a load balancer; `local`: ports bound on this machine only. */
@@ -224,7 +224,7 @@ export function swarmPorts(endpoints: readonly PublicEndpoint[], engine: SwarmEn
 }
 
 /** Docker object names are engine-wide, so they carry the stack. */
-export const volumeName = (stack: string, workload: string, volume: string) => `${stack}-${workload}-${volume}`;
+export const volumeName = (stack: string, workload: string, volume: string) => `${stack}-${volumeResourceName(workload, volume)}`;
 
 /** Where an EFS-backed volume lives: the file system's DNS name and the access point's root directory. */
 export interface NfsLocation {
