@@ -3,7 +3,7 @@
  * stack's target adapter (Kubernetes or Swarm) turns it into that target's resources.
  */
 import { posix } from "node:path";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { coversTheInternet, cidrProblem } from "./cidr";
 import type { WorkloadOverrides } from "./config";
 
@@ -226,6 +226,57 @@ export const SECRETS_DIR = "/run/secrets";
 
 /** Scratch directory every container gets, writable even with a read-only root filesystem. */
 export const SCRATCH_DIR = "/tmp";
+
+/**
+ * Swarm keeps each secret on its own and refuses an empty one or one of 500 KiB or more
+ * (moby/swarmkit api/validation/secrets.go ValidateSecretPayload: `len(data) >= MaxSecretSize ||
+ * len(data) < 1`, MaxSecretSize = 500 * 1024).
+ */
+export const SWARM_MAX_SECRET_BYTES = 500 * 1024;
+
+/**
+ * Kubernetes keeps a workload's secrets in one Secret, whose values may hold at most 1 MiB together
+ * (kubernetes pkg/apis/core/validation/validation.go ValidateSecret: `totalSize > core.MaxSecretSize`,
+ * counted over the decoded data, which `stringData` is merged into).
+ */
+export const KUBERNETES_MAX_SECRET_BYTES = 1024 * 1024;
+
+/**
+ * Problems of a workload's secrets by their sizes in bytes (UTF-8, as both adapters store them).
+ * Both targets' limits apply whichever runs the stack, so a spec that deploys on one deploys on
+ * the other. Names keys and sizes only, never a value.
+ */
+export function secretSizeProblems(bytesByKey: Readonly<Record<string, number>>): string[] {
+    const problems: string[] = [];
+    let total = 0;
+    for (const [key, bytes] of Object.entries(bytesByKey)) {
+        total += bytes;
+        if (bytes < 1) problems.push(`secrets.${key} is empty; allowed: at least 1 byte (Swarm refuses an empty secret)`);
+        else if (bytes >= SWARM_MAX_SECRET_BYTES) problems.push(`secrets.${key} holds ${bytes} bytes; allowed: fewer than ${SWARM_MAX_SECRET_BYTES} (500 KiB, Swarm's limit for one secret)`);
+    }
+    if (total > KUBERNETES_MAX_SECRET_BYTES) {
+        problems.push(`secrets hold ${total} bytes together; allowed: at most ${KUBERNETES_MAX_SECRET_BYTES} (1 MiB, Kubernetes' limit for the workload's one Secret)`);
+    }
+    return problems;
+}
+
+const byteSizes = (values: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.byteLength(value, "utf8")]));
+
+/**
+ * The workload's secrets, each a secret Output that fails the deployment with a RunError (keys and
+ * sizes, never a value) when the values break secretSizeProblems. Plain strings are checked by
+ * validateWorkloads before any resource; values that are Outputs (config secrets, other resources)
+ * are known only here, as the preview or update resolves them.
+ */
+export function checkedSecrets(spec: WorkloadSpec): Record<string, pulumi.Output<string>> {
+    const entries = Object.entries(spec.secrets ?? {});
+    const checked = pulumi.all(Object.fromEntries(entries)).apply((values: Record<string, string>) => {
+        const problems = secretSizeProblems(byteSizes(values));
+        if (problems.length > 0) throw new pulumi.RunError(`workload ${show(spec.name)}: ${problems.join("; ")}`);
+        return values;
+    });
+    return Object.fromEntries(entries.map(([key]) => [key, pulumi.secret(checked.apply((values) => values[key]))]));
+}
 
 /** Volumes dockyard adds itself (scratch, secrets) are named with this prefix. */
 export const RESERVED_VOLUME_PREFIX = "dockyard-";
@@ -455,9 +506,14 @@ function workloadProblems(spec: WorkloadSpec): string[] {
         if (!ENV_NAME.test(key)) bad(`env.${key}`, key, "a name of letters, digits and _ that does not start with a digit");
         else if (typeof spec.env![key] !== "string") bad(`env.${key}`, spec.env![key], "a string");
     }
-    for (const key of Object.keys(spec.secrets ?? {})) {
+    const plainSecrets: Record<string, string> = {};
+    for (const [key, value] of Object.entries(spec.secrets ?? {})) {
         if (!SECRET_NAME.test(key)) bad(`secrets.${key}`, key, "a file name of letters, digits, -, _ and . (it becomes /run/secrets/<name>)");
+        if (typeof value === "string") plainSecrets[key] = value;
+        // The value's type only: a misplaced value may be the secret itself.
+        else if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) problems.push(`secrets.${key} is a ${value === null ? "null" : typeof value}; allowed: a string or a Pulumi secret`);
     }
+    problems.push(...secretSizeProblems(byteSizes(plainSecrets)));
 
     resourceProblems(spec.resources, bad);
     if (spec.health !== undefined) healthProblems(spec.health, bad);

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { deployKubernetesWorkloads } from "../components/kubernetes/deploy";
 import { KubernetesWorkload } from "../components/kubernetes/workload";
 import type { KubernetesPlatform } from "../components/platform";
-import { validateWorkloads, WorkloadSpec } from "../components/workload";
+import { KUBERNETES_MAX_SECRET_BYTES, validateWorkloads, WorkloadSpec } from "../components/workload";
 import { sampleWorkloads } from "../workloads";
 import { RecordedResource, isSecret, ofType, only, resolve, runDeclaration } from "./harness";
 import { kubernetesObjects, kubernetesProblems, schemaProblems, wiringProblems } from "./k8sSchema";
@@ -240,6 +240,18 @@ describe("kubernetes adapter under mocks", function () {
         }
         expect(String(error)).to.include('workload "extra": replicas is -2; allowed: a whole number from 0 to 1000');
         expect(String(error)).to.include('workload "extra": no image was built or resolved for it');
+    });
+
+    it("fails the deployment on a Pulumi secret over the limit once it resolves, naming key and size, never the value", async () => {
+        const big = { name: "big", image: { ref: "x" }, resources, secrets: { "api-token": pulumi.secret("T".repeat(KUBERNETES_MAX_SECRET_BYTES)) } };
+        let error: unknown;
+        try {
+            await runDeclaration(() => deployKubernetesWorkloads("prod", [big], { big: "x" }, testPlatform()), "prod");
+        } catch (err) {
+            error = err;
+        }
+        expect(String(error)).to.include(`workload "big": secrets.api-token holds ${KUBERNETES_MAX_SECRET_BYTES} bytes; allowed: fewer than 512000`);
+        expect(String(error)).not.to.include("TTTT");
     });
 
     it("can be constructed alone with a custom group and explicit dependencies", async () => {

@@ -21,7 +21,7 @@ import {
 import { jobWaitScript } from "../components/swarm/jobs";
 import { volumeDirectoryScript } from "../components/swarm/volumes";
 import { deploySwarmWorkloads } from "../components/swarm/workload";
-import { FIRST_PUBLISHED_PORT, WorkloadSpec } from "../components/workload";
+import { FIRST_PUBLISHED_PORT, SWARM_MAX_SECRET_BYTES, WorkloadSpec } from "../components/workload";
 import { ofType, only, RecordedResource, runDeclaration } from "./harness";
 import { fakeBytes } from "../scripts/offline/mocks";
 import { sampleWorkloads } from "../workloads";
@@ -335,6 +335,18 @@ describe("swarm workloads on ec2 (mocks)", () => {
             failure = err;
         }
         expect(String(failure)).to.contain("workload files: volume uploads needs the stack's AWS provider");
+    });
+
+    it("fails the deployment on a Pulumi secret over Swarm's limit once it resolves, naming key and size, never the value", async () => {
+        const big: WorkloadSpec = { ...base, secrets: { token: pulumi.secret("T".repeat(SWARM_MAX_SECRET_BYTES)) } };
+        let failure: unknown;
+        try {
+            await runDeclaration(() => deploySwarmWorkloads("dev", [big], images([base]), ec2Platform()));
+        } catch (err) {
+            failure = err;
+        }
+        expect(String(failure)).to.include(`workload "app": secrets.token holds ${SWARM_MAX_SECRET_BYTES} bytes; allowed: fewer than ${SWARM_MAX_SECRET_BYTES}`);
+        expect(String(failure)).not.to.include("TTTT");
     });
 
     it("rolls a service when a secret changes: the Docker name follows the content", async () => {

@@ -1,6 +1,11 @@
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import {
     WorkloadSpec,
+    checkedSecrets,
+    KUBERNETES_MAX_SECRET_BYTES,
+    secretSizeProblems,
+    SWARM_MAX_SECRET_BYTES,
     initialReplicas,
     parseQuantity,
     prepareWorkloads,
@@ -14,6 +19,7 @@ import {
 } from "../components/workload";
 import * as manifests from "../components/kubernetes/manifests";
 import { volumeName } from "../components/swarm/service";
+import { isSecret, resolve } from "./harness";
 
 const resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 const service = (name: string, extra: Partial<WorkloadSpec> = {}): WorkloadSpec => ({ name, image: { ref: "nginx:1.27" }, resources, ...extra });
@@ -281,6 +287,40 @@ describe("workload validation", () => {
     it("reports every problem of every workload at once", () => {
         const problems = validateWorkloads([service("a", { replicas: -1 }), service("b", { ports: [{ name: "x", port: 0 }] }), service("B")]);
         expect(problems.map((p) => p.split(":")[0])).to.deep.equal(['workload "a"', 'workload "b"', 'workload "B"']);
+    });
+});
+
+describe("secret sizes (both targets' limits, on every target)", () => {
+    it("allows 1 to 511999 bytes a secret (Swarm) and 1 MiB a workload (Kubernetes)", () => {
+        expect(secretSizeProblems({ a: 1, b: SWARM_MAX_SECRET_BYTES - 1, c: SWARM_MAX_SECRET_BYTES - 1, d: KUBERNETES_MAX_SECRET_BYTES - 1 - 2 * (SWARM_MAX_SECRET_BYTES - 1) })).to.deep.equal([]);
+        expect(secretSizeProblems({ a: 0, b: SWARM_MAX_SECRET_BYTES })).to.deep.equal([
+            "secrets.a is empty; allowed: at least 1 byte (Swarm refuses an empty secret)",
+            "secrets.b holds 512000 bytes; allowed: fewer than 512000 (500 KiB, Swarm's limit for one secret)",
+        ]);
+        expect(secretSizeProblems({ a: 400_000, b: 400_000, c: 248_577 })).to.deep.equal([
+            "secrets hold 1048577 bytes together; allowed: at most 1048576 (1 MiB, Kubernetes' limit for the workload's one Secret)",
+        ]);
+    });
+
+    it("checks plain values by their UTF-8 bytes, never quoting them, and refuses values that are not strings", () => {
+        const value = "é".repeat(256_000);
+        const problems = problemsOf({ secrets: { big: value, none: "", count: 42 } });
+        expect(problems).to.deep.equal([
+            'workload "w": secrets.count is a number; allowed: a string or a Pulumi secret',
+            'workload "w": secrets.big holds 512000 bytes; allowed: fewer than 512000 (500 KiB, Swarm\'s limit for one secret)',
+            'workload "w": secrets.none is empty; allowed: at least 1 byte (Swarm refuses an empty secret)',
+        ]);
+        expect(problemsOf({ secrets: { token: pulumi.secret("") } })).to.deep.equal([]);
+    });
+
+    it("checks Pulumi secrets as they resolve: a RunError naming key and size, never the value", async () => {
+        const ok = checkedSecrets(service("w", { secrets: { a: pulumi.secret("tok"), b: "pw" } }));
+        expect(await resolve(ok.a)).to.equal("tok");
+        expect(await isSecret(ok.b)).to.equal(true);
+        const bad = checkedSecrets(service("w", { secrets: { big: pulumi.secret("S".repeat(600_000)), small: "pw" } }));
+        const error = await (bad.small as any).promise().then(() => undefined, (err: Error) => err);
+        expect(error).to.be.instanceOf(pulumi.RunError);
+        expect(error.message).to.equal('workload "w": secrets.big holds 600000 bytes; allowed: fewer than 512000 (500 KiB, Swarm\'s limit for one secret)');
     });
 });
 

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesPlatform } from "../platform";
-import { DEFAULT_VOLUME_SIZE, parseQuantity, publicServiceName, WorkloadSpec } from "../workload";
+import { checkedSecrets, DEFAULT_VOLUME_SIZE, parseQuantity, publicServiceName, WorkloadSpec } from "../workload";
 import * as manifests from "./manifests";
 import { VolumeSize } from "./volumeSize";
 
@@ -68,7 +68,7 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-serviceaccount`, { metadata: metadata(), automountServiceAccountToken: false }, after());
 
-        const secrets = Object.entries(spec.secrets ?? {});
+        const secrets = Object.entries(checkedSecrets(spec));
         if (secrets.length > 0) {
             // Auto-named: a changed secret is a new Secret (the provider replaces Secrets), which rolls the pods.
             this.secret = new k8s.core.v1.Secret(
@@ -76,7 +76,7 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
                 {
                     metadata: { namespace, labels: manifests.workloadLabels(spec) },
                     type: "Opaque",
-                    stringData: Object.fromEntries(secrets.map(([key, value]) => [key, pulumi.secret(value)])),
+                    stringData: Object.fromEntries(secrets),
                 },
                 after(),
             );

@@ -10,7 +10,7 @@ import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SwarmPlatform } from "../platform";
-import { publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
+import { checkedSecrets, publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 import { jobCompletion } from "./jobs";
 import { volumeDirectory } from "./volumes";
 import {
@@ -79,8 +79,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
         for (const note of notes) pulumi.log.warn(`workload ${spec.name}: ${note}`, this);
 
         this.secrets = {};
-        for (const [secretName, value] of Object.entries(spec.secrets ?? {})) {
-            const plain = pulumi.output(value);
+        for (const [secretName, plain] of Object.entries(checkedSecrets(spec))) {
             this.secrets[secretName] = new docker.Secret(
                 `${name}-${secretName}`,
                 {

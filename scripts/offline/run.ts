@@ -156,7 +156,15 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     }
 
     clearProjectModules();
-    const onRejection = (reason: unknown) => failures.push(reason);
+    // The language host ends the program on the first unhandled rejection (pulumi/pulumi
+    // sdk/nodejs/cmd/run/run.ts, uncaughtHandler), e.g. an apply that throws while an input
+    // resolves, whose registration never settles: so does this runner, instead of waiting for it.
+    let rejected: (reason: unknown) => void = () => undefined;
+    const unhandled = new Promise<never>((_, reject) => (rejected = reject));
+    const onRejection = (reason: unknown) => {
+        failures.push(reason);
+        rejected(reason);
+    };
     process.on("unhandledRejection", onRejection);
     const registered = () => resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
     try {
@@ -165,7 +173,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
             typeof program === "function" ? program() : { ...(await import(program)) },
         );
         // Internal to the SDK (hence the cast), but it is exactly how the language host waits for a program to finish.
-        await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+        await Promise.race([(settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs(), unhandled]);
         if (failures.length > 0) throw failures[0];
         return { resources: registered(), outputs: (outputs ?? {}) as Record<string, unknown>, invokes };
     } catch (err) {

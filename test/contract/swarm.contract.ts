@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import type { WorkloadSpec } from "../../components/workload";
+import { secretSizeProblems, SWARM_MAX_SECRET_BYTES, WorkloadSpec } from "../../components/workload";
 import { CONTRACT_REDIS_PASSWORD, CONTRACT_STACK, declareLocalStack, Declared, stackWorkloads, webPaths } from "./declaration";
 import { buildTestImage, docker, exec, httpGet, removeEverything, runningTasks, sleep, tasksOf, waitFor } from "./engine";
 import { cpuToNanoCpus, JOB_MAX_RUNS, memoryToBytes } from "../../components/swarm/service";
@@ -300,6 +300,23 @@ describe("Swarm adapter on a real engine", function () {
             expect(tasks.map((t) => t.Status.State)).to.deep.equal(["complete"]);
             expect(runs(), "runs of the new service").to.equal(1);
         });
+    });
+
+    it("refuses a secret of SWARM_MAX_SECRET_BYTES bytes or an empty one and keeps one a byte smaller, as secretSizeProblems does", async () => {
+        const attempt = async (suffix: string, bytes: number) => {
+            try {
+                const { id } = await docker.createSecret({ Name: `${CONTRACT_STACK}-size-${suffix}`, Data: Buffer.alloc(bytes, "s").toString("base64") });
+                await docker.getSecret(id).remove();
+                return "created";
+            } catch (err) {
+                return `refused: ${(err as Error).message}`;
+            }
+        };
+        expect(await attempt("largest", SWARM_MAX_SECRET_BYTES - 1)).to.equal("created");
+        expect(await attempt("limit", SWARM_MAX_SECRET_BYTES)).to.match(/^refused: .*secret data must be larger than 0 and less than 512000 bytes/);
+        expect(await attempt("empty", 0)).to.match(/^refused: .*secret data must be larger than 0 and less than 512000 bytes/);
+        expect(secretSizeProblems({ largest: SWARM_MAX_SECRET_BYTES - 1 })).to.deep.equal([]);
+        expect(secretSizeProblems({ limit: SWARM_MAX_SECRET_BYTES, empty: 0 })).to.have.length(2);
     });
 
     it("fails tasks below the CPU and memory minimums that the mapping refuses up front", async () => {
