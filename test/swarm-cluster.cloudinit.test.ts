@@ -4,11 +4,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import * as YAML from "yaml";
-import { bootstrapSettings } from "../components/swarm/cluster";
+import { bootstrapSettings, EC2_USER_DATA_LIMIT_BYTES, swarmConfigProblems, userDataProblems } from "../components/swarm/cluster";
 import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, nodeTimers, PRUNE_EVERY_SECONDS, renderCloudInit } from "../components/swarm/cloudInit";
 import { NOTHING_TO_CHECK, readinessScript } from "../components/swarm/readiness";
 import { sshOptions } from "../components/swarm/access";
-import { PROJECT_ROOT, stackConfig } from "./harness";
+import { parseStackConfig } from "../components/config";
+import { PROJECT_ROOT, stackConfig, stackConfigMap } from "./harness";
 
 // Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended change, then review the diff.
 const GOLDEN_DIR = path.join(PROJECT_ROOT, "test", "golden");
@@ -17,6 +18,9 @@ const settings = (role: NodeRole) => ({
     ...bootstrapSettings(stackConfig("dev", { "swarm.managers": 3, "swarm.sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDockyardGoldenTestKey0000000000000000000000 golden@dockyard" })),
     role,
 });
+
+/** The length of an OpenSSH RSA-4096 public key (716 base64 characters), the longest key a user is likely to give. */
+const RSA_4096_KEY = `ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAACAQ${"D".repeat(716 - 34)} operator@laptop`;
 
 /** The text of the shell function `name` of a rendered script (from `name() {` to the `}` closing it at the line's start). */
 function shellFunction(script: string, name: string): string {
@@ -74,6 +78,13 @@ describe("swarm cloud-init", () => {
                 expect(Buffer.byteLength(rendered)).to.be.lessThan(16 * 1024);
             });
 
+            it("fits it with an RSA-4096 key, a long stack name and a custom user too", () => {
+                const config = stackConfigMap("dev", { "swarm.managers": 3, "swarm.sshPublicKey": RSA_4096_KEY, "swarm.sshUser": "deploy-operator" }).config;
+                const long = bootstrapSettings(parseStackConfig(config, "dockyard-platform", "production-eu-west-1-blue"));
+                expect(userDataProblems(long)).to.deep.equal([]);
+                expect(Buffer.byteLength(renderCloudInit({ ...long, role }))).to.be.greaterThan(Buffer.byteLength(rendered));
+            });
+
             it("passes cloud-init schema", () => {
                 const file = path.join(dir, `${role}.yaml`);
                 fs.writeFileSync(file, rendered);
@@ -109,6 +120,16 @@ describe("swarm cloud-init", () => {
             });
         });
     }
+
+    it("the program refuses, before anything exists, a stack whose user data EC2 would refuse at launch", () => {
+        const config = stackConfig("dev", { "swarm.managers": 3, "swarm.sshPublicKey": `ssh-rsa ${"A".repeat(2600)} operator@laptop` });
+        const sizes = ROLES.map((role) => ({ role, bytes: Buffer.byteLength(renderCloudInit({ ...bootstrapSettings(config), role })) }));
+        const over = sizes.filter((s) => s.bytes > EC2_USER_DATA_LIMIT_BYTES);
+        expect(over.map((s) => s.role)).to.include("first-manager");
+        expect(swarmConfigProblems(config)).to.deep.equal(
+            over.map((s) => `the ${s.role} user data rendered from this stack is ${s.bytes} bytes; allowed: at most ${EC2_USER_DATA_LIMIT_BYTES} (EC2's limit): shorten the project or stack name, or use an ed25519 dockyard:swarm.sshPublicKey`),
+        );
+    });
 
     it("first manager rejoins an existing swarm before it would init, and publishes tokens as SecureStrings", () => {
         const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
