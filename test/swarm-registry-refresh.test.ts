@@ -21,6 +21,8 @@ import {
 import { stackConfig } from "./harness";
 
 const REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+/** A second registry the CLI config names, as one a user adds by hand would be. */
+const OTHER_REGISTRY = "210987654321.dkr.ecr.eu-west-1.amazonaws.com";
 
 interface FakeService {
     id: string;
@@ -63,14 +65,30 @@ if (same(args, ["node", "inspect", "self", "--format", "{{.ManagerStatus.Leader}
 } else refuse("not a call the refresh makes");
 `;
 
-function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[] }) {
+/**
+ * The fake amazon-ecr-credential-helper: the server on stdin; a token for a host the world says it
+ * has one for, else what the real helper answers to any failed AWS call (ecr-login/ecr.go Get:
+ * credentials not found, exit 1). Records the host only.
+ */
+const FAKE_HELPER = String.raw`#!/usr/bin/env node
+const fs = require("fs");
+const world = JSON.parse(fs.readFileSync(process.env.FAKE_WORLD, "utf8"));
+const server = fs.readFileSync(0, "utf8").trim();
+fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args: ["helper", process.argv[2], server], env: {} }) + "\n");
+if (process.argv[2] !== "get") process.exit(1);
+if ((world.tokenless || []).includes(server)) { process.stdout.write("credentials not found in native keychain\n"); process.exit(1); }
+process.stdout.write(JSON.stringify({ ServerURL: server, Username: "AWS", Secret: TOKEN }) + "\n");
+`.replace("TOKEN", JSON.stringify("T0KEN-never-printed"));
+
+function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]; tokenless?: string[] }) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-refresh-"));
     try {
         fs.mkdirSync(path.join(dir, "bin"));
         fs.writeFileSync(path.join(dir, "bin", "docker"), FAKE_DOCKER, { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "bin", "docker-credential-ecr-login"), FAKE_HELPER, { mode: 0o755 });
         fs.mkdirSync(path.join(dir, "docker-config"));
         // What the bootstrap writes (cloudInit.ts configure_docker).
-        fs.writeFileSync(path.join(dir, "docker-config", "config.json"), JSON.stringify({ credHelpers: { [REGISTRY]: "ecr-login" } }));
+        fs.writeFileSync(path.join(dir, "docker-config", "config.json"), JSON.stringify({ credHelpers: { [REGISTRY]: "ecr-login", [OTHER_REGISTRY]: "ecr-login" } }));
         fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify(world));
         fs.writeFileSync(path.join(dir, "calls.jsonl"), "");
         const result = spawnSync("bash", ["-c", registryRefreshScript()], {
@@ -87,7 +105,15 @@ function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]
             .split("\n")
             .filter(Boolean)
             .map((line) => JSON.parse(line) as { args: string[]; env: Record<string, string | undefined> });
-        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, updates: calls.filter((c) => c.args[1] === "update").map((c) => c.args) };
+        expect(result.stdout + result.stderr).not.to.include("T0KEN");
+        return {
+            status: result.status,
+            stdout: result.stdout,
+            stderr: result.stderr,
+            calls,
+            updates: calls.filter((c) => c.args[1] === "update").map((c) => c.args),
+            tokenRequests: calls.filter((c) => c.args[0] === "helper").map((c) => c.args.slice(1)),
+        };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -127,26 +153,47 @@ describe("swarm registry-auth refresh", () => {
             expect(call.env.DOCKER_CONFIG).to.match(/docker-config$/);
         }
         expect(out.stdout).to.equal("refreshed dev-api\nrefreshed dev-web\n");
+        // Asked once for the registry before its first update; never for images of other registries.
+        expect(out.tokenRequests).to.deep.equal([["get", REGISTRY]]);
+        expect(out.calls.findIndex((c) => c.args[0] === "helper")).to.be.below(out.calls.findIndex((c) => c.args[1] === "update"));
     });
 
-    it("leaves a service whose update is in flight or halted alone, since a spec update would resume it", () => {
+    it("touches no service of a registry the helper has no token for, which the CLI would store as an empty auth, and fails", () => {
+        const other = OTHER_REGISTRY;
+        const world = { inSwarm: true, leader: true, tokenless: [REGISTRY], services: [service("api"), service("web"), service("eu", { image: `${other}/eu:1` })] };
+        const out = run(world);
+        expect(out.status).to.equal(1);
+        expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["eu"]);
+        expect(out.tokenRequests).to.deep.equal([["get", REGISTRY], ["get", other]]);
+        expect(out.stderr).to.include(`not refreshed dev-api: docker-credential-ecr-login has no token for ${REGISTRY}\n`);
+        expect(out.stderr).to.include(`not refreshed dev-web: docker-credential-ecr-login has no token for ${REGISTRY}\n`);
+        expect(out.stdout).to.equal("refreshed dev-eu\n");
+    });
+
+    it("leaves a service whose update is in flight or halted alone, since a spec update would restart or resume it; a halted one fails the run", () => {
         const states = ["updating", "paused", "rollback_started", "rollback_paused"];
-        const out = run({
+        const world = {
             inSwarm: true,
             leader: true,
             services: [...states.map((state) => service(state.replace("_", "-"), { updateState: state })), service("done", { updateState: "completed" }), service("back", { updateState: "rollback_completed" })],
-        });
-        expect(out.status, out.stderr).to.equal(0);
+        };
+        const out = run(world);
+        expect(out.status, out.stderr).to.equal(1);
         expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["done", "back"]);
-        for (const state of states) expect(out.stdout).to.include(`skipped dev-${state.replace("_", "-")}: its update is ${state}\n`);
+        for (const state of ["updating", "rollback_started"]) expect(out.stdout).to.include(`skipped dev-${state.replace("_", "-")}: its update is ${state}\n`);
+        for (const state of ["paused", "rollback_paused"]) expect(out.stderr).to.include(`not refreshed dev-${state.replace("_", "-")}: its update is ${state}\n`);
+        const inFlightOnly = run({ ...world, services: world.services.filter((s) => !["paused", "rollback_paused"].includes(s.updateState ?? "")) });
+        expect(inFlightOnly.status, inFlightOnly.stderr).to.equal(0);
     });
 
-    it("does nothing on a manager that is not the leader, or off the swarm", () => {
-        for (const world of [{ inSwarm: true, leader: false }, { inSwarm: false, leader: false }]) {
-            const out = run({ ...world, services: [service("api")] });
-            expect(out.status, JSON.stringify(world) + out.stderr).to.equal(0);
-            expect(out.calls.map((c) => c.args.slice(0, 2)), JSON.stringify(world)).to.deep.equal([["node", "inspect"]]);
-        }
+    it("does nothing on a manager that is not the leader, and says so; fails on one that cannot ask dockerd", () => {
+        const follower = run({ inSwarm: true, leader: false, services: [service("api")] });
+        expect(follower.status, follower.stderr).to.equal(0);
+        expect(follower.stdout).to.equal("not the leader: nothing to refresh\n");
+        const off = run({ inSwarm: false, leader: false, services: [service("api")] });
+        expect(off.status).to.equal(1);
+        expect(off.stderr).to.include("This node is not a swarm manager.");
+        for (const out of [follower, off]) expect(out.calls.map((c) => c.args.slice(0, 2))).to.deep.equal([["node", "inspect"]]);
     });
 
     it("refreshes the rest when one update is refused, and then fails so systemd shows it", () => {
@@ -169,7 +216,7 @@ describe("swarm registry-auth refresh", () => {
         expect(3 * REGISTRY_REFRESH_EVERY_SECONDS).to.be.at.most(12 * 3600);
         const [unit, timer] = registryRefreshUnits();
         expect(unit).to.deep.include({ path: "/etc/systemd/system/dockyard-registry-refresh.service" });
-        expect(unit.content).to.include(`[Service]\nType=oneshot\nExecStart=${REGISTRY_REFRESH_PATH}\n`);
+        expect(unit.content).to.include(`[Service]\nType=oneshot\nTimeoutStartSec=900\nExecStart=${REGISTRY_REFRESH_PATH}\n`);
         expect(timer).to.deep.include({ path: "/etc/systemd/system/dockyard-registry-refresh.timer" });
         expect(timer.content).to.include(`OnUnitInactiveSec=${REGISTRY_REFRESH_EVERY_SECONDS}\n`);
         expect(timer.content).to.include("WantedBy=timers.target\n");

@@ -32,11 +32,22 @@
  *   next run takes it.
  * - images from other registries: the helper knows only the stack's registry, and their auth
  *   would become empty for nothing. Only images whose host the CLI config's credHelpers names.
+ * - a registry the helper has no token for: amazon-ecr-credential-helper answers every failed AWS
+ *   call (no permission, ECR or the metadata service unreachable) "credentials not found"
+ *   (ecr-login/ecr.go Get), which the CLI turns into an empty auth (docker/cli
+ *   cli/config/credentials/native_store.go getCredentialsFromStore), encoded as `{}`, which dockerd
+ *   stores in place of the token that was still valid (moby daemon/cluster/services.go
+ *   UpdateService keeps the old one only for an empty string). So the script asks the helper
+ *   first, once per registry, and touches no service of a registry it got no token for.
+ * A halted update, a registry without a token and a refused update fail the run (after the others
+ * are done), so `systemctl --failed` shows a leader whose services are not refreshed; a manager
+ * that is not the leader says so and succeeds, and one that cannot ask dockerd fails.
  * Every spec update also makes the refreshed spec the service's PreviousSpec (same UpdateService),
  * so `docker service rollback` after a refresh returns to the same spec (docs/swarm.md says so).
  *
- * No token is ever in the script's hands: the CLI runs the helper and sends the auth to dockerd;
- * the update's standard output (the service id) is dropped and the log names services only.
+ * No token is ever printed: the helper's answer goes through a pipe to jq, which only tests it; the
+ * CLI runs the helper again and sends the auth to dockerd; the update's standard output (the service
+ * id) is dropped and the log names services only.
  */
 
 export const REGISTRY_REFRESH = "dockyard-registry-refresh";
@@ -52,8 +63,19 @@ export const REGISTRY_REFRESH_TIMER = `${REGISTRY_REFRESH}.timer`;
  */
 export const REGISTRY_REFRESH_EVERY_SECONDS = 4 * 3600;
 
-/** The update states in which a spec update would resume or restart an update (see above). */
-export const UPDATES_NOT_TO_TOUCH = ["updating", "paused", "rollback_started", "rollback_paused"] as const;
+/**
+ * A run that hangs (a manager that lost quorum mid-call, a helper waiting on the instance metadata
+ * service) is stopped after 15 minutes: a oneshot unit has no start timeout by default
+ * (systemd.service(5), TimeoutStartSec), and a timer never starts a unit that is still activating
+ * (systemd/systemd#28698), so one hung run would end every later one.
+ */
+export const REGISTRY_REFRESH_TIMEOUT_SECONDS = 900;
+
+/** Update states in which a spec update would restart an update under way (see above): the next run takes the service. */
+export const IN_FLIGHT_UPDATES = ["updating", "rollback_started"] as const;
+
+/** Update states in which a spec update would resume a halted update (see above): the run fails, so systemd shows it, until an operator acts. */
+export const HALTED_UPDATES = ["paused", "rollback_paused"] as const;
 
 /**
  * The script, on every manager; only the leader acts. Where the CLI config is: the bootstrap
@@ -65,14 +87,26 @@ export function registryRefreshScript(): string {
 # ${REGISTRY_REFRESH} (rendered by components/swarm/registryRefresh.ts)
 set -euo pipefail
 export DOCKER_CONFIG=\${DOCKER_CONFIG:-/root/.docker} AWS_ECR_DISABLE_CACHE=1
-[ "$(docker node inspect self --format '{{.ManagerStatus.Leader}}')" = true ] || exit 0
+leader=$(docker node inspect self --format '{{.ManagerStatus.Leader}}')
+[ "$leader" = true ] || { echo "not the leader: nothing to refresh"; exit 0; }
 ids=$(docker service ls -q --filter label=dockyard.kind=service)
 failed=0
+declare -A token=()
 for id in $ids; do
   IFS='|' read -r name image state <<<"$(docker service inspect "$id" --format \\
     '{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}{{end}}')"
-  jq -e --arg host "\${image%%/*}" '.credHelpers[$host]' "$DOCKER_CONFIG/config.json" >/dev/null || continue
-  case "$state" in ${UPDATES_NOT_TO_TOUCH.join(" | ")}) echo "skipped $name: its update is $state"; continue ;; esac
+  host=\${image%%/*}
+  helper=$(jq -r --arg host "$host" '.credHelpers[$host] // empty' "$DOCKER_CONFIG/config.json")
+  [ -n "$helper" ] || continue
+  case "$state" in
+    ${IN_FLIGHT_UPDATES.join(" | ")}) echo "skipped $name: its update is $state"; continue ;;
+    ${HALTED_UPDATES.join(" | ")}) echo "not refreshed $name: its update is $state" >&2; failed=1; continue ;;
+  esac
+  if [ -z "\${token[$host]:-}" ]; then
+    token[$host]=none
+    if printf '%s' "$host" | "docker-credential-$helper" get 2>/dev/null | jq -e '.Secret | length > 0' >/dev/null 2>&1; then token[$host]=ok; fi
+  fi
+  if [ "\${token[$host]}" != ok ]; then echo "not refreshed $name: docker-credential-$helper has no token for $host" >&2; failed=1; continue; fi
   if docker service update --with-registry-auth --detach "$id" >/dev/null; then echo "refreshed $name"; else echo "could not refresh $name" >&2; failed=1; fi
 done
 exit "$failed"
@@ -87,7 +121,7 @@ exit "$failed"
 export function registryRefreshUnits(): { path: string; content: string }[] {
     const unit = (suffix: string, content: string) => ({ path: `/etc/systemd/system/${REGISTRY_REFRESH}.${suffix}`, content });
     return [
-        unit("service", `[Unit]\nDescription=dockyard: refresh the services' registry auth\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nType=oneshot\nExecStart=${REGISTRY_REFRESH_PATH}\n`),
+        unit("service", `[Unit]\nDescription=dockyard: refresh the services' registry auth\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nType=oneshot\nTimeoutStartSec=${REGISTRY_REFRESH_TIMEOUT_SECONDS}\nExecStart=${REGISTRY_REFRESH_PATH}\n`),
         unit("timer", `[Timer]\nOnBootSec=300\nOnUnitInactiveSec=${REGISTRY_REFRESH_EVERY_SECONDS}\n\n[Install]\nWantedBy=timers.target\n`),
     ];
 }

@@ -52,7 +52,7 @@ export interface Store {
     lifecycleHooks: Record<string, string>;
     /** Auto Scaling groups by name: what the fake needs of their settings. */
     groups: Record<string, { healthCheckGracePeriod: number }>;
-    registry: { password: string };
+    registry: { password: string; tokenless?: boolean };
 }
 
 /** Changes the shared store under the same lock as the `aws` fake. */

@@ -118,7 +118,23 @@ describe("Swarm lab", function () {
             expect(helperCalls.length, "credential helper calls on the leader").to.be.greaterThan(0);
             expect(helperCalls.every((c: any) => c.exit === 0 && c.cacheDisabled === true), JSON.stringify(helperCalls)).to.equal(true);
             expect(collectedLogs().filter((l) => l.text.includes(currentPassword())).map((l) => path.relative(STATE, l.file)), "logs holding the registry token").to.deep.equal([]);
+
+            // The helper now gets no token (what it answers to any failed AWS call): the run touches
+            // nothing and fails, and the token stored by the last refresh still pulls on a fresh node.
+            // The first refresh replaced the rejected task, a real update: let it end, or the run skips the service.
+            await waitFor(`${service}'s refresh update to end`, async () => ((await m1.getService(service).inspect()).UpdateStatus?.State === "updating" ? undefined : true), 120_000);
+            updateStore((s) => (s.registry.tokenless = true));
+            const tokenless = await execIn(leader!, ["systemctl", "start", "dockyard-registry-refresh.service"]);
+            expect(tokenless.status, `a run without a token fails so systemd shows it: ${tokenless.stdout}${tokenless.stderr}`).not.to.equal(0);
+            // The lab's systemctl runs ExecStart= in the foreground, so the unit's output is the call's (systemd would journal it).
+            expect(tokenless.stderr).to.include(`not refreshed ${service}: docker-credential-ecr-login has no token for ${stack.registryHost}`);
+            expect(tokenless.stdout).not.to.include(`refreshed ${service}`);
+            await execIn(from, ["docker", "image", "rm", "--force", image]);
+            await label(to, undefined);
+            await label(from, "here");
+            await waitFor(`${service} running on ${from}, pulled with the token the failed run left alone`, async () => ((await tasksOn(from)).some((t) => t.Status?.State === "running") ? true : undefined));
         } finally {
+            updateStore((s) => delete s.registry.tokenless);
             await m1.getService(service).remove().catch(() => undefined);
             await label(to, undefined).catch(() => undefined);
             await label(from, undefined).catch(() => undefined);
