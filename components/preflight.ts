@@ -12,7 +12,7 @@ import { addonPlan } from "./eks/addons";
 import { autoscalerImageTag } from "./eks/versions";
 import { amiTypeFor } from "./eks/nodeGroup";
 import { swarmConfigProblems } from "./swarm/cluster";
-import { swarmReplicas } from "./swarm/service";
+import { swarmNameProblems, swarmReplicas } from "./swarm/service";
 import type { WorkloadSpec } from "./workload";
 
 /** The message of a check that throws on bad input, or undefined when it holds. */
@@ -60,7 +60,7 @@ function climbsOut(root: string, file: string): boolean {
  * applied (`applyOverrides`).
  */
 export function deploymentProblems(config: StackConfig, specs: readonly WorkloadSpec[], root: string): string[] {
-    const problems: string[] = [];
+    const problems: string[] = config.target === "swarm" ? swarmNameProblems(config.stack, specs) : [];
     for (const spec of specs) {
         const label = `workload ${JSON.stringify(spec.name)}`;
         if (config.target === "swarm") {

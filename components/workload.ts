@@ -768,53 +768,80 @@ export const publicServiceName = (workload: string) => `${workload}-public`;
 /** A StatefulSet names a replica's claim `<template>-<statefulset>-<ordinal>` (Kubernetes docs, StatefulSet "Stable Storage"). */
 export const statefulClaimName = (volume: string, workload: string, ordinal: number) => `${volume}-${workload}-${ordinal}`;
 export const secretResourceName = (workload: string, secret: string) => `${workload}-${secret}`;
+/** The Pulumi name of the patch that keeps a StatefulSet replica's claim at the spec's size. */
+export const claimSizeResourceName = (workload: string, claim: string) => `${workload}-${claim}-size`;
+
+/** The namespace's baseline NetworkPolicies (kubernetes/manifests.ts namespaceNetworkPolicies). */
+export const NAMESPACE_POLICY_NAMES = ["default-deny", "allow-dns"] as const;
+/**
+ * Names a workload's objects may not take in the stack's namespace: the baseline policies, and the
+ * ServiceAccount `default` that Kubernetes makes in every namespace (Kubernetes docs, "Service
+ * Accounts"). The provider refuses to create an object that exists (pulumi-kubernetes 4.29,
+ * upsertExistingObjects off), so such a workload would fail halfway through an `up`.
+ */
+const NAMESPACE_NAMES: readonly string[] = [...NAMESPACE_POLICY_NAMES, "default"];
 
 const ORDINAL = /^(0|[1-9][0-9]*)$/;
 
 /**
- * Two workloads whose derived names collide, e.g. `cache` with volume `data-x` and `cache-data`
- * with volume `x` (both `cache-data-x`): the same volume on Swarm, the same claim on Kubernetes.
+ * Names the adapters derive that two workloads would share, e.g. `cache` with volume `data-x` and
+ * `cache-data` with volume `x` (both `cache-data-x`): one volume on Swarm, one claim on Kubernetes,
+ * one Pulumi URN. Workloads, volumes and secrets whose own names are refused are left out.
  */
 function derivedNameProblems(specs: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
+    const named = specs.filter((s) => typeof s.name === "string" && DNS_LABEL.test(s.name));
     const owners = new Map<string, { workload: string; owner: string }>();
-    let current = "";
-    const claim = (kind: string, name: string, owner: string, what: string, allowed: string) => {
+    const claim = (kind: string, name: string, spec: WorkloadSpec, field: string, what: string, allowed: string) => {
         const key = `${kind}\0${name}`;
         const first = owners.get(key);
-        if (first === undefined) owners.set(key, { workload: current, owner });
+        const owner = `workload ${show(spec.name)}${field ? ` ${field}` : ""}`;
+        if (first === undefined) owners.set(key, { workload: spec.name, owner });
         // Within one workload only a repeated volume name meets itself, which workloadProblems reports.
-        else if (first.workload !== current) problems.push(`${owner} derives ${what} ${show(name)}, as ${first.owner} does; allowed: ${allowed}`);
+        else if (first.workload !== spec.name) problems.push(`workload ${show(spec.name)}: ${field ? `${field} ` : ""}derives ${what} ${show(name)}, as ${first.owner} does; allowed: ${allowed}`);
     };
     const volumeRule = "workload and volume names whose <workload>-<volume> is unique in the stack";
     const secretRule = "workload and secret names whose <workload>-<secret> is unique in the stack";
-    const serviceRule = "workload names that do not end in -public or -headless of another workload's name";
-    const stored = (spec: WorkloadSpec) => (spec.volumes ?? []).map((volume, i) => ({ volume, i })).filter(({ volume }) => volume.kind !== "ephemeral");
-    for (const spec of specs) {
-        const at = `workload ${show(spec.name)}`;
-        current = spec.name;
-        for (const { volume, i } of stored(spec)) {
-            claim("volume", volumeResourceName(spec.name, volume.name), `${at} volumes[${i}] (${volume.name})`, "the volume name (Swarm volume, Kubernetes claim and their Pulumi resources)", volumeRule);
+    const serviceRule = "rename one: no workload may be named <name>-public next to a workload <name> with a public tcp port, nor <name>-headless next to one with a persistent volume";
+    const claimRule = "names such that no shared volume's <workload>-<volume> and no persistent volume's <volume>-<workload>-<ordinal> meet";
+    const stored = (spec: WorkloadSpec) =>
+        (spec.volumes ?? []).map((volume, i) => ({ volume, i })).filter(({ volume }) => volume.kind !== "ephemeral" && typeof volume.name === "string" && DNS_LABEL.test(volume.name));
+    const persistent = (spec: WorkloadSpec) => (isJob(spec) ? [] : stored(spec).filter(({ volume }) => volume.kind === "persistent"));
+    for (const spec of named) {
+        if (NAMESPACE_NAMES.includes(spec.name)) {
+            problems.push(`workload ${show(spec.name)}: name is ${show(spec.name)}, which the stack's Kubernetes namespace already uses (NetworkPolicies ${NAMESPACE_POLICY_NAMES.join(" and ")}, ServiceAccount default); allowed: a name other than ${NAMESPACE_NAMES.join(", ")}`);
         }
-        Object.keys(spec.secrets ?? {}).forEach((secret) => claim("secret", secretResourceName(spec.name, secret), `${at} secrets.${secret}`, "the Swarm secret's Pulumi name", secretRule));
+        for (const { volume, i } of stored(spec)) {
+            claim("volume", volumeResourceName(spec.name, volume.name), spec, `volumes[${i}] (${volume.name})`, "the volume name (the Swarm volume, a shared volume's Kubernetes claim and the Pulumi resources named after it)", volumeRule);
+        }
+        for (const secret of Object.keys(spec.secrets ?? {}).filter((s) => SECRET_NAME.test(s))) {
+            claim("secret", secretResourceName(spec.name, secret), spec, `secrets.${secret}`, "the Pulumi name of its Swarm secret", secretRule);
+        }
         if (isJob(spec)) continue;
-        if ((spec.ports ?? []).length > 0) claim("service", spec.name, at, "the Kubernetes Service", serviceRule);
-        if ((spec.ports ?? []).some((p) => p.public && p.protocol === "tcp")) claim("service", publicServiceName(spec.name), `${at} (public tcp port)`, "the Kubernetes Service", serviceRule);
-        if ((spec.volumes ?? []).some((v) => v.kind === "persistent")) claim("service", headlessServiceName(spec.name), `${at} (persistent volume)`, "the Kubernetes Service", serviceRule);
+        if ((spec.ports ?? []).length > 0) claim("service", spec.name, spec, "", "the Kubernetes Service", serviceRule);
+        if ((spec.ports ?? []).some((p) => p.public && p.protocol === "tcp")) claim("service", publicServiceName(spec.name), spec, "(its public tcp port)", "the Kubernetes Service", serviceRule);
+        if (persistent(spec).length > 0) claim("service", headlessServiceName(spec.name), spec, "(its persistent volume)", "the Kubernetes Service", serviceRule);
+        const replicas = initialReplicas(spec);
+        if (!isInt(replicas, 0, 1000)) continue;
+        for (const { volume, i } of persistent(spec)) {
+            for (let ordinal = 0; ordinal < replicas; ordinal++) {
+                const patch = claimSizeResourceName(spec.name, statefulClaimName(volume.name, spec.name, ordinal));
+                claim("claim-size", patch, spec, `volumes[${i}] (${volume.name})`, "the Pulumi name of a claim's size patch", "workload names of which none starts and ends with another's, or other volume names");
+            }
+        }
     }
     // A persistent volume's claims are `<volume>-<workload>-<ordinal>`, one per replica as it scales:
     // no shared claim may take that shape, and two templates collide when their prefixes are equal.
-    const templates = specs.filter((s) => !isJob(s)).flatMap((spec) => stored(spec).filter(({ volume }) => volume.kind === "persistent").map(({ volume, i }) => ({ spec, volume, i, prefix: `${volume.name}-${spec.name}-` })));
-    const claimRule = "names such that no shared volume's <workload>-<volume> and no persistent volume's <volume>-<workload>-<ordinal> meet";
+    const templates = named.flatMap((spec) => persistent(spec).map(({ volume, i }) => ({ spec, volume, i, prefix: `${volume.name}-${spec.name}-` })));
     templates.forEach((t, n) => {
         const other = templates.slice(0, n).find((u) => u.prefix === t.prefix);
-        if (other) problems.push(`workload ${show(t.spec.name)} volumes[${t.i}] (${t.volume.name}) derives the Kubernetes claims ${t.prefix}<ordinal>, as workload ${show(other.spec.name)} volumes[${other.i}] (${other.volume.name}) does; allowed: ${claimRule}`);
+        if (other) problems.push(`workload ${show(t.spec.name)}: volumes[${t.i}] (${t.volume.name}) derives the Kubernetes claims ${show(`${t.prefix}<ordinal>`)}, as workload ${show(other.spec.name)} volumes[${other.i}] (${other.volume.name}) does; allowed: ${claimRule}`);
     });
-    for (const spec of specs) {
+    for (const spec of named) {
         for (const { volume, i } of stored(spec).filter(({ volume }) => volume.kind === "shared")) {
             const name = volumeResourceName(spec.name, volume.name);
             const t = templates.find((u) => name.startsWith(u.prefix) && ORDINAL.test(name.slice(u.prefix.length)));
-            if (t) problems.push(`workload ${show(spec.name)} volumes[${i}] (${volume.name}) derives the Kubernetes claim ${show(name)}, which workload ${show(t.spec.name)} volumes[${t.i}] (${t.volume.name}) makes for a replica; allowed: ${claimRule}`);
+            if (t) problems.push(`workload ${show(spec.name)}: volumes[${i}] (${volume.name}) derives the Kubernetes claim ${show(name)}, which workload ${show(t.spec.name)} volumes[${t.i}] (${t.volume.name}) makes for a replica; allowed: ${claimRule}`);
         }
     }
     return problems;

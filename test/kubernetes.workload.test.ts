@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { deployKubernetesWorkloads } from "../components/kubernetes/deploy";
 import { KubernetesWorkload } from "../components/kubernetes/workload";
 import type { KubernetesPlatform } from "../components/platform";
-import { KUBERNETES_MAX_SECRET_BYTES, validateWorkloads, WorkloadSpec } from "../components/workload";
+import { claimSizeResourceName, KUBERNETES_MAX_SECRET_BYTES, statefulClaimName, validateWorkloads, volumeResourceName, WorkloadSpec } from "../components/workload";
 import { sampleWorkloads } from "../workloads";
 import { RecordedResource, isSecret, ofType, only, resolve, runDeclaration } from "./harness";
 import { kubernetesObjects, kubernetesProblems, schemaProblems, wiringProblems } from "./k8sSchema";
@@ -252,6 +252,18 @@ describe("kubernetes adapter under mocks", function () {
         }
         expect(String(error)).to.include(`workload "big": secrets.api-token holds ${KUBERNETES_MAX_SECRET_BYTES} bytes; allowed: fewer than 512000`);
         expect(String(error)).not.to.include("TTTT");
+    });
+
+    it("names its volume children as validateWorkloads derives them, so the collision check sees what Pulumi sees", async () => {
+        const db: WorkloadSpec = { name: "db", image: { ref: "x" }, resources, replicas: 2, volumes: [{ name: "data", kind: "persistent", mountPath: "/data" }, { name: "files", kind: "shared", mountPath: "/files" }] };
+        const { resources: made } = await runDeclaration(() => deployKubernetesWorkloads("prod", [db], { db: "x" }, testPlatform()), "prod");
+        const names = made.map((r) => r.name);
+        expect(names).to.include.members([
+            `${volumeResourceName("db", "files")}-claim`,
+            `${volumeResourceName("db", "data")}-size-guard`,
+            claimSizeResourceName("db", statefulClaimName("data", "db", 0)),
+            claimSizeResourceName("db", statefulClaimName("data", "db", 1)),
+        ]);
     });
 
     it("can be constructed alone with a custom group and explicit dependencies", async () => {

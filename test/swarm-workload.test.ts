@@ -21,7 +21,7 @@ import {
 import { jobWaitScript } from "../components/swarm/jobs";
 import { volumeDirectoryScript } from "../components/swarm/volumes";
 import { deploySwarmWorkloads } from "../components/swarm/workload";
-import { FIRST_PUBLISHED_PORT, SWARM_MAX_SECRET_BYTES, WorkloadSpec } from "../components/workload";
+import { FIRST_PUBLISHED_PORT, secretResourceName, SWARM_MAX_SECRET_BYTES, WorkloadSpec } from "../components/workload";
 import { ofType, only, RecordedResource, runDeclaration } from "./harness";
 import { fakeBytes } from "../scripts/offline/mocks";
 import { sampleWorkloads } from "../workloads";
@@ -219,6 +219,8 @@ describe("swarm workloads on the local engine (mocks)", () => {
     it("keeps secret data secret, names it by content, and mounts it at /run/secrets/<name> mode 0400 for the user", async () => {
         const secrets = ofType(resources, "docker:index/secret:Secret");
         expect(secrets.map((s) => s.name).sort()).to.deep.equal(["local-api-api-token", "local-api-redis-password", "local-migrate-redis-password", "local-redis-redis-password"]);
+        // As validateWorkloads derives them for its collision check.
+        expect(secrets.map((s) => s.name)).to.include(`local-${secretResourceName("api", "api-token")}`);
         for (const s of secrets) {
             expect(s.inputs.data, s.name).to.equal("[secret]");
             expect(s.inputs.name).to.match(/^local-[a-z]+-[a-z-]+-[0-9a-f]{12}$/);

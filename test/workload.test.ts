@@ -14,6 +14,7 @@ import {
     validateWorkloads,
     withTag,
     headlessServiceName,
+    NAMESPACE_POLICY_NAMES,
     statefulClaimName,
     volumeResourceName,
 } from "../components/workload";
@@ -230,11 +231,13 @@ describe("workload validation", () => {
     describe("names the adapters derive", () => {
         const vol = (name: string, kind: "persistent" | "shared" | "ephemeral", mountPath = "/data") => ({ name, kind, mountPath });
         const tcp = { name: "db", port: 5432, protocol: "tcp" as const, public: { sourceRanges: ["10.1.0.0/16"] } };
+        const serviceRule = "rename one: no workload may be named <name>-public next to a workload <name> with a public tcp port, nor <name>-headless next to one with a persistent volume";
+        const claimRule = "names such that no shared volume's <workload>-<volume> and no persistent volume's <volume>-<workload>-<ordinal> meet";
 
         it("refuses two workloads whose <workload>-<volume> meet (one Swarm volume, one claim)", () => {
             const specs = [service("cache", { volumes: [vol("data-x", "shared")] }), service("cache-data", { volumes: [vol("x", "persistent")] })];
             expect(validateWorkloads(specs)).to.deep.equal([
-                'workload "cache-data" volumes[0] (x) derives the volume name (Swarm volume, Kubernetes claim and their Pulumi resources) "cache-data-x", as workload "cache" volumes[0] (data-x) does; allowed: workload and volume names whose <workload>-<volume> is unique in the stack',
+                'workload "cache-data": volumes[0] (x) derives the volume name (the Swarm volume, a shared volume\'s Kubernetes claim and the Pulumi resources named after it) "cache-data-x", as workload "cache" volumes[0] (data-x) does; allowed: workload and volume names whose <workload>-<volume> is unique in the stack',
             ]);
         });
 
@@ -244,20 +247,20 @@ describe("workload validation", () => {
 
         it("refuses two workloads whose <workload>-<secret> meet (one Pulumi docker:Secret)", () => {
             expect(validateWorkloads([service("cache", { secrets: { "data-x": "a" } }), service("cache-data", { secrets: { x: "b" } })])).to.deep.equal([
-                'workload "cache-data" secrets.x derives the Swarm secret\'s Pulumi name "cache-data-x", as workload "cache" secrets.data-x does; allowed: workload and secret names whose <workload>-<secret> is unique in the stack',
+                'workload "cache-data": secrets.x derives the Pulumi name of its Swarm secret "cache-data-x", as workload "cache" secrets.data-x does; allowed: workload and secret names whose <workload>-<secret> is unique in the stack',
             ]);
         });
 
-        it("refuses a workload named like another's public or headless Service", () => {
+        it("refuses a workload named like another's public or headless Service, whichever comes first", () => {
             const specs = [
                 service("api", { ports: [tcp] }),
                 service("api-public", { ports: [{ name: "http", port: 80 }] }),
-                service("db", { ports: [{ name: "pg", port: 5432, protocol: "tcp" }], volumes: [vol("data", "persistent")] }),
                 service("db-headless", { ports: [{ name: "http", port: 80 }] }),
+                service("db", { ports: [{ name: "pg", port: 5432, protocol: "tcp" }], volumes: [vol("data", "persistent")] }),
             ];
             expect(validateWorkloads(specs)).to.deep.equal([
-                'workload "api-public" derives the Kubernetes Service "api-public", as workload "api" (public tcp port) does; allowed: workload names that do not end in -public or -headless of another workload\'s name',
-                'workload "db-headless" derives the Kubernetes Service "db-headless", as workload "db" (persistent volume) does; allowed: workload names that do not end in -public or -headless of another workload\'s name',
+                `workload "api-public": derives the Kubernetes Service "api-public", as workload "api" (its public tcp port) does; allowed: ${serviceRule}`,
+                `workload "db": (its persistent volume) derives the Kubernetes Service "db-headless", as workload "db-headless" does; allowed: ${serviceRule}`,
             ]);
         });
 
@@ -269,9 +272,31 @@ describe("workload validation", () => {
                 service("c", { volumes: [vol("a-b", "persistent")] }),
             ];
             expect(validateWorkloads(specs)).to.deep.equal([
-                'workload "c" volumes[0] (a-b) derives the Kubernetes claims a-b-c-<ordinal>, as workload "b-c" volumes[0] (a) does; allowed: names such that no shared volume\'s <workload>-<volume> and no persistent volume\'s <volume>-<workload>-<ordinal> meet',
-                'workload "data-db" volumes[0] (0) derives the Kubernetes claim "data-db-0", which workload "db" volumes[0] (data) makes for a replica; allowed: names such that no shared volume\'s <workload>-<volume> and no persistent volume\'s <volume>-<workload>-<ordinal> meet',
+                `workload "c": volumes[0] (a-b) derives the Kubernetes claims "a-b-c-<ordinal>", as workload "b-c" volumes[0] (a) does; allowed: ${claimRule}`,
+                `workload "data-db": volumes[0] (0) derives the Kubernetes claim "data-db-0", which workload "db" volumes[0] (data) makes for a replica; allowed: ${claimRule}`,
             ]);
+        });
+
+        it("refuses two claims' size patches with one Pulumi name (a workload name that starts and ends with another's)", () => {
+            const specs = [service("pg", { volumes: [vol("pg-data-pg", "persistent")] }), service("pg-pg", { volumes: [vol("data", "persistent")] })];
+            expect(validateWorkloads(specs)).to.deep.equal([
+                'workload "pg-pg": volumes[0] (data) derives the Pulumi name of a claim\'s size patch "pg-pg-data-pg-pg-0-size", as workload "pg" volumes[0] (pg-data-pg) does; allowed: workload names of which none starts and ends with another\'s, or other volume names',
+            ]);
+        });
+
+        it("refuses the names the stack's namespace already uses", () => {
+            for (const name of ["default", "default-deny", "allow-dns"]) {
+                expect(validateWorkloads([service(name)]), name).to.deep.equal([
+                    `workload "${name}": name is "${name}", which the stack's Kubernetes namespace already uses (NetworkPolicies default-deny and allow-dns, ServiceAccount default); allowed: a name other than default-deny, allow-dns, default`,
+                ]);
+            }
+            expect(manifests.namespaceNetworkPolicies().map((p) => p.name)).to.deep.equal([...NAMESPACE_POLICY_NAMES]);
+        });
+
+        it("leaves workloads whose own name is refused out, so one mistake is one message", () => {
+            const problems = validateWorkloads([service(undefined as unknown as string, { volumes: [vol("x", "shared")] }), service("undefined", { volumes: [vol("x", "shared")] })]);
+            expect(problems).to.have.length(1);
+            expect(problems[0]).to.match(/^workload undefined: name is undefined; allowed: a DNS-1123 label/);
         });
 
         it("checks the names the adapters really make", () => {

@@ -8,7 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { deploymentProblems } from "../components/preflight";
 import { WorkloadSpec, validateWorkloads } from "../components/workload";
-import { stackConfig } from "./harness";
+import { PROJECT_ROOT, stackConfig } from "./harness";
+import { SWARM_SECRET_NAME_MAX, SWARM_SERVICE_NAME_MAX, swarmNameProblems } from "../components/swarm/service";
 
 const resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 const service = (name: string, extra: Record<string, unknown> = {}): WorkloadSpec => ({ name, image: { ref: "nginx:1.27" }, resources, ...extra }) as WorkloadSpec;
@@ -186,5 +187,34 @@ describe("workload safety: quantities (apimachinery resource.Quantity, int64 on 
         expect(memoryToBytes("1e9")).to.equal(1e9);
         expect(memoryToBytes("1E")).to.equal(1e18);
         expect(() => memoryToBytes("99999999Ei")).to.throw("more bytes than an int64 holds");
+    });
+});
+
+describe("Swarm names of a stack (preflight: the stack's name is known there)", () => {
+    const swarmStack = (overrides: Record<string, string> = {}) => ({ ...stackConfig("dev", overrides), target: "swarm" as const });
+
+    it("refuses a workload named <stack>-<another workload>, whose alias would be the other's service name", () => {
+        const config = swarmStack();
+        const problems = deploymentProblems(config, [service("frontend"), service(`${config.stack}-frontend`)], PROJECT_ROOT);
+        expect(problems).to.deep.equal([
+            `workload "${config.stack}-frontend": its name is the Swarm service name of workload "frontend" in stack "${config.stack}", so one name on the overlay network would answer for both; allowed: a name other than ${config.stack}-<another workload>`,
+        ]);
+    });
+
+    it("refuses service and secret names longer than swarmkit takes, naming the length", () => {
+        const stack = "staging-eu-central-1-blue";
+        const worker = "payments-reconciliation-worker-eu-north";
+        expect(swarmNameProblems(stack, [service(worker, { secrets: { "database-password": "x" } })])).to.deep.equal([
+            `workload "${worker}": its Swarm service name "${stack}-${worker}" (<stack>-<workload>) has ${stack.length + 1 + worker.length} characters; allowed: at most ${SWARM_SERVICE_NAME_MAX} letters, digits, - and _, starting and ending with a letter or digit (a shorter workload or stack name)`,
+            `workload "${worker}": secrets.database-password would be the Swarm secret "${stack}-${worker}-database-password-<12 hex digits>", ${stack.length + worker.length + "database-password".length + 15} characters; allowed: at most ${SWARM_SECRET_NAME_MAX} (a shorter secret, workload or stack name)`,
+        ]);
+        expect(swarmNameProblems("prod.eu", [service("api")])[0]).to.match(/^workload "api": its Swarm service name "prod.eu-api"/);
+        // The longest names that fit, exactly at the limits.
+        const fits = "w".repeat(SWARM_SERVICE_NAME_MAX - "dev-".length);
+        expect(swarmNameProblems("dev", [service(fits), service("api", { secrets: { ["s".repeat(SWARM_SECRET_NAME_MAX - "dev-api--".length - 12)]: "x" } })])).to.deep.equal([]);
+    });
+
+    it("checks Swarm names only on Swarm stacks", () => {
+        expect(deploymentProblems({ ...stackConfig("prod"), target: "eks" }, [service("x".repeat(40))], PROJECT_ROOT).filter((p) => p.includes("Swarm service name"))).to.deep.equal([]);
     });
 });

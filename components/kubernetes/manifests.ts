@@ -17,6 +17,7 @@ import {
     initialReplicas,
     userOf,
     volumeResourceName,
+    NAMESPACE_POLICY_NAMES,
     headlessServiceName as headlessServiceNameOf,
     statefulClaimName,
 } from "../workload";
@@ -455,9 +456,9 @@ const portsOf = (ports: readonly number[]) => [...new Set(ports)].sort((a, b) =>
  */
 export function namespaceNetworkPolicies(): { name: string; spec: networking.v1.NetworkPolicySpec }[] {
     return [
-        { name: "default-deny", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+        { name: NAMESPACE_POLICY_NAMES[0], spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
         {
-            name: "allow-dns",
+            name: NAMESPACE_POLICY_NAMES[1],
             spec: {
                 podSelector: {},
                 policyTypes: ["Egress"],

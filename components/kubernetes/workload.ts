@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesPlatform } from "../platform";
-import { checkedSecrets, DEFAULT_VOLUME_SIZE, parseQuantity, publicServiceName, WorkloadSpec } from "../workload";
+import { checkedSecrets, claimSizeResourceName, DEFAULT_VOLUME_SIZE, parseQuantity, publicServiceName, WorkloadSpec } from "../workload";
 import * as manifests from "./manifests";
 import { VolumeSize } from "./volumeSize";
 
@@ -136,7 +136,7 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
                 this.claimSizes = manifests.claimResizes(spec).map(
                     (claim) =>
                         new k8s.core.v1.PersistentVolumeClaimPatch(
-                            `${name}-${claim.name}-size`,
+                            claimSizeResourceName(name, claim.name),
                             {
                                 // Server-side apply of the size only; forced, because the StatefulSet controller created the claim.
                                 metadata: { name: claim.name, namespace, annotations: { "pulumi.com/patchForce": "true" } },

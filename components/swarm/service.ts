@@ -295,6 +295,51 @@ export function secretDockerName(stack: string, workload: string, name: string, 
     return `${stack}-${workload}-${name}-${mac}`;
 }
 
+/**
+ * swarmkit's rules for the names dockyard gives a stack's Swarm objects (moby/swarmkit
+ * manager/controlapi/common.go: validateAnnotations and isValidDNSName for services, at most 63
+ * characters; validateConfigOrSecretAnnotations for secrets, at most 64 of [a-zA-Z0-9-_.]); the
+ * contract suite checks them on the real engine.
+ */
+export const SWARM_SERVICE_NAME_MAX = 63;
+export const SWARM_SECRET_NAME_MAX = 64;
+const SWARM_SERVICE_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
+/** The MAC suffix of a secret's Docker name: `-` and 12 hex digits (secretDockerName). */
+const SECRET_MAC_SUFFIX = 13;
+
+/**
+ * What the stack's name and its workloads' names make on Swarm that the engine refuses or that
+ * misroutes: a service name (`<stack>-<workload>`) too long or not a DNS name, a secret's Docker
+ * name too long, and a workload named `<stack>-<another workload>`, whose network alias would be the
+ * other's service name, so that one DNS name answers with both services' addresses (libnetwork
+ * registers a service's name and each alias: moby/moby libnetwork/service_common.go
+ * addEndpointNameResolution). Pure: runs before any resource exists.
+ */
+export function swarmNameProblems(stack: string, specs: readonly WorkloadSpec[]): string[] {
+    const problems: string[] = [];
+    const services = new Map(specs.map((s) => [`${stack}-${s.name}`, s.name]));
+    for (const spec of specs) {
+        const at = `workload ${JSON.stringify(spec.name)}`;
+        const service = `${stack}-${spec.name}`;
+        if (service.length > SWARM_SERVICE_NAME_MAX || !SWARM_SERVICE_NAME.test(service)) {
+            problems.push(
+                `${at}: its Swarm service name ${JSON.stringify(service)} (<stack>-<workload>) has ${service.length} characters; allowed: at most ${SWARM_SERVICE_NAME_MAX} letters, digits, - and _, starting and ending with a letter or digit (a shorter workload or stack name)`,
+            );
+        }
+        const alias = services.get(spec.name);
+        if (alias !== undefined) {
+            problems.push(`${at}: its name is the Swarm service name of workload ${JSON.stringify(alias)} in stack ${JSON.stringify(stack)}, so one name on the overlay network would answer for both; allowed: a name other than ${stack}-<another workload>`);
+        }
+        for (const secret of Object.keys(spec.secrets ?? {})) {
+            const length = service.length + 1 + secret.length + SECRET_MAC_SUFFIX;
+            if (length > SWARM_SECRET_NAME_MAX) {
+                problems.push(`${at}: secrets.${secret} would be the Swarm secret ${JSON.stringify(`${service}-${secret}-<12 hex digits>`)}, ${length} characters; allowed: at most ${SWARM_SECRET_NAME_MAX} (a shorter secret, workload or stack name)`);
+            }
+        }
+    }
+    return problems;
+}
+
 /** Length of the per-stack key that names secrets (256 bits, the length of an HMAC-SHA-256 output). */
 export const SECRET_NAME_KEY_BYTES = 32;
 

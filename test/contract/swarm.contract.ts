@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { secretSizeProblems, SWARM_MAX_SECRET_BYTES, WorkloadSpec } from "../../components/workload";
 import { CONTRACT_REDIS_PASSWORD, CONTRACT_STACK, declareLocalStack, Declared, stackWorkloads, webPaths } from "./declaration";
 import { buildTestImage, docker, exec, httpGet, removeEverything, runningTasks, sleep, tasksOf, waitFor } from "./engine";
-import { cpuToNanoCpus, JOB_MAX_RUNS, memoryToBytes } from "../../components/swarm/service";
+import { cpuToNanoCpus, JOB_MAX_RUNS, memoryToBytes, SWARM_SECRET_NAME_MAX, SWARM_SERVICE_NAME_MAX, swarmNameProblems } from "../../components/swarm/service";
 import { networkCreateOptions, secretSpec, serviceSpec } from "./engineSpec";
 
 const TEST_IMAGE = "dockyard-contract/busybox:1";
@@ -317,6 +317,34 @@ describe("Swarm adapter on a real engine", function () {
         expect(await attempt("empty", 0)).to.match(/^refused: .*secret data must be larger than 0 and less than 512000 bytes/);
         expect(secretSizeProblems({ largest: SWARM_MAX_SECRET_BYTES - 1 })).to.deep.equal([]);
         expect(secretSizeProblems({ limit: SWARM_MAX_SECRET_BYTES, empty: 0 })).to.have.length(2);
+    });
+
+    it("refuses service names over SWARM_SERVICE_NAME_MAX and secret names over SWARM_SECRET_NAME_MAX characters, as swarmNameProblems does", async () => {
+        const image = created[Object.keys(created).find((n) => !isJob(created[n].workload))!].spec.TaskTemplate.ContainerSpec.Image;
+        const service = async (length: number) => {
+            const name = `${CONTRACT_STACK}-${"s".repeat(length - CONTRACT_STACK.length - 1)}`;
+            try {
+                const { id } = await docker.createService({ Name: name, Mode: { Replicated: { Replicas: 0 } }, TaskTemplate: { ContainerSpec: { Image: image, Command: ["sleep", "1"] } } } as any);
+                await docker.getService(id).remove();
+                return "created";
+            } catch (err) {
+                return `refused: ${(err as Error).message}`;
+            }
+        };
+        const secret = async (length: number) => {
+            try {
+                const { id } = await docker.createSecret({ Name: `${CONTRACT_STACK}-${"k".repeat(length - CONTRACT_STACK.length - 1)}`, Data: Buffer.from("x").toString("base64") });
+                await docker.getSecret(id).remove();
+                return "created";
+            } catch (err) {
+                return `refused: ${(err as Error).message}`;
+            }
+        };
+        expect(await service(SWARM_SERVICE_NAME_MAX)).to.equal("created");
+        expect(await service(SWARM_SERVICE_NAME_MAX + 1)).to.match(/^refused: .*63 characters or fewer/);
+        expect(await secret(SWARM_SECRET_NAME_MAX)).to.equal("created");
+        expect(await secret(SWARM_SECRET_NAME_MAX + 1)).to.match(/^refused: .*only 64 \[a-zA-Z0-9-_.\] characters allowed/);
+        expect(swarmNameProblems(CONTRACT_STACK, [{ ...stackWorkloads()[0], name: "s".repeat(SWARM_SERVICE_NAME_MAX - CONTRACT_STACK.length) }])[0]).to.include(`has ${SWARM_SERVICE_NAME_MAX + 1} characters`);
     });
 
     it("fails tasks below the CPU and memory minimums that the mapping refuses up front", async () => {
