@@ -397,6 +397,74 @@ const SPEC_FIELDS = {
     autoscaling: ["min", "max", "cpuPercent"],
 } as const satisfies Record<string, readonly string[]>;
 
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+const isStringList = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === "string");
+/** What a value is, without quoting it: for fields whose value may be a secret. */
+const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "an object" : `a ${typeof value}`);
+
+/**
+ * The spec with every field of the wrong JavaScript type left out, and a problem for each. `tsc`
+ * refuses them, but the program runs transpile-only, and a string where a list belongs would
+ * otherwise be spread into characters (`command: "sh -c x"` runs `s`), an object where a list
+ * belongs throws, and a list where an object belongs deploys nothing. The checks that follow see
+ * only well-typed fields, so every other problem is still reported.
+ */
+function shaped(spec: WorkloadSpec): { spec: WorkloadSpec; problems: string[] } {
+    const problems: string[] = [];
+    const s: Record<string, unknown> = { ...spec };
+    const refuse = (field: string, shown: string, allowed: string) => problems.push(`${field} is ${shown}; allowed: ${allowed}`);
+    for (const field of ["command", "args", "after", "connectsTo"] as const) {
+        if (s[field] !== undefined && !isStringList(s[field])) {
+            refuse(field, show(s[field]), `a list of strings, such as ${field === "command" ? '["sh", "-c", "exec app"]' : field === "args" ? '["--port", "8080"]' : field === "after" ? '["migrate"]' : '["api"]'}`);
+            delete s[field];
+        }
+    }
+    for (const field of ["ports", "volumes"] as const) {
+        if (s[field] === undefined) continue;
+        if (!Array.isArray(s[field])) {
+            refuse(field, show(s[field]), `a list of ${field === "ports" ? "ports ({ name, port })" : "volumes ({ name, kind, mountPath })"}`);
+            delete s[field];
+            continue;
+        }
+        (s[field] as unknown[]).forEach((item, i) => {
+            if (!isRecord(item)) refuse(`${field}[${i}]`, show(item), `an object with ${field === "ports" ? "name and port" : "name, kind and mountPath"}`);
+        });
+        s[field] = (s[field] as unknown[]).filter(isRecord);
+    }
+    if (Array.isArray(s.ports)) {
+        s.ports = (s.ports as Record<string, unknown>[]).map((port, i) => {
+            if (port.public === undefined || isRecord(port.public)) return port;
+            refuse(`ports[${i}].public`, show(port.public), "an object such as { path: \"/\" } (or leave it out to keep the port inside the stack)");
+            const rest = { ...port };
+            delete rest.public;
+            return rest;
+        });
+    }
+    for (const field of ["env", "health", "update", "autoscaling"] as const) {
+        if (s[field] !== undefined && !isRecord(s[field])) {
+            refuse(field, show(s[field]), field === "env" ? 'an object of variable name to string, such as { LOG_LEVEL: "info" }' : "an object");
+            delete s[field];
+        }
+    }
+    if (s.secrets !== undefined && !isRecord(s.secrets)) {
+        refuse("secrets", kindOf(s.secrets), "an object of secret name to a string or a Pulumi secret");
+        delete s.secrets;
+    }
+    if (s.user !== undefined && typeof s.user !== "string") {
+        refuse("user", show(s.user), 'a string "uid[:gid]", such as "10001:10001"');
+        delete s.user;
+    }
+    const health = s.health as Record<string, unknown> | undefined;
+    for (const probe of ["http", "tcp"] as const) {
+        if (health?.[probe] !== undefined && !isRecord(health[probe])) refuse(`health.${probe}`, show(health[probe]), probe === "http" ? '{ path, port }, such as { path: "/healthz", port: 8080 }' : "{ port }");
+    }
+    const build = isRecord(s.image) && isRecord(s.image.build) ? s.image.build : undefined;
+    if (build?.args !== undefined && !(isRecord(build.args) && Object.values(build.args).every((v) => typeof v === "string"))) {
+        refuse("image.build.args", show(build.args), 'an object of build argument to string, such as { NODE_ENV: "production" }');
+    }
+    return { spec: s as unknown as WorkloadSpec, problems };
+}
+
 /** Every field of `spec` that `WorkloadSpec` does not declare, with the closest declared one. */
 function unknownFieldProblems(spec: WorkloadSpec, bad: Bad): void {
     const check = (value: unknown, shape: keyof typeof SPEC_FIELDS, at: string) => {
@@ -877,14 +945,16 @@ function findCycle(specs: readonly WorkloadSpec[]): string[] | undefined {
  */
 export function validateWorkloads(specs: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
-    for (const spec of specs) {
+    const typed = specs.map(shaped);
+    for (const { spec, problems: typeProblems } of typed) {
         const label = `workload ${show(spec.name)}`;
         if (typeof spec.name !== "string" || !DNS_LABEL.test(spec.name) || spec.name.length > 40) {
             problems.push(`${label}: name is ${show(spec.name)}; allowed: a DNS-1123 label (lowercase letters, digits, -) of at most 40 characters`);
         }
-        problems.push(...workloadProblems(spec).map((p) => `${label}: ${p}`));
+        problems.push(...[...typeProblems, ...workloadProblems(spec)].map((p) => `${label}: ${p}`));
     }
-    return [...problems, ...stackProblems(specs), ...derivedNameProblems(specs)];
+    const checked = typed.map((t) => t.spec);
+    return [...problems, ...stackProblems(checked), ...derivedNameProblems(checked)];
 }
 
 /** `ref` with its tag (and any digest) replaced by `tag`; a registry port is not a tag. */
@@ -933,10 +1003,12 @@ export function applyOverrides(specs: readonly WorkloadSpec[], overrides: Worklo
         }
         if (Object.prototype.hasOwnProperty.call(overrides.hosts, spec.name)) {
             const host = overrides.hosts[spec.name];
-            if (!(spec.ports ?? []).some((p) => p.public && (p.protocol ?? "http") === "http")) {
-                problems.push(`dockyard:workloads.hosts names workload ${show(spec.name)}, which has no public http port; allowed: ${specs.filter((s) => (s.ports ?? []).some((p) => p.public && (p.protocol ?? "http") === "http")).map((s) => s.name).join(", ") || "none"}`);
+            // Before validation: a `ports` of the wrong type is refused there, not thrown on here.
+            const ports = Array.isArray(spec.ports) ? spec.ports : [];
+            if (!ports.some((p) => p?.public && (p.protocol ?? "http") === "http")) {
+                problems.push(`dockyard:workloads.hosts names workload ${show(spec.name)}, which has no public http port; allowed: ${specs.filter((s) => Array.isArray(s.ports) && s.ports.some((p) => p?.public && (p.protocol ?? "http") === "http")).map((s) => s.name).join(", ") || "none"}`);
             }
-            result = { ...result, ports: result.ports?.map((p) => (p.public && (p.protocol ?? "http") === "http" ? { ...p, public: { ...p.public, host } } : p)) };
+            if (Array.isArray(result.ports)) result = { ...result, ports: result.ports.map((p) => (p?.public && (p.protocol ?? "http") === "http" ? { ...p, public: { ...p.public, host } } : p)) };
         }
         return result;
     });

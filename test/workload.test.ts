@@ -309,6 +309,26 @@ describe("workload validation", () => {
         });
     });
 
+    it("refuses fields of the wrong JavaScript type by name, without throwing, and still reports the rest (the program runs transpile-only)", () => {
+        const cases: [Record<string, unknown>, string][] = [
+            [{ command: "sh -c x" }, 'command is "sh -c x"; allowed: a list of strings, such as ["sh", "-c", "exec app"]'],
+            [{ args: [1] }, 'args is [1]; allowed: a list of strings, such as ["--port", "8080"]'],
+            [{ after: "migrate" }, 'after is "migrate"; allowed: a list of strings, such as ["migrate"]'],
+            [{ connectsTo: "api" }, 'connectsTo is "api"; allowed: a list of strings, such as ["api"]'],
+            [{ ports: {} }, "ports is {}; allowed: a list of ports ({ name, port })"],
+            [{ volumes: [null] }, "volumes[0] is null; allowed: an object with name, kind and mountPath"],
+            [{ ports: [{ name: "http", port: 80, public: "yes" }] }, 'ports[0].public is "yes"; allowed: an object such as { path: "/" } (or leave it out to keep the port inside the stack)'],
+            [{ env: "A=1" }, 'env is "A=1"; allowed: an object of variable name to string, such as { LOG_LEVEL: "info" }'],
+            [{ secrets: "hunter2" }, "secrets is a string; allowed: an object of secret name to a string or a Pulumi secret"],
+            [{ update: "x" }, 'update is "x"; allowed: an object'],
+            [{ user: 1000 }, 'user is 1000; allowed: a string "uid[:gid]", such as "10001:10001"'],
+            [{ image: { build: { context: "services/api", args: { A: 1 } } } }, 'image.build.args is {"A":1}; allowed: an object of build argument to string, such as { NODE_ENV: "production" }'],
+        ];
+        for (const [fields, problem] of cases) expect(problemsOf(fields), JSON.stringify(fields)).to.deep.equal([`workload "w": ${problem}`]);
+        expect(problemsOf({ command: "x", replicas: -1 })).to.deep.equal(['workload "w": command is "x"; allowed: a list of strings, such as ["sh", "-c", "exec app"]', 'workload "w": replicas is -1; allowed: a whole number from 0 to 1000']);
+        expect(() => prepareWorkloads([service("web", { ports: {} as never })], { replicas: {}, imageTags: {}, hosts: { web: "www.example.com" } })).to.throw("ports is {}");
+    });
+
     it("reports every problem of every workload at once", () => {
         const problems = validateWorkloads([service("a", { replicas: -1 }), service("b", { ports: [{ name: "x", port: 0 }] }), service("B")]);
         expect(problems.map((p) => p.split(":")[0])).to.deep.equal(['workload "a"', 'workload "b"', 'workload "B"']);
