@@ -43,7 +43,7 @@ const FAKE_DOCKER = String.raw`#!/usr/bin/env node
 const fs = require("fs");
 const args = process.argv.slice(2);
 const world = JSON.parse(fs.readFileSync(process.env.FAKE_WORLD, "utf8"));
-fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args, env: { DOCKER_CONFIG: process.env.DOCKER_CONFIG, AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE } }) + "\n");
+fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args, env: { DOCKER_CONFIG: process.env.DOCKER_CONFIG, AWS_ECR_CACHE_DIR: process.env.AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE } }) + "\n");
 const refuse = (why) => { process.stderr.write("fake docker: " + why + ": " + args.join(" ") + "\n"); process.exit(1); };
 const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const byId = (id) => world.services.find((s) => s.id === id) || refuse("Error: no such service: " + id);
@@ -74,13 +74,13 @@ const FAKE_HELPER = String.raw`#!/usr/bin/env node
 const fs = require("fs");
 const world = JSON.parse(fs.readFileSync(process.env.FAKE_WORLD, "utf8"));
 const server = fs.readFileSync(0, "utf8").trim();
-fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args: ["helper", process.argv[2], server], env: {} }) + "\n");
+fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args: ["helper", process.argv[2], server], env: { AWS_ECR_CACHE_DIR: process.env.AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE } }) + "\n");
 if (process.argv[2] !== "get") process.exit(1);
 if ((world.tokenless || []).includes(server)) { process.stdout.write("credentials not found in native keychain\n"); process.exit(1); }
 process.stdout.write(JSON.stringify({ ServerURL: server, Username: "AWS", Secret: TOKEN }) + "\n");
 `.replace("TOKEN", JSON.stringify("T0KEN-never-printed"));
 
-function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]; tokenless?: string[] }) {
+function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]; tokenless?: string[] }, runtimeDirectory: string | null = "/run/dockyard-registry-refresh") {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-refresh-"));
     try {
         fs.mkdirSync(path.join(dir, "bin"));
@@ -98,6 +98,8 @@ function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]
                 DOCKER_CONFIG: path.join(dir, "docker-config"),
                 FAKE_WORLD: path.join(dir, "world.json"),
                 FAKE_CALLS: path.join(dir, "calls.jsonl"),
+                // What systemd sets for the unit's RuntimeDirectory= (systemd.exec(5)).
+                ...(runtimeDirectory === null ? {} : { RUNTIME_DIRECTORY: runtimeDirectory }),
             },
         });
         const calls = fs
@@ -148,10 +150,12 @@ describe("swarm registry-auth refresh", () => {
         ]);
         // A job is never even inspected: a registry-auth update re-runs a finished job (registryRefresh.ts).
         expect(out.calls.some((c) => c.args.includes("migrate"))).to.equal(false);
-        for (const call of out.calls.filter((c) => c.args[1] === "update")) {
-            expect(call.env.AWS_ECR_DISABLE_CACHE).to.equal("1");
-            expect(call.env.DOCKER_CONFIG).to.match(/docker-config$/);
+        // The helper's cache is the run's own runtime directory: the check's token is the one every update sends.
+        for (const call of out.calls.filter((c) => c.args[1] === "update" || c.args[0] === "helper")) {
+            expect(call.env.AWS_ECR_CACHE_DIR, call.args.join(" ")).to.equal("/run/dockyard-registry-refresh");
+            expect(call.env.AWS_ECR_DISABLE_CACHE, call.args.join(" ")).to.equal(undefined);
         }
+        for (const call of out.calls.filter((c) => c.args[1] === "update")) expect(call.env.DOCKER_CONFIG).to.match(/docker-config$/);
         expect(out.stdout).to.equal("refreshed dev-api\nrefreshed dev-web\n");
         // Asked once for the registry before its first update; never for images of other registries.
         expect(out.tokenRequests).to.deep.equal([["get", REGISTRY]]);
@@ -205,6 +209,13 @@ describe("swarm registry-auth refresh", () => {
         expect(out.stdout).to.equal("refreshed dev-web\n");
     });
 
+    it("refuses to run outside its unit, which gives it the cache directory", () => {
+        const out = run({ inSwarm: true, leader: true, services: [service("api")] }, null);
+        expect(out.status).to.equal(1);
+        expect(out.stderr).to.include("RUNTIME_DIRECTORY: run it with systemctl start dockyard-registry-refresh");
+        expect(out.calls).to.deep.equal([]);
+    });
+
     it("passes shellcheck", () => {
         const result = spawnSync("shellcheck", ["-s", "bash", "-f", "gcc", "-"], { encoding: "utf8", input: registryRefreshScript() });
         if (result.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${result.error.message}`);
@@ -216,7 +227,7 @@ describe("swarm registry-auth refresh", () => {
         expect(3 * REGISTRY_REFRESH_EVERY_SECONDS).to.be.at.most(12 * 3600);
         const [unit, timer] = registryRefreshUnits();
         expect(unit).to.deep.include({ path: "/etc/systemd/system/dockyard-registry-refresh.service" });
-        expect(unit.content).to.include(`[Service]\nType=oneshot\nTimeoutStartSec=900\nExecStart=${REGISTRY_REFRESH_PATH}\n`);
+        expect(unit.content).to.include(`[Service]\nType=oneshot\nTimeoutStartSec=900\nRuntimeDirectory=dockyard-registry-refresh\nRuntimeDirectoryMode=0700\nExecStart=${REGISTRY_REFRESH_PATH}\n`);
         expect(timer).to.deep.include({ path: "/etc/systemd/system/dockyard-registry-refresh.timer" });
         expect(timer.content).to.include(`OnUnitInactiveSec=${REGISTRY_REFRESH_EVERY_SECONDS}\n`);
         expect(timer.content).to.include("WantedBy=timers.target\n");
