@@ -263,19 +263,43 @@ export function secretSizeProblems(bytesByKey: Readonly<Record<string, number>>)
 const byteSizes = (values: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.byteLength(value, "utf8")]));
 
 /**
- * The workload's secrets, each a secret Output that fails the deployment with a RunError (keys and
- * sizes, never a value) when the values break secretSizeProblems. Plain strings are checked by
+ * The workload's secrets, each a secret Output that fails the deployment with a RunError (key and
+ * size, never the value) when it breaks a limit for one secret. Plain strings are checked by
  * validateWorkloads before any resource; values that are Outputs (config secrets, other resources)
- * are known only here, as the preview or update resolves them.
+ * are known only here, as the preview or update resolves them. Each is checked on its own, so one
+ * secret still unknown in a preview leaves the others known and their resources unchanged.
  */
 export function checkedSecrets(spec: WorkloadSpec): Record<string, pulumi.Output<string>> {
-    const entries = Object.entries(spec.secrets ?? {});
-    const checked = pulumi.all(Object.fromEntries(entries)).apply((values: Record<string, string>) => {
-        const problems = secretSizeProblems(byteSizes(values));
-        if (problems.length > 0) throw new pulumi.RunError(`workload ${show(spec.name)}: ${problems.join("; ")}`);
-        return values;
+    const fail = (problem: string) => {
+        throw new pulumi.RunError(`workload ${show(spec.name)}: ${problem}`);
+    };
+    return Object.fromEntries(
+        Object.entries(spec.secrets ?? {}).map(([key, value]) => [
+            key,
+            pulumi.secret(
+                pulumi.output(value).apply((resolved: unknown) => {
+                    if (typeof resolved !== "string") return fail(`secrets.${key} resolved to ${kindOf(resolved)}; allowed: a string`);
+                    const problems = secretSizeProblems({ [key]: Buffer.byteLength(resolved, "utf8") });
+                    return problems.length > 0 ? fail(problems.join("; ")) : resolved;
+                }),
+            ),
+        ]),
+    );
+}
+
+/**
+ * `then` once the workload's secrets together fit Kubernetes' limit for one Secret (a RunError
+ * naming the total otherwise); known once every secret is. Both adapters wait for it, so a spec
+ * that deploys on one target deploys on the other.
+ */
+export function afterSecretTotal<T>(spec: WorkloadSpec, secrets: Record<string, pulumi.Output<string>>, then: T): pulumi.Output<pulumi.Unwrap<T>> {
+    return pulumi.all(secrets).apply((values) => {
+        const total = Object.values(values).reduce((sum, value) => sum + Buffer.byteLength(value, "utf8"), 0);
+        if (total > KUBERNETES_MAX_SECRET_BYTES) {
+            throw new pulumi.RunError(`workload ${show(spec.name)}: secrets hold ${total} bytes together; allowed: at most ${KUBERNETES_MAX_SECRET_BYTES} (1 MiB, Kubernetes' limit for the workload's one Secret)`);
+        }
+        return pulumi.output(then);
     });
-    return Object.fromEntries(entries.map(([key]) => [key, pulumi.secret(checked.apply((values) => values[key]))]));
 }
 
 /** Volumes dockyard adds itself (scratch, secrets) are named with this prefix. */

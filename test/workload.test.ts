@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import {
     WorkloadSpec,
+    afterSecretTotal,
     checkedSecrets,
     KUBERNETES_MAX_SECRET_BYTES,
     secretSizeProblems,
@@ -362,10 +363,19 @@ describe("secret sizes (both targets' limits, on every target)", () => {
         const ok = checkedSecrets(service("w", { secrets: { a: pulumi.secret("tok"), b: "pw" } }));
         expect(await resolve(ok.a)).to.equal("tok");
         expect(await isSecret(ok.b)).to.equal(true);
-        const bad = checkedSecrets(service("w", { secrets: { big: pulumi.secret("S".repeat(600_000)), small: "pw" } }));
-        const error = await (bad.small as any).promise().then(() => undefined, (err: Error) => err);
+        const bad = checkedSecrets(service("w", { secrets: { big: pulumi.secret("S".repeat(600_000)), small: "pw", count: pulumi.secret(42 as unknown as string) } }));
+        const failure = (output: pulumi.Output<unknown>) => (output as any).promise().then(() => undefined, (err: Error) => err);
+        const error = await failure(bad.big);
         expect(error).to.be.instanceOf(pulumi.RunError);
         expect(error.message).to.equal('workload "w": secrets.big holds 600000 bytes; allowed: fewer than 512000 (500 KiB, Swarm\'s limit for one secret)');
+        // Each secret is checked on its own: one that fails (or is unknown in a preview) leaves the others as they are.
+        expect(await resolve(bad.small)).to.equal("pw");
+        expect((await failure(bad.count)).message).to.equal('workload "w": secrets.count resolved to a number; allowed: a string');
+        const three = checkedSecrets(service("w", { secrets: { a: "A".repeat(400_000), b: "B".repeat(400_000), c: pulumi.secret("C".repeat(248_577)) } }));
+        expect((await failure(afterSecretTotal(service("w"), three, "deployed"))).message).to.equal(
+            "workload \"w\": secrets hold 1048577 bytes together; allowed: at most 1048576 (1 MiB, Kubernetes' limit for the workload's one Secret)",
+        );
+        expect(await resolve(afterSecretTotal(service("w"), ok, "deployed"))).to.equal("deployed");
     });
 });
 

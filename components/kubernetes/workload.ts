@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesPlatform } from "../platform";
-import { checkedSecrets, claimSizeResourceName, DEFAULT_VOLUME_SIZE, parseQuantity, publicServiceName, WorkloadSpec } from "../workload";
+import { afterSecretTotal, checkedSecrets, claimSizeResourceName, DEFAULT_VOLUME_SIZE, parseQuantity, publicServiceName, WorkloadSpec } from "../workload";
 import * as manifests from "./manifests";
 import { VolumeSize } from "./volumeSize";
 
@@ -68,15 +68,15 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-serviceaccount`, { metadata: metadata(), automountServiceAccountToken: false }, after());
 
-        const secrets = Object.entries(checkedSecrets(spec));
-        if (secrets.length > 0) {
+        const checked = checkedSecrets(spec);
+        if (Object.keys(checked).length > 0) {
             // Auto-named: a changed secret is a new Secret (the provider replaces Secrets), which rolls the pods.
             this.secret = new k8s.core.v1.Secret(
                 `${name}-secret`,
                 {
                     metadata: { namespace, labels: manifests.workloadLabels(spec) },
                     type: "Opaque",
-                    stringData: Object.fromEntries(secrets),
+                    stringData: pulumi.secret(afterSecretTotal(spec, checked, checked)),
                 },
                 after(),
             );

@@ -10,7 +10,7 @@ import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SwarmPlatform } from "../platform";
-import { checkedSecrets, publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
+import { afterSecretTotal, checkedSecrets, publicEndpoints, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 import { jobCompletion } from "./jobs";
 import { volumeDirectory } from "./volumes";
 import {
@@ -79,7 +79,8 @@ export class SwarmWorkload extends pulumi.ComponentResource {
         for (const note of notes) pulumi.log.warn(`workload ${spec.name}: ${note}`, this);
 
         this.secrets = {};
-        for (const [secretName, plain] of Object.entries(checkedSecrets(spec))) {
+        const checked = checkedSecrets(spec);
+        for (const [secretName, plain] of Object.entries(checked)) {
             this.secrets[secretName] = new docker.Secret(
                 `${name}-${secretName}`,
                 {
@@ -133,7 +134,14 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             capDrops: ["ALL"],
             healthcheck: swarmHealthcheck(spec),
             mounts: swarmMounts(stack, spec, engine, nfs),
-            secrets: Object.entries(this.secrets).map(([secretName, secret]) => swarmSecretReference(spec, secretName, { id: secret.id, name: secret.name })),
+            // The references name no value (see secretDockerName), so they stay readable in a diff.
+            secrets: pulumi.unsecret(
+                afterSecretTotal(
+                    spec,
+                    checked,
+                    Object.entries(this.secrets).map(([secretName, secret]) => swarmSecretReference(spec, secretName, { id: secret.id, name: secret.name })),
+                ),
+            ),
             stopGracePeriod: "10s",
         };
         const taskSpec: Inputs.ServiceTaskSpec = {

@@ -156,9 +156,10 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     }
 
     clearProjectModules();
-    // The language host ends the program on the first unhandled rejection (pulumi/pulumi
-    // sdk/nodejs/cmd/run/run.ts, uncaughtHandler), e.g. an apply that throws while an input
-    // resolves, whose registration never settles: so does this runner, instead of waiting for it.
+    // An apply that throws while an input resolves rejects that resource's registration, which
+    // never settles; the language host reports the unhandled rejection and the update fails
+    // (pulumi/pulumi sdk/nodejs/cmd/run/run.ts, uncaughtHandler). This runner fails the run with it
+    // instead of waiting for registrations that will not come.
     let rejected: (reason: unknown) => void = () => undefined;
     const unhandled = new Promise<never>((_, reject) => (rejected = reject));
     const onRejection = (reason: unknown) => {
