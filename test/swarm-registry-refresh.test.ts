@@ -30,6 +30,8 @@ interface FakeService {
     image: string;
     labels: Record<string, string>;
     updateState?: string;
+    /** When the update started (seconds since the epoch), as UpdateStatus.StartedAt. */
+    updateStarted?: number;
     /** The daemon refuses its update (e.g. "update out of sequence"). */
     refuses?: boolean;
 }
@@ -54,9 +56,10 @@ if (same(args, ["node", "inspect", "self", "--format", "{{.ManagerStatus.Leader}
   const [key, value] = args[4].slice(6).split(/=(.*)/s);
   for (const s of world.services) if (value === undefined ? key in s.labels : s.labels[key] === value) process.stdout.write(s.id + "\n");
 } else if (args[0] === "service" && args[1] === "inspect" && args.length === 5 && args[3] === "--format") {
-  if (args[4] !== "{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}{{end}}") refuse("unexpected format");
+  if (args[4] !== "{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}|{{with .StartedAt}}{{.Unix}}{{end}}{{end}}") refuse("unexpected format");
   const s = byId(args[2]);
-  process.stdout.write(s.name + "|" + s.image + "|" + (s.updateState || "") + "\n");
+  // As the template renders: nothing at all without an update status.
+  process.stdout.write(s.name + "|" + s.image + "|" + (s.updateState ? s.updateState + "|" + (s.updateStarted ?? "") : "") + "\n");
 } else if (args[0] === "service" && args[1] === "update") {
   if (!same(args.slice(2, -1), ["--with-registry-auth", "--detach"])) refuse("only --with-registry-auth --detach");
   const s = byId(args[args.length - 1]);
@@ -188,6 +191,19 @@ describe("swarm registry-auth refresh", () => {
         for (const state of ["paused", "rollback_paused"]) expect(out.stderr).to.include(`not refreshed dev-${state.replace("_", "-")}: its update is ${state}\n`);
         const inFlightOnly = run({ ...world, services: world.services.filter((s) => !["paused", "rollback_paused"].includes(s.updateState ?? "")) });
         expect(inFlightOnly.status, inFlightOnly.stderr).to.equal(0);
+    });
+
+    it("fails on an update under way for over an hour, which is stuck (a task that cannot be scheduled), instead of skipping it on every run", () => {
+        const now = Math.floor(Date.now() / 1000);
+        const out = run({
+            inSwarm: true,
+            leader: true,
+            services: [service("fresh", { updateState: "updating", updateStarted: now - 600 }), service("stuck", { updateState: "updating", updateStarted: now - 7200 }), service("api")],
+        });
+        expect(out.status).to.equal(1);
+        expect(out.stdout).to.include("skipped dev-fresh: its update is updating\n");
+        expect(out.stderr).to.include(`not refreshed dev-stuck: its update has been updating since ${new Date((now - 7200) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")}\n`);
+        expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["api"]);
     });
 
     it("does nothing on a manager that is not the leader, and says so; fails on one that cannot ask dockerd", () => {

@@ -87,6 +87,14 @@ export const REGISTRY_REFRESH_TIMEOUT_SECONDS = 900;
 /** Update states in which a spec update would restart an update under way (see above): the next run takes the service. */
 export const IN_FLIGHT_UPDATES = ["updating", "rollback_started"] as const;
 
+/**
+ * An update still under way after an hour is stuck, not slow: the provider waits five minutes for
+ * a service to converge (service.ts CONVERGE_TIMEOUT), and swarmkit's updater waits without a limit
+ * for a new task that cannot be scheduled. The run then fails, so systemd shows a service whose
+ * token is left to expire, instead of skipping it quietly on every run.
+ */
+export const STUCK_UPDATE_SECONDS = 3600;
+
 /** Update states in which a spec update would resume a halted update (see above): the run fails, so systemd shows it, until an operator acts. */
 export const HALTED_UPDATES = ["paused", "rollback_paused"] as const;
 
@@ -106,13 +114,20 @@ ids=$(docker service ls -q --filter label=dockyard.kind=service)
 failed=0
 declare -A token=()
 for id in $ids; do
-  IFS='|' read -r name image state <<<"$(docker service inspect "$id" --format \\
-    '{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}{{end}}')"
+  IFS='|' read -r name image state started <<<"$(docker service inspect "$id" --format \\
+    '{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}|{{with .StartedAt}}{{.Unix}}{{end}}{{end}}')"
   host=\${image%%/*}
   helper=$(jq -r --arg host "$host" '.credHelpers[$host] // empty' "$DOCKER_CONFIG/config.json")
   [ -n "$helper" ] || continue
   case "$state" in
-    ${IN_FLIGHT_UPDATES.join(" | ")}) echo "skipped $name: its update is $state"; continue ;;
+    ${IN_FLIGHT_UPDATES.join(" | ")})
+      if [ -n "$started" ] && [ $(($(date +%s) - started)) -gt ${STUCK_UPDATE_SECONDS} ]; then
+        echo "not refreshed $name: its update has been $state since $(date -u -d "@$started" +%FT%TZ)" >&2
+        failed=1
+      else
+        echo "skipped $name: its update is $state"
+      fi
+      continue ;;
     ${HALTED_UPDATES.join(" | ")}) echo "not refreshed $name: its update is $state" >&2; failed=1; continue ;;
   esac
   if [ -z "\${token[$host]:-}" ]; then
