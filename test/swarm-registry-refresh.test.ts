@@ -45,7 +45,12 @@ const FAKE_DOCKER = String.raw`#!/usr/bin/env node
 const fs = require("fs");
 const args = process.argv.slice(2);
 const world = JSON.parse(fs.readFileSync(process.env.FAKE_WORLD, "utf8"));
-fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args, env: { DOCKER_CONFIG: process.env.DOCKER_CONFIG, AWS_ECR_CACHE_DIR: process.env.AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE } }) + "\n");
+// Which token the CLI would send (its config's auths for the image's registry), recorded as whether it is the helper's, never the token.
+const configured = (() => {
+  try { return JSON.parse(fs.readFileSync(process.env.DOCKER_CONFIG + "/config.json", "utf8")).auths || {}; } catch { return {}; }
+})();
+const sends = Object.fromEntries(Object.entries(configured).map(([host, a]) => [host, a.auth === Buffer.from("AWS:T0KEN-never-printed").toString("base64")]));
+fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args, env: { DOCKER_CONFIG: process.env.DOCKER_CONFIG, AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE }, sendsHelperToken: sends }) + "\n");
 const refuse = (why) => { process.stderr.write("fake docker: " + why + ": " + args.join(" ") + "\n"); process.exit(1); };
 const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const byId = (id) => world.services.find((s) => s.id === id) || refuse("Error: no such service: " + id);
@@ -77,14 +82,17 @@ const FAKE_HELPER = String.raw`#!/usr/bin/env node
 const fs = require("fs");
 const world = JSON.parse(fs.readFileSync(process.env.FAKE_WORLD, "utf8"));
 const server = fs.readFileSync(0, "utf8").trim();
-fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args: ["helper", process.argv[2], server], env: { AWS_ECR_CACHE_DIR: process.env.AWS_ECR_CACHE_DIR, AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE } }) + "\n");
+fs.appendFileSync(process.env.FAKE_CALLS, JSON.stringify({ args: ["helper", process.argv[2], server], env: { AWS_ECR_DISABLE_CACHE: process.env.AWS_ECR_DISABLE_CACHE } }) + "\n");
 if (process.argv[2] !== "get") process.exit(1);
 if ((world.tokenless || []).includes(server)) { process.stdout.write("credentials not found in native keychain\n"); process.exit(1); }
 process.stdout.write(JSON.stringify({ ServerURL: server, Username: "AWS", Secret: TOKEN }) + "\n");
 `.replace("TOKEN", JSON.stringify("T0KEN-never-printed"));
 
-function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]; tokenless?: string[] }, runtimeDirectory: string | null = "/run/dockyard-registry-refresh") {
+function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]; tokenless?: string[] }, withRuntimeDirectory = true) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-refresh-"));
+    // What systemd makes for the unit's RuntimeDirectory= (systemd.exec(5)).
+    const runtimeDirectory = path.join(dir, "run");
+    fs.mkdirSync(runtimeDirectory, { mode: 0o700 });
     try {
         fs.mkdirSync(path.join(dir, "bin"));
         fs.writeFileSync(path.join(dir, "bin", "docker"), FAKE_DOCKER, { mode: 0o755 });
@@ -102,14 +110,15 @@ function run(world: { inSwarm: boolean; leader: boolean; services: FakeService[]
                 FAKE_WORLD: path.join(dir, "world.json"),
                 FAKE_CALLS: path.join(dir, "calls.jsonl"),
                 // What systemd sets for the unit's RuntimeDirectory= (systemd.exec(5)).
-                ...(runtimeDirectory === null ? {} : { RUNTIME_DIRECTORY: runtimeDirectory }),
+                ...(withRuntimeDirectory ? { RUNTIME_DIRECTORY: runtimeDirectory } : {}),
             },
         });
         const calls = fs
             .readFileSync(path.join(dir, "calls.jsonl"), "utf8")
             .split("\n")
             .filter(Boolean)
-            .map((line) => JSON.parse(line) as { args: string[]; env: Record<string, string | undefined> });
+            .map((line) => JSON.parse(line) as { args: string[]; env: Record<string, string | undefined>; sendsHelperToken?: Record<string, boolean> })
+            .map((call) => ({ ...call, env: { ...call.env, DOCKER_CONFIG: call.env.DOCKER_CONFIG?.replace(runtimeDirectory, "$RUNTIME_DIRECTORY") } as Record<string, string | undefined> }));
         expect(result.stdout + result.stderr).not.to.include("T0KEN");
         return {
             status: result.status,
@@ -153,12 +162,12 @@ describe("swarm registry-auth refresh", () => {
         ]);
         // A job is never even inspected: a registry-auth update re-runs a finished job (registryRefresh.ts).
         expect(out.calls.some((c) => c.args.includes("migrate"))).to.equal(false);
-        // The helper's cache is the run's own runtime directory: the check's token is the one every update sends.
-        for (const call of out.calls.filter((c) => c.args[1] === "update" || c.args[0] === "helper")) {
-            expect(call.env.AWS_ECR_CACHE_DIR, call.args.join(" ")).to.equal("/run/dockyard-registry-refresh");
-            expect(call.env.AWS_ECR_DISABLE_CACHE, call.args.join(" ")).to.equal(undefined);
+        // The check fetches afresh; every update reads the token it checked from the run's config, so the CLI runs no helper.
+        for (const call of out.calls.filter((c) => c.args[0] === "helper")) expect(call.env.AWS_ECR_DISABLE_CACHE).to.equal("1");
+        for (const call of out.calls.filter((c) => c.args[1] === "update")) {
+            expect(call.env.DOCKER_CONFIG).to.equal(`$RUNTIME_DIRECTORY/${REGISTRY}`);
+            expect(call.sendsHelperToken).to.deep.equal({ [REGISTRY]: true });
         }
-        for (const call of out.calls.filter((c) => c.args[1] === "update")) expect(call.env.DOCKER_CONFIG).to.match(/docker-config$/);
         expect(out.stdout).to.equal("refreshed dev-api\nrefreshed dev-web\n");
         // Asked once for the registry before its first update; never for images of other registries.
         expect(out.tokenRequests).to.deep.equal([["get", REGISTRY]]);
@@ -226,7 +235,7 @@ describe("swarm registry-auth refresh", () => {
     });
 
     it("refuses to run outside its unit, which gives it the cache directory", () => {
-        const out = run({ inSwarm: true, leader: true, services: [service("api")] }, null);
+        const out = run({ inSwarm: true, leader: true, services: [service("api")] }, false);
         expect(out.status).to.equal(1);
         expect(out.stderr).to.include("RUNTIME_DIRECTORY: run it with systemctl start dockyard-registry-refresh");
         expect(out.calls).to.deep.equal([]);

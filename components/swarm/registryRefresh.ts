@@ -45,10 +45,10 @@
  * Every spec update also makes the refreshed spec the service's PreviousSpec (same UpdateService),
  * so `docker service rollback` after a refresh returns to the same spec (docs/swarm.md says so).
  *
- * No token is ever printed: the helper's answer goes through a pipe to jq, which only tests it; the
- * CLI runs the helper again (answered from the run's cache) and sends the auth to dockerd; the
- * update's standard output (the service id) is dropped and the log names services only. The only
- * copy at rest is the helper's cache in the run's tmpfs runtime directory, gone when the run ends.
+ * No token is ever printed: the helper's answer goes through a pipe to jq, which writes the run's
+ * config for that registry (REGISTRY_REFRESH_RUN_DIR); the CLI sends it to dockerd; the update's
+ * standard output (the service id) is dropped and the log names services only. The only copy at
+ * rest is that config, in the run's tmpfs runtime directory, gone when the run ends.
  */
 
 export const REGISTRY_REFRESH = "dockyard-registry-refresh";
@@ -57,24 +57,25 @@ export const REGISTRY_REFRESH_TIMER = `${REGISTRY_REFRESH}.timer`;
 
 /**
  * Seconds between two refreshes: 4 hours. ECR authorization tokens are valid 12 hours (ECR API
- * reference, GetAuthorizationToken), and each run fetches a new one (see REGISTRY_REFRESH_CACHE),
+ * reference, GetAuthorizationToken), and each run fetches a new one (see REGISTRY_REFRESH_RUN_DIR),
  * so the stored token always has 8 hours left and two missed runs (a leader change, ECR
  * unreachable) still leave a valid one.
  */
 export const REGISTRY_REFRESH_EVERY_SECONDS = 4 * 3600;
 
 /**
- * The helper's token cache for one run: the unit's runtime directory (systemd.exec(5),
- * RuntimeDirectory=: a tmpfs under /run, mode 0700 here, removed when the run ends), empty at the
- * start of every run. So the helper fetches a fresh token for the script's own check, and every
- * `docker service update` after it gets that same token from the cache: with no cache each CLI
- * call fetched again, and a fetch failing after the check succeeded still stored an empty auth.
- * A cached token is used until half its life (ecr-login/cache/credentials.go IsValid), six hours,
- * far longer than a run; a failed fetch falls back to a cached token (ecr-login/api/client.go
- * GetCredentialsByRegistryID), which in a cache this run made is the one it checked. The default
- * cache (~/.ecr) would instead hand back a token up to six hours old, fetched by anything else.
+ * Where a run keeps the token it checked: the unit's runtime directory (systemd.exec(5),
+ * RuntimeDirectory=: a tmpfs under /run, mode 0700, removed when the run ends), with one Docker CLI
+ * config per registry that holds only that token (`auths`). Every `docker service update` of the
+ * run reads it there and runs no credential helper, so what dockerd stores is the token the run
+ * checked: the CLI turns any failure of a helper it runs into an empty auth (docker/cli
+ * cli/command/registry.go ResolveAuthConfig drops the error), and the helper can fail after the
+ * check for reasons of its own (the instance role's credentials unavailable from the metadata
+ * service turn its cache off: ecr-login/cache/build.go). The check itself fetches a fresh token
+ * (AWS_ECR_DISABLE_CACHE: the default cache would hand back one up to six hours old,
+ * ecr-login/cache/credentials.go IsValid).
  */
-export const REGISTRY_REFRESH_CACHE = `/run/${REGISTRY_REFRESH}`;
+export const REGISTRY_REFRESH_RUN_DIR = `/run/${REGISTRY_REFRESH}`;
 
 /**
  * A run that hangs (a manager that lost quorum mid-call, a helper waiting on the instance metadata
@@ -107,7 +108,8 @@ export function registryRefreshScript(): string {
     return `#!/bin/bash
 # ${REGISTRY_REFRESH} (rendered by components/swarm/registryRefresh.ts)
 set -euo pipefail
-export DOCKER_CONFIG=\${DOCKER_CONFIG:-/root/.docker} AWS_ECR_CACHE_DIR=\${RUNTIME_DIRECTORY:?run it with systemctl start ${REGISTRY_REFRESH}}
+export DOCKER_CONFIG=\${DOCKER_CONFIG:-/root/.docker} AWS_ECR_DISABLE_CACHE=1
+run=\${RUNTIME_DIRECTORY:?run it with systemctl start ${REGISTRY_REFRESH}}
 leader=$(docker node inspect self --format '{{.ManagerStatus.Leader}}')
 [ "$leader" = true ] || { echo "not the leader: nothing to refresh"; exit 0; }
 ids=$(docker service ls -q --filter label=dockyard.kind=service)
@@ -130,12 +132,17 @@ for id in $ids; do
       continue ;;
     ${HALTED_UPDATES.join(" | ")}) echo "not refreshed $name: its update is $state" >&2; failed=1; continue ;;
   esac
+  checked=$run/$host
   if [ -z "\${token[$host]:-}" ]; then
     token[$host]=none
-    if printf '%s' "$host" | "docker-credential-$helper" get 2>/dev/null | jq -e '.Secret | length > 0' >/dev/null 2>&1; then token[$host]=ok; fi
+    mkdir -m 0700 "$checked"
+    if printf '%s' "$host" | "docker-credential-$helper" get | jq -e --arg host "$host" \\
+      'select(.Secret | length > 0) | {auths: {($host): {auth: ("\\(.Username):\\(.Secret)" | @base64)}}}' >"$checked/config.json" 2>/dev/null; then
+      token[$host]=ok
+    fi
   fi
   if [ "\${token[$host]}" != ok ]; then echo "not refreshed $name: docker-credential-$helper has no token for $host" >&2; failed=1; continue; fi
-  if docker service update --with-registry-auth --detach "$id" >/dev/null; then echo "refreshed $name"; else echo "could not refresh $name" >&2; failed=1; fi
+  if DOCKER_CONFIG=$checked docker service update --with-registry-auth --detach "$id" >/dev/null; then echo "refreshed $name"; else echo "could not refresh $name" >&2; failed=1; fi
 done
 exit "$failed"
 `;
@@ -149,7 +156,7 @@ exit "$failed"
 export function registryRefreshUnits(): { path: string; content: string }[] {
     const unit = (suffix: string, content: string) => ({ path: `/etc/systemd/system/${REGISTRY_REFRESH}.${suffix}`, content });
     return [
-        unit("service", `[Unit]\nDescription=dockyard: refresh the services' registry auth\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nType=oneshot\nTimeoutStartSec=${REGISTRY_REFRESH_TIMEOUT_SECONDS}\nRuntimeDirectory=${REGISTRY_REFRESH_CACHE.slice("/run/".length)}\nRuntimeDirectoryMode=0700\nExecStart=${REGISTRY_REFRESH_PATH}\n`),
+        unit("service", `[Unit]\nDescription=dockyard: refresh the services' registry auth\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nType=oneshot\nTimeoutStartSec=${REGISTRY_REFRESH_TIMEOUT_SECONDS}\nRuntimeDirectory=${REGISTRY_REFRESH_RUN_DIR.slice("/run/".length)}\nRuntimeDirectoryMode=0700\nExecStart=${REGISTRY_REFRESH_PATH}\n`),
         unit("timer", `[Timer]\nOnBootSec=300\nOnUnitInactiveSec=${REGISTRY_REFRESH_EVERY_SECONDS}\n\n[Install]\nWantedBy=timers.target\n`),
     ];
 }

@@ -18,6 +18,7 @@ const IMAGE = `${REGISTRY}/dockyard/dev/api@sha256:${"a".repeat(64)}`;
 
 /** The helper as amazon-ecr-credential-helper answers (ecr-login/ecr.go Get): a token, or "not found" for any failed AWS call. */
 const HELPER = `#!/bin/sh
+touch "$HELPER_RAN"
 read -r server
 if [ "$HELPER_MODE" = token ]; then printf '{"ServerURL":"%s","Username":"AWS","Secret":"T0KEN"}\\n' "$server"; exit 0; fi
 echo "credentials not found in native keychain"
@@ -60,8 +61,8 @@ describe("the docker CLI's registry auth for a service update (what the refresh 
     });
 
     // Asynchronously: the stand-in API answers from this process.
-    const update = async (mode: "token" | "failing") => {
-        const env = { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, DOCKER_CONFIG: dir, DOCKER_HOST: `tcp://127.0.0.1:${port}`, HELPER_MODE: mode };
+    const update = async (mode: "token" | "failing", config = dir) => {
+        const env = { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, DOCKER_CONFIG: config, DOCKER_HOST: `tcp://127.0.0.1:${port}`, HELPER_MODE: mode, HELPER_RAN: path.join(dir, "helper-ran") };
         await new Promise<void>((done, fail) =>
             execFile("docker", ["service", "update", "--with-registry-auth", "--detach", "svc"], { env, timeout: 30_000 }, (err, _stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : done())),
         );
@@ -75,5 +76,14 @@ describe("the docker CLI's registry auth for a service update (what the refresh 
 
     it("sends an empty auth, and succeeds, when the helper fails: dockerd would store it over the token still valid, so the refresh asks the helper first", async () => {
         expect(await update("failing")).to.deep.equal({});
+    });
+
+    it("sends the token of a config that holds it (auths), as the refresh writes one per registry, and runs no helper", async () => {
+        const checked = path.join(dir, "run", REGISTRY);
+        fs.mkdirSync(checked, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(path.join(checked, "config.json"), JSON.stringify({ auths: { [REGISTRY]: { auth: Buffer.from("AWS:CHECKED").toString("base64") } } }));
+        fs.rmSync(path.join(dir, "helper-ran"), { force: true });
+        expect(await update("failing", checked)).to.deep.include({ username: "AWS", password: "CHECKED" });
+        expect(fs.existsSync(path.join(dir, "helper-ran")), "the helper ran").to.equal(false);
     });
 });
