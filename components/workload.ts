@@ -755,7 +755,7 @@ function healthProblems(health: HealthCheck, bad: Bad): void {
         if (!isInt(health.http.port, 1, 65535)) bad("health.http.port", health.http.port, "1 to 65535");
     }
     if (health.tcp && !isInt(health.tcp.port, 1, 65535)) bad("health.tcp.port", health.tcp.port, "1 to 65535");
-    if (health.command && (health.command.length === 0 || health.command.some((part) => typeof part !== "string" || part === ""))) {
+    if (health.command !== undefined && (!Array.isArray(health.command) || health.command.length === 0 || health.command.some((part) => typeof part !== "string" || part === ""))) {
         bad("health.command", health.command, "a non-empty list of non-empty strings, such as [\"redis-cli\", \"ping\"]");
     }
     for (const field of ["intervalSeconds", "timeoutSeconds", "failureThreshold"] as const) {
@@ -1023,16 +1023,17 @@ export function applyOverrides(specs: readonly WorkloadSpec[], overrides: Worklo
         if (Object.prototype.hasOwnProperty.call(overrides.imageTags, spec.name)) {
             const image = spec.image as { ref?: string };
             if (typeof image.ref === "string") result = { ...result, image: { ref: withTag(image.ref, overrides.imageTags[spec.name]) } };
-            else problems.push(`dockyard:workloads.imageTags names workload ${show(spec.name)}, which builds its image; allowed: workloads with an image ref (${specs.filter((s) => "ref" in s.image).map((s) => s.name).join(", ") || "none"})`);
+            // An image that is not an object is refused by validateWorkloads, naming the field.
+            else if (isRecord(spec.image)) problems.push(`dockyard:workloads.imageTags names workload ${show(spec.name)}, which builds its image; allowed: workloads with an image ref (${specs.filter((s) => isRecord(s.image) && "ref" in s.image).map((s) => s.name).join(", ") || "none"})`);
         }
         if (Object.prototype.hasOwnProperty.call(overrides.hosts, spec.name)) {
             const host = overrides.hosts[spec.name];
             // Before validation: a `ports` of the wrong type is refused there, not thrown on here.
             const ports = Array.isArray(spec.ports) ? spec.ports : [];
-            if (!ports.some((p) => p?.public && (p.protocol ?? "http") === "http")) {
-                problems.push(`dockyard:workloads.hosts names workload ${show(spec.name)}, which has no public http port; allowed: ${specs.filter((s) => Array.isArray(s.ports) && s.ports.some((p) => p?.public && (p.protocol ?? "http") === "http")).map((s) => s.name).join(", ") || "none"}`);
+            if (!ports.some((p) => isRecord(p?.public) && (p.protocol ?? "http") === "http")) {
+                problems.push(`dockyard:workloads.hosts names workload ${show(spec.name)}, which has no public http port; allowed: ${specs.filter((s) => Array.isArray(s.ports) && s.ports.some((p) => isRecord(p?.public) && (p.protocol ?? "http") === "http")).map((s) => s.name).join(", ") || "none"}`);
             }
-            if (Array.isArray(result.ports)) result = { ...result, ports: result.ports.map((p) => (p?.public && (p.protocol ?? "http") === "http" ? { ...p, public: { ...p.public, host } } : p)) };
+            if (Array.isArray(result.ports)) result = { ...result, ports: result.ports.map((p) => (isRecord(p?.public) && (p.protocol ?? "http") === "http" ? { ...p, public: { ...p.public, host } } : p)) };
         }
         return result;
     });

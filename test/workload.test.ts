@@ -3,6 +3,7 @@ import { expect } from "chai";
 import {
     WorkloadSpec,
     afterSecretTotal,
+    applyOverrides,
     checkedSecrets,
     KUBERNETES_MAX_SECRET_BYTES,
     secretSizeProblems,
@@ -328,6 +329,15 @@ describe("workload validation", () => {
         for (const [fields, problem] of cases) expect(problemsOf(fields), JSON.stringify(fields)).to.deep.equal([`workload "w": ${problem}`]);
         expect(problemsOf({ command: "x", replicas: -1 })).to.deep.equal(['workload "w": command is "x"; allowed: a list of strings, such as ["sh", "-c", "exec app"]', 'workload "w": replicas is -1; allowed: a whole number from 0 to 1000']);
         expect(() => prepareWorkloads([service("web", { ports: {} as never })], { replicas: {}, imageTags: {}, hosts: { web: "www.example.com" } })).to.throw("ports is {}");
+        expect(problemsOf({ health: { command: "redis-cli ping" } })).to.deep.equal(['workload "w": health.command is "redis-cli ping"; allowed: a non-empty list of non-empty strings, such as ["redis-cli", "ping"]']);
+        // Overrides meet the spec before validation: a wrong shape there is still one named problem, not a TypeError or a problem per letter.
+        const overridden = (spec: WorkloadSpec, overrides: Partial<{ imageTags: Record<string, string>; hosts: Record<string, string> }>) =>
+            applyOverrides([spec], { replicas: {}, imageTags: {}, hosts: {}, ...overrides }).problems;
+        expect(overridden(service("w", { image: "nginx:1.27" as never }), { imageTags: { w: "1.28" } })).to.deep.equal(['workload "w": image is "nginx:1.27"; allowed: either { build: { context } } or { ref } (exactly one)']);
+        expect(overridden(service("w", { ports: [{ name: "http", port: 80, public: "yes" as never }] }), { hosts: { w: "www.example.com" } })).to.deep.equal([
+            'dockyard:workloads.hosts names workload "w", which has no public http port; allowed: none',
+            'workload "w": ports[0].public is "yes"; allowed: an object such as { path: "/" } (or leave it out to keep the port inside the stack)',
+        ]);
     });
 
     it("reports every problem of every workload at once", () => {
