@@ -10,7 +10,7 @@ import type { WorkloadSpec } from "./components/workload";
 
 /**
  * The stack's workloads. Called by `index.ts` (through `declareProgram`), possibly more than once:
- * only declare here; ask for secrets with `generatedSecret` or `new pulumi.Config().requireSecret`.
+ * only declare here; ask for secrets with `generatedSecret` or `configSecret` (the stack's `app:<key>`).
  */
 export function workloads({ generatedSecret }: WorkloadContext): WorkloadSpec[] {
     // Generated once per stack and kept, encrypted, in its state (the RandomPassword `<stack>-redis-password`).

@@ -9,7 +9,7 @@ import * as random from "@pulumi/random";
 import { readStackConfig, secretConfigKeys, StackConfig } from "./config";
 import { deploymentConfigProblems, deploymentProblems } from "./preflight";
 import { declareStack } from "./stack";
-import { applyOverrides, WorkloadSpec } from "./workload";
+import { applyOverrides, secretSizeProblems, WorkloadSpec } from "./workload";
 
 /** What `workloads.ts` is given to declare the workloads. */
 export interface WorkloadContext {
@@ -21,12 +21,23 @@ export interface WorkloadContext {
      * survives any quoting. Mount it with `secrets: { <file>: generatedSecret("<name>") }`.
      */
     generatedSecret(name: string): pulumi.Output<string>;
+    /**
+     * A secret the operator sets for this stack, `pulumi config set --secret app:<key> <value>`, as a
+     * Pulumi secret. It is checked with the rest before any resource exists (set, set as a secret,
+     * and within the targets' secret sizes), which a value read any other way is not: the deploy
+     * workflow's `up` runs without a preview. The `app` namespace keeps it apart from dockyard's own
+     * settings, where an unknown key is refused.
+     */
+    configSecret(key: string): pulumi.Output<string>;
 }
+
+/** The config namespace of the workloads' own secrets (`configSecret`). */
+export const APP_SECRET_NAMESPACE = "app";
 
 /**
  * Returns the stack's workloads. It may be called more than once (first to validate, before any
- * resource exists), so it must only declare: get secrets from `generatedSecret` or
- * `new pulumi.Config().requireSecret(...)`, never create resources itself.
+ * resource exists), so it must only declare: get secrets from `generatedSecret` or `configSecret`,
+ * never create resources itself.
  */
 export type WorkloadsFunction = (context: WorkloadContext) => readonly WorkloadSpec[];
 
@@ -53,20 +64,39 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
     const problems = [...read.problems];
     // Validation runs on a declaration whose generated secrets are placeholders, so nothing is created yet.
     const secretNames = new Set<string>();
+    const appSecrets = new Set<string>();
     const declared = workloads({
         stack,
         generatedSecret: (name) => {
             secretNames.add(name);
             return pulumi.secret("");
         },
+        configSecret: (key) => {
+            appSecrets.add(key);
+            return pulumi.secret(raw[`${APP_SECRET_NAMESPACE}:${key}`] ?? "");
+        },
     });
     for (const name of secretNames) {
         const problem = secretNameProblem(name);
         if (problem) problems.push(problem);
     }
+    for (const key of appSecrets) problems.push(...appSecretProblems(raw, key, secretKeys));
     const { prepared, problems: workloadProblems } = applyOverrides(declared, read.config.workloads);
     problems.push(...workloadProblems, ...deploymentConfigProblems(read.config), ...deploymentProblems(read.config, prepared, PROJECT_ROOT));
     return { config: read.config, problems: [...new Set(problems)] };
+}
+
+/**
+ * What is wrong with the app secret `key` as the stack sets it: missing, in plain text, or outside
+ * the sizes both targets take for a secret. Names the key and the size, never the value.
+ */
+function appSecretProblems(raw: Readonly<Record<string, string>>, key: string, secretKeys: readonly string[] | undefined): string[] {
+    const fullKey = `${APP_SECRET_NAMESPACE}:${key}`;
+    const set = `pulumi config set --secret ${fullKey} <value>`;
+    const value = raw[fullKey];
+    if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with configSecret(${JSON.stringify(key)}): ${set}`];
+    if (secretKeys !== undefined && !secretKeys.includes(fullKey)) return [`${fullKey} is set in plain text; it is a secret: ${set}`];
+    return secretSizeProblems({ [key]: Buffer.byteLength(value, "utf8") }).map((problem) => problem.replace(/^secrets\.\S+/, fullKey));
 }
 
 const secretNameProblem = (name: string): string | undefined =>
@@ -99,7 +129,8 @@ export function declareProgram(workloads: WorkloadsFunction): ProgramOutputs {
         const message = problemsMessage(stack, problems);
         throw process.env[DEBUG_VARIABLE] ? new Error(message) : new pulumi.RunError(message);
     }
-    const outputs = declareStack(config, workloads({ stack, generatedSecret: (name) => generatedSecret(stack, name) }));
+    const app = new pulumi.Config(APP_SECRET_NAMESPACE);
+    const outputs = declareStack(config, workloads({ stack, generatedSecret: (name) => generatedSecret(stack, name), configSecret: (key) => app.requireSecret(key) }));
     const { target, url, imageDigests, ...details } = outputs;
     return { target, url, imageDigests, details };
 }

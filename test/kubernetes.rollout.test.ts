@@ -207,7 +207,7 @@ describe("kubernetes: rollouts, scale-down, volumes, jobs and network policies",
         it("every Kubernetes object, the new ones included, validates against the schema and lines up", async function () {
             const prod = await renderStack("prod");
             // The namespace's baseline policies, then one per workload, whatever workloads.ts declares.
-            const declared = workloads({ stack: "prod", generatedSecret: () => pulumi.secret("") });
+            const declared = workloads({ stack: "prod", generatedSecret: () => pulumi.secret(""), configSecret: () => pulumi.secret("") });
             expect(ofType(prod.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy")).to.have.length(namespaceNetworkPolicies().length + declared.length);
             const persistentVolumes = declared.flatMap((w) => (w.volumes ?? []).filter((v) => v.kind === "persistent")).length;
             expect(ofType(prod.resources, "kubernetes:core/v1:PersistentVolumeClaimPatch")).to.have.length(persistentVolumes);

@@ -15,7 +15,7 @@ import { isSecret, only, PROJECT_ROOT, resolve, stackConfigMap } from "./harness
 import { fromRender, runPack } from "./policyHarness";
 
 const resources = { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "250m", memory: "128Mi" } };
-const placeholder: WorkloadContext = { stack: "dev", generatedSecret: () => pulumi.secret("") };
+const placeholder: WorkloadContext = { stack: "dev", generatedSecret: () => pulumi.secret(""), configSecret: () => pulumi.secret("") };
 
 /** The problems of a stack file with overrides, for these workloads. */
 const problemsOf = (stack: string, overrides: Record<string, unknown>, declare: (c: WorkloadContext) => readonly WorkloadSpec[] = workloads) =>
@@ -72,6 +72,45 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
         expect(password.inputs).to.deep.include({ length: 32, special: false });
         expect(await isSecret(secret)).to.equal(true);
         expect(await resolve(secret)).to.match(/^[0-9a-zA-Z]{32}$/);
+    });
+
+    describe("configSecret: the workloads' own secrets, checked before any resource", () => {
+        const withToken = (context: WorkloadContext): WorkloadSpec[] => [
+            ...workloads(context),
+            { name: "reporter", image: { ref: "nginx:1.27" }, resources, secrets: { token: context.configSecret("reporter-token") } },
+        ];
+        const run = (config: Record<string, string>, secretKeys: string[]) =>
+            runProgram({ stack: "dev", config: { ...stackConfigMap("dev").config, ...config }, secretKeys, program: async () => (await import("../components/program")).declareProgram(withToken) });
+        const failureOf = async (config: Record<string, string>, secretKeys: string[]) => {
+            try {
+                await run(config, secretKeys);
+            } catch (err) {
+                return err as ProgramFailure;
+            }
+            throw new Error("the program did not fail");
+        };
+
+        it("reads app:<key> as a Pulumi secret", async () => {
+            const done = await run({ "app:reporter-token": "t0ken" }, ["app:reporter-token"]);
+            const secret = only(done.resources, "docker:index/secret:Secret", "dev-reporter-token");
+            expect(JSON.stringify(secret.inputs)).not.to.include("t0ken");
+        });
+
+        it("refuses a missing, plain-text, empty or oversized one before any resource, naming the key and never the value", async () => {
+            const cases: [Record<string, string>, string[], string][] = [
+                [{}, [], 'app:reporter-token is not set; workloads.ts asks for it with configSecret("reporter-token"): pulumi config set --secret app:reporter-token <value>'],
+                [{ "app:reporter-token": "t0ken" }, [], "app:reporter-token is set in plain text; it is a secret: pulumi config set --secret app:reporter-token <value>"],
+                [{ "app:reporter-token": "" }, ["app:reporter-token"], "app:reporter-token is empty; allowed: at least 1 byte (Swarm refuses an empty secret)"],
+                [{ "app:reporter-token": "S".repeat(600_000) }, ["app:reporter-token"], "app:reporter-token holds 600000 bytes; allowed: fewer than 512000 (500 KiB, Swarm's limit for one secret)"],
+            ];
+            for (const [config, secretKeys, problem] of cases) {
+                const failure = await failureOf(config, secretKeys);
+                expect(failure.message, problem).to.include(problem);
+                expect(failure.resources, problem).to.deep.equal([]);
+                expect(failure.message).not.to.include("t0ken");
+                expect(failure.message).not.to.include("SSSS");
+            }
+        });
     });
 
     it("the sample deploys on every stack file with no problem", () => {

@@ -12,7 +12,7 @@ import { ofType, only, ProgramRun, renderStack, resolve } from "./harness";
 describe("the whole stack", function () {
     this.timeout(120_000);
     // What workloads.ts declares, whatever it is: these tests check the pipeline, not the sample's list.
-    const declared = workloads({ stack: "dev", generatedSecret: () => pulumi.secret("") });
+    const declared = workloads({ stack: "dev", generatedSecret: () => pulumi.secret(""), configSecret: () => pulumi.secret("") });
     const built = declared.filter((w) => "build" in w.image).map((w) => w.name);
     const renders = new Map<string, ProgramRun>();
     const render = async (stack: string) => {

@@ -47,7 +47,7 @@ function stackOutputs(name: string, region: string): Inputs {
     if (set) return set;
     const [, project, stack] = name.split("/");
     // Workloads sharing a build share one image and one digest, as the source stack built them once.
-    const images = planImages(workloads({ stack, generatedSecret: () => pulumi.secret("") }));
+    const images = planImages(workloads({ stack, generatedSecret: () => pulumi.secret(""), configSecret: () => pulumi.secret("") }));
     const digest = (image: string) => `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${project}/${stack}/${image}@sha256:${fakeHex(`${name}/${image}`, 64)}`;
     return { imageDigests: Object.fromEntries(images.flatMap((image) => image.workloads.map((workload) => [workload, digest(image.name)]))) };
 }
