@@ -161,8 +161,18 @@ describe("api: RedisCounter against a real redis-server", function () {
         }
         expect(message).to.equal(`Redis at 127.0.0.1:${redis.port}: no reply within 300 ms`);
         expect(Date.now() - started).to.be.lessThan(1000);
-        // The frozen connection was destroyed; the next request opens another and counts on.
-        expect(await counter.increment()).to.be.oneOf([2, 3]);
+        // The frozen connection was destroyed; a later request opens another and counts on. On a busy
+        // machine the first one may itself miss the 300 ms deadline (the thawed server still works off
+        // the frozen requests), so recovering is judged over a few requests, not by the first one's speed.
+        let count: number | undefined;
+        let attempts = 0;
+        while (count === undefined && attempts < 5) {
+            attempts += 1;
+            count = await counter.increment().catch(() => undefined);
+        }
+        expect(count, "a request after the thaw counts").to.be.a("number");
+        // Requests that missed their deadline may still have counted once the server thawed.
+        expect(count!).to.be.within(2, 3 + attempts);
         counter.close();
     });
 
