@@ -96,7 +96,7 @@ function appSecretProblems(raw: Readonly<Record<string, string>>, key: string, s
     const value = raw[fullKey];
     if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with configSecret(${JSON.stringify(key)}): ${set}`];
     if (secretKeys !== undefined && !secretKeys.includes(fullKey)) return [`${fullKey} is set in plain text; it is a secret: ${set}`];
-    return secretSizeProblems({ [key]: Buffer.byteLength(value, "utf8") }).map((problem) => problem.replace(/^secrets\.\S+/, fullKey));
+    return secretSizeProblems({ [key]: Buffer.byteLength(value, "utf8") }, () => fullKey);
 }
 
 const secretNameProblem = (name: string): string | undefined =>

@@ -244,15 +244,15 @@ export const KUBERNETES_MAX_SECRET_BYTES = 1024 * 1024;
 /**
  * Problems of a workload's secrets by their sizes in bytes (UTF-8, as both adapters store them).
  * Both targets' limits apply whichever runs the stack, so a spec that deploys on one deploys on
- * the other. Names keys and sizes only, never a value.
+ * the other. Names keys (as `field` spells them) and sizes only, never a value.
  */
-export function secretSizeProblems(bytesByKey: Readonly<Record<string, number>>): string[] {
+export function secretSizeProblems(bytesByKey: Readonly<Record<string, number>>, field = (key: string) => `secrets.${key}`): string[] {
     const problems: string[] = [];
     let total = 0;
     for (const [key, bytes] of Object.entries(bytesByKey)) {
         total += bytes;
-        if (bytes < 1) problems.push(`secrets.${key} is empty; allowed: at least 1 byte (Swarm refuses an empty secret)`);
-        else if (bytes >= SWARM_MAX_SECRET_BYTES) problems.push(`secrets.${key} holds ${bytes} bytes; allowed: fewer than ${SWARM_MAX_SECRET_BYTES} (500 KiB, Swarm's limit for one secret)`);
+        if (bytes < 1) problems.push(`${field(key)} is empty; allowed: at least 1 byte (Swarm refuses an empty secret)`);
+        else if (bytes >= SWARM_MAX_SECRET_BYTES) problems.push(`${field(key)} holds ${bytes} bytes; allowed: fewer than ${SWARM_MAX_SECRET_BYTES} (500 KiB, Swarm's limit for one secret)`);
     }
     if (total > KUBERNETES_MAX_SECRET_BYTES) {
         problems.push(`secrets hold ${total} bytes together; allowed: at most ${KUBERNETES_MAX_SECRET_BYTES} (1 MiB, Kubernetes' limit for the workload's one Secret)`);
@@ -279,7 +279,7 @@ export function checkedSecrets(spec: WorkloadSpec): Record<string, pulumi.Output
             pulumi.secret(
                 pulumi.output(value).apply((resolved: unknown) => {
                     if (typeof resolved !== "string") return fail(`secrets.${key} resolved to ${kindOf(resolved)}; allowed: a string`);
-                    const problems = secretSizeProblems({ [key]: Buffer.byteLength(resolved, "utf8") });
+                    const problems = secretSizeProblems(byteSizes({ [key]: resolved }));
                     return problems.length > 0 ? fail(problems.join("; ")) : resolved;
                 }),
             ),
@@ -294,10 +294,9 @@ export function checkedSecrets(spec: WorkloadSpec): Record<string, pulumi.Output
  */
 export function afterSecretTotal<T>(spec: WorkloadSpec, secrets: Record<string, pulumi.Output<string>>, then: T): pulumi.Output<pulumi.Unwrap<T>> {
     return pulumi.all(secrets).apply((values) => {
-        const total = Object.values(values).reduce((sum, value) => sum + Buffer.byteLength(value, "utf8"), 0);
-        if (total > KUBERNETES_MAX_SECRET_BYTES) {
-            throw new pulumi.RunError(`workload ${show(spec.name)}: secrets hold ${total} bytes together; allowed: at most ${KUBERNETES_MAX_SECRET_BYTES} (1 MiB, Kubernetes' limit for the workload's one Secret)`);
-        }
+        // Each value has passed its own limits (checkedSecrets), so only the total can be left.
+        const problems = secretSizeProblems(byteSizes(values));
+        if (problems.length > 0) throw new pulumi.RunError(`workload ${show(spec.name)}: ${problems.join("; ")}`);
         return pulumi.output(then);
     });
 }
@@ -603,7 +602,7 @@ function workloadProblems(spec: WorkloadSpec): string[] {
         if (!SECRET_NAME.test(key)) bad(`secrets.${key}`, key, "a file name of letters, digits, -, _ and . (it becomes /run/secrets/<name>)");
         if (typeof value === "string") plainSecrets[key] = value;
         // The value's type only: a misplaced value may be the secret itself.
-        else if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) problems.push(`secrets.${key} is a ${value === null ? "null" : typeof value}; allowed: a string or a Pulumi secret`);
+        else if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) problems.push(`secrets.${key} is ${kindOf(value)}; allowed: a string or a Pulumi secret`);
     }
     problems.push(...secretSizeProblems(byteSizes(plainSecrets)));
 

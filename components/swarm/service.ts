@@ -223,6 +223,9 @@ export function swarmPorts(endpoints: readonly PublicEndpoint[], engine: SwarmEn
     }));
 }
 
+/** Docker object names are engine-wide, so they carry the stack; the service name is also the workload's DNS name. */
+export const swarmServiceName = (stack: string, workload: string) => `${stack}-${workload}`;
+
 /** Docker object names are engine-wide, so they carry the stack. */
 export const volumeName = (stack: string, workload: string, volume: string) => `${stack}-${volumeResourceName(workload, volume)}`;
 
@@ -304,8 +307,6 @@ export function secretDockerName(stack: string, workload: string, name: string, 
 export const SWARM_SERVICE_NAME_MAX = 63;
 export const SWARM_SECRET_NAME_MAX = 64;
 const SWARM_SERVICE_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
-/** The MAC suffix of a secret's Docker name: `-` and 12 hex digits (secretDockerName). */
-const SECRET_MAC_SUFFIX = 13;
 
 /**
  * What the stack's name and its workloads' names make on Swarm that the engine refuses or that
@@ -317,10 +318,10 @@ const SECRET_MAC_SUFFIX = 13;
  */
 export function swarmNameProblems(stack: string, specs: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
-    const services = new Map(specs.map((s) => [`${stack}-${s.name}`, s.name]));
+    const services = new Map(specs.map((s) => [swarmServiceName(stack, s.name), s.name]));
     for (const spec of specs) {
         const at = `workload ${JSON.stringify(spec.name)}`;
-        const service = `${stack}-${spec.name}`;
+        const service = swarmServiceName(stack, spec.name);
         if (service.length > SWARM_SERVICE_NAME_MAX || !SWARM_SERVICE_NAME.test(service)) {
             problems.push(
                 `${at}: its Swarm service name ${JSON.stringify(service)} (<stack>-<workload>) has ${service.length} characters; allowed: at most ${SWARM_SERVICE_NAME_MAX} letters, digits, - and _, starting and ending with a letter or digit (a shorter workload or stack name)`,
@@ -331,7 +332,8 @@ export function swarmNameProblems(stack: string, specs: readonly WorkloadSpec[])
             problems.push(`${at}: its name is the Swarm service name of workload ${JSON.stringify(alias)} in stack ${JSON.stringify(stack)}, so one name on the overlay network would answer for both; allowed: a name other than ${stack}-<another workload>`);
         }
         for (const secret of Object.keys(spec.secrets ?? {})) {
-            const length = service.length + 1 + secret.length + SECRET_MAC_SUFFIX;
+            // The name's length does not depend on the value or the key, only on its format.
+            const length = secretDockerName(stack, spec.name, secret, "", Buffer.alloc(SECRET_NAME_KEY_BYTES)).length;
             if (length > SWARM_SECRET_NAME_MAX) {
                 problems.push(`${at}: secrets.${secret} would be the Swarm secret ${JSON.stringify(`${service}-${secret}-<12 hex digits>`)}, ${length} characters; allowed: at most ${SWARM_SECRET_NAME_MAX} (a shorter secret, workload or stack name)`);
             }

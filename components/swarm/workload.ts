@@ -33,6 +33,7 @@ import {
     swarmRestartPolicy,
     swarmRollbackConfig,
     swarmSecretReference,
+    swarmServiceName,
     swarmServiceOptions,
     swarmUpdateConfig,
     userIds,
@@ -157,7 +158,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
         this.service = new docker.Service(
             name,
             {
-                name: `${stack}-${spec.name}`,
+                name: swarmServiceName(stack, spec.name),
                 // Service labels, not the task template's: swarmkit restarts tasks only when the task spec
                 // changes (moby/swarmkit manager/orchestrator/task.go IsTaskDirty). Not on jobs: any change replaces a job's service, which runs it again.
                 labels: [...swarmLabels(stack, spec), ...(args.commit && !isJob(spec) ? [{ label: "dockyard.commit", value: args.commit }] : [])],
