@@ -6,7 +6,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { programProblems, WorkloadContext } from "../components/program";
+import { APP_SECRET_NAMESPACE, programProblems, WorkloadContext } from "../components/program";
 import type { WorkloadSpec } from "../components/workload";
 import { ProgramFailure, runProgram } from "../scripts/offline/run";
 import { sampleWorkloads, workloads } from "../workloads";
@@ -89,6 +89,14 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
             }
             throw new Error("the program did not fail");
         };
+
+        it("is what the README and docs/workloads.md tell a user to call, with its namespace", () => {
+            const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+            expect(readme).to.include(`\`configSecret("<key>")\`, which reads \`${APP_SECRET_NAMESPACE}:<key>\``);
+            expect(readme).to.include(`pulumi config set --secret ${APP_SECRET_NAMESPACE}:<key> <value>`);
+            expect(readme).not.to.match(/new pulumi\.Config\(\)\.requireSecret\("/);
+            expect(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "workloads.md"), "utf8")).to.include(`\`configSecret("<key>")\` values (\`${APP_SECRET_NAMESPACE}:<key>\``);
+        });
 
         it("reads app:<key> as a Pulumi secret", async () => {
             const done = await run({ "app:reporter-token": "t0ken" }, ["app:reporter-token"]);
