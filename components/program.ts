@@ -9,7 +9,7 @@ import * as random from "@pulumi/random";
 import { readStackConfig, secretConfigKeys, StackConfig } from "./config";
 import { deploymentConfigProblems, deploymentProblems } from "./preflight";
 import { declareStack } from "./stack";
-import { applyOverrides, secretSizeProblems, WorkloadSpec } from "./workload";
+import { applyOverrides, secretSizeProblems, secretTotalProblem, WorkloadSpec } from "./workload";
 
 /** What `workloads.ts` is given to declare the workloads. */
 export interface WorkloadContext {
@@ -65,6 +65,7 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
     // Validation runs on a declaration whose generated secrets are placeholders, so nothing is created yet.
     const secretNames = new Set<string>();
     const appSecrets = new Set<string>();
+    const appSecretBytes = new Map<unknown, number>();
     const declared = workloads({
         stack,
         generatedSecret: (name) => {
@@ -73,7 +74,10 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
         },
         configSecret: (key) => {
             appSecrets.add(key);
-            return pulumi.secret(raw[`${APP_SECRET_NAMESPACE}:${key}`] ?? "");
+            const value = raw[`${APP_SECRET_NAMESPACE}:${key}`] ?? "";
+            const secret = pulumi.secret(value);
+            appSecretBytes.set(secret, Buffer.byteLength(value, "utf8"));
+            return secret;
         },
     });
     for (const name of secretNames) {
@@ -81,6 +85,14 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
         if (problem) problems.push(problem);
     }
     for (const key of appSecrets) problems.push(...appSecretProblems(raw, key, secretKeys));
+    // A workload's secrets together, configSecret values counted as well as plain strings (validateWorkloads sees only those).
+    for (const spec of declared) {
+        const values = spec.secrets !== null && typeof spec.secrets === "object" ? Object.values(spec.secrets) : [];
+        if (!values.some((v) => appSecretBytes.has(v))) continue;
+        const total = values.reduce<number>((sum, v) => sum + (typeof v === "string" ? Buffer.byteLength(v, "utf8") : (appSecretBytes.get(v) ?? 0)), 0);
+        const problem = secretTotalProblem(total);
+        if (problem) problems.push(`workload ${JSON.stringify(spec.name)}: ${problem}`);
+    }
     const { prepared, problems: workloadProblems } = applyOverrides(declared, read.config.workloads);
     problems.push(...workloadProblems, ...deploymentConfigProblems(read.config), ...deploymentProblems(read.config, prepared, PROJECT_ROOT));
     return { config: read.config, problems: [...new Set(problems)] };

@@ -254,10 +254,14 @@ export function secretSizeProblems(bytesByKey: Readonly<Record<string, number>>,
         if (bytes < 1) problems.push(`${field(key)} is empty; allowed: at least 1 byte (Swarm refuses an empty secret)`);
         else if (bytes >= SWARM_MAX_SECRET_BYTES) problems.push(`${field(key)} holds ${bytes} bytes; allowed: fewer than ${SWARM_MAX_SECRET_BYTES} (500 KiB, Swarm's limit for one secret)`);
     }
-    if (total > KUBERNETES_MAX_SECRET_BYTES) {
-        problems.push(`secrets hold ${total} bytes together; allowed: at most ${KUBERNETES_MAX_SECRET_BYTES} (1 MiB, Kubernetes' limit for the workload's one Secret)`);
-    }
+    const together = secretTotalProblem(total);
+    if (together) problems.push(together);
     return problems;
+}
+
+/** The problem of a workload whose secrets hold `total` bytes together, if Kubernetes' one Secret cannot. */
+export function secretTotalProblem(total: number): string | undefined {
+    return total > KUBERNETES_MAX_SECRET_BYTES ? `secrets hold ${total} bytes together; allowed: at most ${KUBERNETES_MAX_SECRET_BYTES} (1 MiB, Kubernetes' limit for the workload's one Secret)` : undefined;
 }
 
 const byteSizes = (values: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.byteLength(value, "utf8")]));

@@ -98,6 +98,22 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
             expect(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "workloads.md"), "utf8")).to.include(`\`configSecret("<key>")\` values (\`${APP_SECRET_NAMESPACE}:<key>\``);
         });
 
+        it("counts configSecret values in a workload's 1 MiB total before any resource", async () => {
+            const three = (context: WorkloadContext): WorkloadSpec[] => [
+                ...workloads(context),
+                { name: "reporter", image: { ref: "nginx:1.27" }, resources, secrets: { a: context.configSecret("a"), b: context.configSecret("b"), c: "C".repeat(300_000) } },
+            ];
+            const config = { ...stackConfigMap("dev").config, "app:a": "A".repeat(400_000), "app:b": "B".repeat(400_000) };
+            let failure: ProgramFailure | undefined;
+            try {
+                await runProgram({ stack: "dev", config, secretKeys: ["app:a", "app:b"], program: async () => (await import("../components/program")).declareProgram(three) });
+            } catch (err) {
+                failure = err as ProgramFailure;
+            }
+            expect(failure?.message).to.include(`workload "reporter": secrets hold 1100000 bytes together; allowed: at most 1048576 (1 MiB, Kubernetes' limit for the workload's one Secret)`);
+            expect(failure!.resources).to.deep.equal([]);
+        });
+
         it("reads app:<key> as a Pulumi secret", async () => {
             const done = await run({ "app:reporter-token": "t0ken" }, ["app:reporter-token"]);
             const secret = only(done.resources, "docker:index/secret:Secret", "dev-reporter-token");
