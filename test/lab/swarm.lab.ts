@@ -42,8 +42,15 @@ describe("Swarm lab", function () {
         const network = await m1.createNetwork({ ...declared, Name: "dylab-pool-check" } as any);
         const service = "dylab-resolve";
         try {
-            // Created by `swarm init` from the pool; a published port attaches a task to it.
-            const subnets = { ingress: await subnetOf("ingress"), [declared.Name]: await subnetOf(network.id) };
+            // Created by `swarm init` from the pool; a published port attaches a task to it. The create
+            // call returns once the network is stored; the allocator gives it a subnet afterwards, from
+            // its event loop (moby/swarmkit manager/controlapi/network.go CreateNetwork,
+            // manager/allocator/network.go doNetworkAlloc on EventCreateNetwork), so wait for that.
+            const allocated = (id: string) => waitFor(`a subnet for ${id}`, async () => {
+                const list = await subnetOf(id);
+                return list.length > 0 ? list : undefined;
+            }, 30_000);
+            const subnets = { ingress: await allocated("ingress"), [declared.Name]: await allocated(network.id) };
             figures["overlay subnets"] = Object.entries(subnets).map(([name, s]) => `${name} ${s.join(",")}`).join("; ");
             for (const [name, list] of Object.entries(subnets)) {
                 expect(list, name).to.have.length(1);
