@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import * as YAML from "yaml";
 import { bootstrapSettings, EC2_USER_DATA_LIMIT_BYTES, swarmConfigProblems, userDataProblems } from "../components/swarm/cluster";
-import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, nodeTimers, PRUNE_EVERY_SECONDS, renderCloudInit } from "../components/swarm/cloudInit";
+import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, nodeTimers, PRUNE_EVERY_SECONDS, renderCloudInit, userDataBytes } from "../components/swarm/cloudInit";
 import { NOTHING_TO_CHECK, readinessScript } from "../components/swarm/readiness";
 import { sshOptions } from "../components/swarm/access";
 import { parseStackConfig } from "../components/config";
@@ -21,6 +22,29 @@ const settings = (role: NodeRole) => ({
 
 /** The length of an OpenSSH RSA-4096 public key (716 base64 characters), the longest key a user is likely to give. */
 const RSA_4096_KEY = `ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAACAQ${"D".repeat(716 - 34)} operator@laptop`;
+
+/** An RSA public key of `chars` base64 characters that gzip cannot shrink much, as a real key's bits are random. */
+function randomLookingKey(chars: number): string {
+    let body = "";
+    for (let i = 0; body.length < chars; i++) body += createHash("sha256").update(String(i)).digest("base64").replace(/=+$/, "");
+    return `ssh-rsa ${body.slice(0, chars)} operator@laptop`;
+}
+
+/** The content types and payloads cloud-init's own user-data processor reads from `bytes` (cloudinit/user_data.py). */
+function cloudInitParts(bytes: Buffer): { type: string; payload: string }[] {
+    // cloud-init's modules belong to the Python its entry point names, which need not be the first python3 on PATH.
+    const entry = tool("sh", ["-c", "command -v cloud-init"]).stdout.trim();
+    const python = fs.readFileSync(entry, "utf8").split("\n")[0].replace(/^#!/, "").trim();
+    const program = [
+        "import base64, json, sys",
+        "from cloudinit import user_data",
+        "message = user_data.UserDataProcessor({}).process(sys.stdin.buffer.read())",
+        "print(json.dumps([{'type': p.get_content_type(), 'payload': p.get_payload(decode=True).decode()} for p in message.walk() if not p.is_multipart()]))",
+    ].join("\n");
+    const result = spawnSync(python, ["-c", program], { input: bytes, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`cloud-init's user-data processor failed: ${result.stderr}`);
+    return JSON.parse(result.stdout);
+}
 
 /** The text of the shell function `name` of a rendered script (from `name() {` to the `}` closing it at the line's start). */
 function shellFunction(script: string, name: string): string {
@@ -74,8 +98,14 @@ describe("swarm cloud-init", () => {
                 expect(rendered).to.equal(fs.readFileSync(golden, "utf8"));
             });
 
-            it("fits EC2's 16 KB user-data limit", () => {
-                expect(Buffer.byteLength(rendered)).to.be.lessThan(16 * 1024);
+            it("fits EC2's 16 KB user-data limit, counted on the bytes EC2 is given", () => {
+                expect(userDataBytes(settings(role)).length).to.be.lessThan(EC2_USER_DATA_LIMIT_BYTES);
+            });
+
+            it(`reaches cloud-init ${role === "worker" ? "as plain text" : "gzip-compressed"}, and cloud-init reads back exactly this cloud-config`, () => {
+                const bytes = userDataBytes(settings(role));
+                expect(bytes.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b])), "gzip magic").to.equal(role !== "worker");
+                expect(cloudInitParts(bytes)).to.deep.equal([{ type: "text/cloud-config", payload: rendered }]);
             });
 
             it("fits it with an RSA-4096 key, a long stack name and a custom user too", () => {
@@ -122,13 +152,33 @@ describe("swarm cloud-init", () => {
     }
 
     it("the program refuses, before anything exists, a stack whose user data EC2 would refuse at launch", () => {
-        const config = stackConfig("dev", { "swarm.managers": 3, "swarm.sshPublicKey": `ssh-rsa ${"A".repeat(2600)} operator@laptop` });
-        const sizes = ROLES.map((role) => ({ role, bytes: Buffer.byteLength(renderCloudInit({ ...bootstrapSettings(config), role })) }));
+        const config = stackConfig("dev", { "swarm.managers": 3, "swarm.sshPublicKey": randomLookingKey(17_000) });
+        const sizes = ROLES.map((role) => ({ role, bytes: userDataBytes({ ...bootstrapSettings(config), role }).length }));
         const over = sizes.filter((s) => s.bytes > EC2_USER_DATA_LIMIT_BYTES);
-        expect(over.map((s) => s.role)).to.include("first-manager");
+        expect(over.map((s) => s.role)).to.deep.equal(ROLES);
         expect(swarmConfigProblems(config)).to.deep.equal(
-            over.map((s) => `the ${s.role} user data rendered from this stack is ${s.bytes} bytes; allowed: at most ${EC2_USER_DATA_LIMIT_BYTES} (EC2's limit): shorten the project or stack name, or use an ed25519 dockyard:swarm.sshPublicKey`),
+            over.map((s) => `the ${s.role} user data rendered from this stack is ${s.bytes} bytes${s.role === "worker" ? "" : " compressed"}; allowed: at most ${EC2_USER_DATA_LIMIT_BYTES} (EC2's limit): shorten the project or stack name, or use an ed25519 dockyard:swarm.sshPublicKey`),
         );
+    });
+
+    it("launches a first manager whose bootstrap is over 16 KB as text: EC2 counts the compressed bytes (refused before compression)", () => {
+        const config = stackConfig("dev", { "swarm.managers": 3, "swarm.sshPublicKey": randomLookingKey(2_000), "swarm.sshUser": "deploy-operator" });
+        const first = { ...bootstrapSettings(config), role: "first-manager" as NodeRole };
+        expect(Buffer.byteLength(renderCloudInit(first))).to.be.greaterThan(EC2_USER_DATA_LIMIT_BYTES);
+        expect(userDataBytes(first).length).to.be.lessThan(EC2_USER_DATA_LIMIT_BYTES / 2);
+        expect(swarmConfigProblems(config)).to.deep.equal([]);
+    });
+
+    it("docs/swarm.md's command for reading a manager's user data decodes what EC2 is given", () => {
+        const doc = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "swarm.md"), "utf8");
+        const command = /`(aws ec2 describe-instance-attribute [^`]*)`/.exec(doc)?.[1] ?? "";
+        expect(command).to.include("--attribute userData --query UserData.Value --output text |");
+        // The AWS CLI prints UserData.Value as EC2 returns it: the base64 of the bytes it was given.
+        const decode = command.slice(command.indexOf("|") + 1);
+        const given = userDataBytes(settings("first-manager")).toString("base64");
+        const result = spawnSync("bash", ["-c", decode], { input: given, encoding: "utf8" });
+        expect(result.status, result.stderr).to.equal(0);
+        expect(result.stdout).to.equal(renderCloudInit(settings("first-manager")));
     });
 
     it("first manager rejoins an existing swarm before it would init, and publishes tokens as SecureStrings", () => {

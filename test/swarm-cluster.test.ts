@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import type { StackConfig } from "../components/config";
@@ -227,7 +228,9 @@ describe("swarm cluster: nodes", () => {
             const instances = ofType(resources, "aws:ec2/instance:Instance");
             expect(instances.map((i) => i.inputs.subnetId)).to.deep.equal(managerPlacement(managers, 3).map((az) => NETWORK.nodeSubnetIds[az]));
             expect(instances.map((i) => (i.inputs.tags as Record<string, string>)["dockyard:role"])).to.deep.equal(["first-manager", ...Array(managers - 1).fill("manager")]);
-            expect(instances.every((i) => (i.inputs.userData as string).startsWith("#cloud-config"))).to.equal(true);
+            // Gzip, carried base64 in userDataBase64 (components/swarm/cloudInit.ts userDataBytes).
+            expect(instances.map((i) => i.inputs.userData)).to.deep.equal(instances.map(() => undefined));
+            expect(instances.every((i) => gunzipSync(Buffer.from(i.inputs.userDataBase64 as string, "base64")).toString().startsWith("#cloud-config\n"))).to.equal(true);
         });
     }
 
@@ -263,8 +266,8 @@ describe("swarm cluster: nodes", () => {
     });
 
     it("never replaces a node for a newer AMI unless swarm.amiId pins one", () => {
-        expect(nodeIgnoreChanges("manager", "")).to.deep.equal(["ami", "userData"]);
-        expect(nodeIgnoreChanges("manager", "ami-0123456789abcdef0")).to.deep.equal(["userData"]);
+        expect(nodeIgnoreChanges("manager", "")).to.deep.equal(["ami", "userData", "userDataBase64"]);
+        expect(nodeIgnoreChanges("manager", "ami-0123456789abcdef0")).to.deep.equal(["userData", "userDataBase64"]);
         expect(nodeIgnoreChanges("worker", "")).to.deep.equal(["imageId"]);
         expect(nodeIgnoreChanges("worker", "ami-0123456789abcdef0")).to.deep.equal([]);
     });

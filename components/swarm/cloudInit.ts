@@ -14,6 +14,7 @@
  * workers watch their own termination notice, wait for the drain, leave the swarm and complete the
  * lifecycle hook, so a scale-in leaves no ghosts that would break quorum arithmetic.
  */
+import { gzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import { REGISTRY_REFRESH_PATH, REGISTRY_REFRESH_TIMER, registryRefreshScript, registryRefreshUnits } from "./registryRefresh";
 
@@ -465,4 +466,22 @@ export function renderCloudInit(s: BootstrapSettings): string {
     };
     const header = `#cloud-config\n# dockyard swarm ${ROLE_TITLE[s.role]}: rendered by components/swarm/cloudInit.ts\n`;
     return header + YAML.stringify(doc, { lineWidth: 0 });
+}
+
+/**
+ * The bytes EC2 is given as a node's user data. EC2 counts its 16 KB limit on these bytes, after
+ * base64 decoding (InvalidUserData.Malformed "User data is limited to 16384 bytes",
+ * braintrustdata/terraform-aws-braintrust-data-plane#301), and cloud-init uncompresses gzip content
+ * before it reads it (canonical/cloud-init doc/rtd/explanation/format.rst, "Gzip compressed
+ * content"; cloudinit/util.py `decomp_gzip`). Managers' user data is compressed: the first
+ * manager's bootstrap is the largest and grows with the stack, and compressed it takes about a
+ * third of the limit. Workers' stays plain: their launch template's user data is compared on every
+ * `up`, and gzip's bytes depend on the zlib build Node ships, so a Node upgrade alone could show a
+ * diff and roll a new template version; a manager's user data is ignored after launch
+ * (`nodeIgnoreChanges`). The EC2 console shows compressed user data as unreadable (or none,
+ * cattle-ops/terraform-aws-gitlab-runner#565); docs/swarm.md gives the command that reads it.
+ */
+export function userDataBytes(s: BootstrapSettings): Buffer {
+    const text = renderCloudInit(s);
+    return s.role === "worker" ? Buffer.from(text, "utf8") : gzipSync(text, { level: 9 });
 }

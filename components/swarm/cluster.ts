@@ -10,7 +10,7 @@ import { aliasRecord, publicHostNames } from "../dns";
 import type { SwarmPlatform } from "../platform";
 import { FIRST_PUBLISHED_PORT, PortPublishing, PublicEndpoint } from "../workload";
 import { AccessSettings, connectHint, dockerHost, identityFilePath, sshOptions, writeIdentityFile } from "./access";
-import { BootstrapSettings, NodeRole, renderCloudInit } from "./cloudInit";
+import { BootstrapSettings, NodeRole, userDataBytes } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
 import { listenerPlan, SwarmLoadBalancer } from "./loadBalancer";
 import { SwarmNodes } from "./nodes";
@@ -133,16 +133,17 @@ export function swarmConfigProblems(config: StackConfig): string[] {
  * EC2 refuses user data over 16 KB in raw form, before base64 (EC2 User Guide, "Run commands when you
  * launch an EC2 instance with user data"), and says so only at launch. The rendered bootstrap holds
  * the stack and project names and the SSH key several times, so a long name or an RSA key can push
- * the first manager over: checked here, with the stack's own values, before anything is created.
+ * a node over: checked here on the bytes EC2 is given (`userDataBytes`: managers' compressed), with
+ * the stack's own values, before anything is created.
  */
 export const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 export function userDataProblems(settings: Omit<BootstrapSettings, "role">): string[] {
     return (["first-manager", "manager", "worker"] as NodeRole[]).flatMap((role) => {
-        const bytes = Buffer.byteLength(renderCloudInit({ ...settings, role }));
+        const bytes = userDataBytes({ ...settings, role }).length;
         return bytes <= EC2_USER_DATA_LIMIT_BYTES
             ? []
-            : [`the ${role} user data rendered from this stack is ${bytes} bytes; allowed: at most ${EC2_USER_DATA_LIMIT_BYTES} (EC2's limit): shorten the project or stack name, or use an ed25519 dockyard:swarm.sshPublicKey`];
+            : [`the ${role} user data rendered from this stack is ${bytes} bytes${role === "worker" ? "" : " compressed"}; allowed: at most ${EC2_USER_DATA_LIMIT_BYTES} (EC2's limit): shorten the project or stack name, or use an ed25519 dockyard:swarm.sshPublicKey`];
     });
 }
 

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { cpuArchitecture } from "../architecture";
 import type { StackConfig } from "../config";
 import { stackTags } from "../tags";
-import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, renderCloudInit } from "./cloudInit";
+import { BootstrapSettings, LIFECYCLE_HOOK_NAME, LIFECYCLE_HOOK_TIMEOUT_SECONDS, NodeRole, userDataBytes } from "./cloudInit";
 import { NODE_MANAGED_POLICIES, EC2_TRUST_POLICY } from "./iam";
 import { liveManagers, managerRollCheck, managerRollTriggers, planManagers } from "./managerChanges";
 import { readinessGate } from "./readiness";
@@ -39,7 +39,8 @@ export function amiParameterName(architecture: "arm64" | "x86_64"): string {
  */
 export function nodeIgnoreChanges(kind: "manager" | "worker", amiId: string): string[] {
     const ami = amiId === "" ? [kind === "manager" ? "ami" : "imageId"] : [];
-    return kind === "manager" ? [...ami, "userData"] : ami;
+    // Both user data inputs: a manager launched before its user data was compressed holds userData.
+    return kind === "manager" ? [...ami, "userData", "userDataBase64"] : ami;
 }
 
 export interface ScheduledCapacity {
@@ -91,7 +92,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
         const publicIp = config.network.natGateways === "none";
         const amiOf = (instanceType: string) =>
             swarm.amiId !== "" ? pulumi.output(swarm.amiId) : aws.ssm.getParameterOutput({ name: amiParameterName(cpuArchitecture(instanceType)) }, { parent: this }).value;
-        const userData = (role: NodeRole) => renderCloudInit({ ...args.bootstrap, role });
+        const userDataBase64 = (role: NodeRole) => userDataBytes({ ...args.bootstrap, role }).toString("base64");
 
         // The profile, and what a node must wait for: its role's policies. An instance profile exists
         // before the role's policies are attached, and a node that boots first finds SSM refusing it.
@@ -137,7 +138,8 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     associatePublicIpAddress: publicIp,
                     metadataOptions: METADATA_OPTIONS,
                     rootBlockDevice: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: true, deleteOnTermination: true, tags: { Name: `${name}-manager-${i}` } },
-                    userData: userData(nodeRole),
+                    // Compressed bytes are not UTF-8: userDataBase64 carries them unchanged (its docs in @pulumi/aws ec2/instance.d.ts).
+                    userDataBase64: userDataBase64(nodeRole),
                     disableApiTermination: config.production,
                     tags: { Name: `${name}-manager-${i}`, "dockyard:role": nodeRole, "dockyard:swarm-index": String(i) },
                 },
@@ -166,7 +168,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
                     metadataOptions: METADATA_OPTIONS,
                     blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: swarm.rootVolumeGb, encrypted: "true", deleteOnTermination: "true" } }],
                     networkInterfaces: [{ associatePublicIpAddress: String(publicIp), securityGroups: [args.nodeSecurityGroupId], deleteOnTermination: "true" }],
-                    userData: Buffer.from(userData("worker")).toString("base64"),
+                    userData: userDataBase64("worker"),
                     // Instances an Auto Scaling group launches get no provider default tags: tag them here.
                     tagSpecifications: [
                         { resourceType: "instance", tags },

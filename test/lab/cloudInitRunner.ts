@@ -2,6 +2,8 @@
  * Runs a node's `#cloud-config` user data the way cloud-init does on first boot, for the modules
  * dockyard's user data uses, and refuses any other key (so user data cannot grow a module the lab
  * silently ignores):
+ * - the bytes EC2 serves are uncompressed first when they are gzip, and read as they are when not
+ *   (canonical/cloud-init cloudinit/util.py `decomp_gzip`, quiet: a failed gunzip keeps the data);
  * - `package_update`, `packages`: the OS boundary. Each package must be one the lab provides (the
  *   binaries are the host's Debian packages; the ECR credential helper is a lab fake); the install
  *   itself is recorded, not performed.
@@ -16,6 +18,7 @@
  *   does not stop the next ones; the script's status is the last command's.
  */
 import { spawn } from "node:child_process";
+import { gunzipSync } from "node:zlib";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -64,6 +67,15 @@ export interface CloudConfig {
     readonly runcmd: string;
 }
 
+/** The user data text cloud-init reads from the bytes EC2 serves (see the file comment). */
+export function userDataText(bytes: Buffer): string {
+    try {
+        return gunzipSync(bytes).toString("utf8");
+    } catch {
+        return bytes.toString("utf8");
+    }
+}
+
 /** Parses and checks user data; throws naming the first key or value the lab cannot run. */
 export function parseCloudConfig(userData: string): CloudConfig {
     if (!userData.startsWith("#cloud-config\n")) throw new Error(`user data does not start with "#cloud-config": ${JSON.stringify(userData.slice(0, 40))}`);
@@ -93,8 +105,8 @@ export interface BootResult {
  * `scripts/lab/node exec`. Resolves with the script's status and output (also in the node's
  * /var/log/cloud-init-output.log).
  */
-export async function runCloudInit(nodeScript: string, node: string, nodeDir: string, userData: string, record: (entry: object) => void): Promise<BootResult> {
-    const config = parseCloudConfig(userData);
+export async function runCloudInit(nodeScript: string, node: string, nodeDir: string, userData: Buffer, record: (entry: object) => void): Promise<BootResult> {
+    const config = parseCloudConfig(userDataText(userData));
     record({ node, tool: "dnf", args: ["install", "-y", ...config.packages] });
     for (const file of config.files) {
         const target = hostPath(nodeDir, file.path);

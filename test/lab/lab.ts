@@ -157,8 +157,8 @@ export function createNode(spec: NodeSpec, prepare?: (dir: string) => void): voi
     prepare?.(nodeDir(spec.name));
 }
 
-/** Boots a node with its user data, as cloud-init on first boot. */
-export function boot(name: string, userData: string): Promise<BootResult> {
+/** Boots a node with its user data (the bytes EC2 serves), as cloud-init on first boot. */
+export function boot(name: string, userData: Buffer): Promise<BootResult> {
     return runCloudInit(NODE_SCRIPT, name, nodeDir(name), userData, recordCall);
 }
 

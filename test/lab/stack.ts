@@ -1,8 +1,8 @@
 /**
  * The stack the lab runs: the whole program (`index.ts`) under the offline mocks for the dev stack
  * file with three managers and a worker in three AZs, and from what it declares
- * - each node's user data, exactly as the program renders it (the managers' `aws.ec2.Instance`
- *   userData, the worker launch template's base64 userData);
+ * - each node's user data, the bytes EC2 would serve it (the managers' `aws.ec2.Instance`
+ *   userDataBase64, gzip, and the worker launch template's base64 userData, decoded);
  * - the Swarm objects the adapter declares (network, secrets, services), translated to Engine API
  *   specs by the contract suite's translator (test/contract/engineSpec.ts), as the provider sends them.
  *
@@ -42,9 +42,9 @@ export interface LabStack {
     readonly workerGracePeriod: number;
     readonly parameterPath: string;
     readonly kmsKeyAlias: string;
-    /** User data by manager index, and the worker's. */
-    readonly managerUserData: string[];
-    readonly workerUserData: string;
+    /** User data by manager index, and the worker's: the bytes EC2 serves to the node. */
+    readonly managerUserData: Buffer[];
+    readonly workerUserData: Buffer;
     readonly networks: RecordedResource[];
     readonly secrets: RecordedResource[];
     readonly services: RecordedResource[];
@@ -71,8 +71,8 @@ export async function renderLabStack(): Promise<LabStack> {
         workerGroup: group?.rawInputs.name,
         parameterPath: `/${config.project}/${config.stack}/swarm`,
         kmsKeyAlias: `alias/${config.project}-${config.stack}-swarm`,
-        managerUserData: managers.map((m) => m.rawInputs.userData),
-        workerUserData: Buffer.from(template.rawInputs.userData, "base64").toString("utf8"),
+        managerUserData: managers.map((m) => Buffer.from(m.rawInputs.userDataBase64, "base64")),
+        workerUserData: Buffer.from(template.rawInputs.userData, "base64"),
         networks: of("docker:index/network:Network"),
         secrets: of("docker:index/secret:Secret"),
         services: of("docker:index/service:Service"),
