@@ -14,6 +14,7 @@ import { nodeScripts, nodeTimers, renderCloudInit } from "../components/swarm/cl
 import {
     REGISTRY_REFRESH_EVERY_SECONDS,
     REGISTRY_REFRESH_PATH,
+    REGISTRY_REFRESH_TIMEOUT_SECONDS,
     REGISTRY_REFRESH_TIMER,
     registryRefreshScript,
     registryRefreshUnits,
@@ -34,6 +35,10 @@ interface FakeService {
     updateStarted?: number;
     /** The daemon refuses its update (e.g. "update out of sequence"). */
     refuses?: boolean;
+    /** Removed after `service ls` listed it: its inspect finds no such service. */
+    removedAfterListing?: boolean;
+    /** The daemon fails its inspect (e.g. a manager that lost quorum). */
+    inspectFails?: boolean;
 }
 
 /**
@@ -63,6 +68,9 @@ if (same(args, ["node", "inspect", "self", "--format", "{{.ManagerStatus.Leader}
 } else if (args[0] === "service" && args[1] === "inspect" && args.length === 5 && args[3] === "--format") {
   if (args[4] !== "{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}|{{with .StartedAt}}{{.Unix}}{{end}}{{end}}") refuse("unexpected format");
   const s = byId(args[2]);
+  // The 20.10 CLI's words (docker/cli cli/command/service/inspect.go); newer ones drop "Error: ".
+  if (s.removedAfterListing) refuse("Error: no such service: " + s.id);
+  if (s.inspectFails) refuse("Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader.");
   // As the template renders: nothing at all without an update status.
   process.stdout.write(s.name + "|" + s.image + "|" + (s.updateState ? s.updateState + "|" + (s.updateStarted ?? "") : "") + "\n");
 } else if (args[0] === "service" && args[1] === "update") {
@@ -234,6 +242,21 @@ describe("swarm registry-auth refresh", () => {
         expect(out.stdout).to.equal("refreshed dev-web\n");
     });
 
+    it("skips a service removed since the listing, and refreshes the rest", () => {
+        const out = run({ inSwarm: true, leader: true, services: [service("api", { removedAfterListing: true }), service("web")] });
+        expect(out.status, out.stderr).to.equal(0);
+        expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["web"]);
+        expect(out.stdout).to.equal("skipped api: removed since it was listed\nrefreshed dev-web\n");
+    });
+
+    it("fails, naming the service and the daemon's words, when it cannot inspect one, and refreshes the rest (the old script passed over it and succeeded)", () => {
+        const out = run({ inSwarm: true, leader: true, services: [service("api", { inspectFails: true }), service("web")] });
+        expect(out.status).to.equal(1);
+        expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["web"]);
+        expect(out.stderr).to.include("could not inspect service api: fake docker: Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader.");
+        expect(out.stdout).to.equal("refreshed dev-web\n");
+    });
+
     it("refuses to run outside its unit, which gives it the cache directory", () => {
         const out = run({ inSwarm: true, leader: true, services: [service("api")] }, false);
         expect(out.status).to.equal(1);
@@ -247,9 +270,10 @@ describe("swarm registry-auth refresh", () => {
         expect(result.status, result.stdout).to.equal(0);
     });
 
-    it("runs every 4 hours, so a stored 12-hour ECR token still has 8 hours left and outlives two missed runs", () => {
-        expect(REGISTRY_REFRESH_EVERY_SECONDS).to.equal(14_400);
-        expect(3 * REGISTRY_REFRESH_EVERY_SECONDS).to.be.at.most(12 * 3600);
+    it("runs every 3 hours, so a 12-hour ECR token outlives two missed runs, each as long as its timeout", () => {
+        expect(REGISTRY_REFRESH_EVERY_SECONDS).to.equal(10_800);
+        // OnUnitInactiveSec counts from the end of a run: the third start after a good one is three intervals and three runs later.
+        expect(3 * (REGISTRY_REFRESH_EVERY_SECONDS + REGISTRY_REFRESH_TIMEOUT_SECONDS)).to.be.lessThan(12 * 3600);
         const [unit, timer] = registryRefreshUnits();
         expect(unit).to.deep.include({ path: "/etc/systemd/system/dockyard-registry-refresh.service" });
         expect(unit.content).to.include(`[Service]\nType=oneshot\nTimeoutStartSec=900\nRuntimeDirectory=dockyard-registry-refresh\nRuntimeDirectoryMode=0700\nExecStart=${REGISTRY_REFRESH_PATH}\n`);

@@ -39,9 +39,14 @@
  *   stores in place of the token that was still valid (moby daemon/cluster/services.go
  *   UpdateService keeps the old one only for an empty string). So the script asks the helper
  *   first, once per registry, and touches no service of a registry it got no token for.
- * A halted update, a registry without a token and a refused update fail the run (after the others
- * are done), so `systemctl --failed` shows a leader whose services are not refreshed; a manager
- * that is not the leader says so and succeeds, and one that cannot ask dockerd fails.
+ * A halted update, a registry without a token, a refused update and a service the daemon cannot
+ * inspect fail the run (after the others are done); a service removed between the listing and its
+ * inspect is skipped (the CLI says "no such service", docker/cli cli/command/service/inspect.go).
+ * The inspect's answer is read only once the call succeeded: read from a failed command
+ * substitution it was an empty line, and the service was passed over as one of another registry,
+ * with the run still succeeding. A failed run shows in `systemctl --failed` on a leader whose
+ * services are not refreshed; a manager that is not the leader says so and succeeds, and one that
+ * cannot ask dockerd fails.
  * Every spec update also makes the refreshed spec the service's PreviousSpec (same UpdateService),
  * so `docker service rollback` after a refresh returns to the same spec (docs/swarm.md says so).
  *
@@ -56,12 +61,14 @@ export const REGISTRY_REFRESH_PATH = `/usr/local/sbin/${REGISTRY_REFRESH}`;
 export const REGISTRY_REFRESH_TIMER = `${REGISTRY_REFRESH}.timer`;
 
 /**
- * Seconds between two refreshes: 4 hours. ECR authorization tokens are valid 12 hours (ECR API
- * reference, GetAuthorizationToken), and each run fetches a new one (see REGISTRY_REFRESH_RUN_DIR),
- * so the stored token always has 8 hours left and two missed runs (a leader change, ECR
- * unreachable) still leave a valid one.
+ * Seconds between two refreshes: 3 hours. ECR authorization tokens are valid 12 hours (ECR API
+ * reference, GetAuthorizationToken), and each run fetches a new one (see REGISTRY_REFRESH_RUN_DIR).
+ * The timer counts from the end of the last run (OnUnitInactiveSec=, systemd.timer(5)), so the
+ * third run after a good one starts at most three intervals and three run timeouts later: 9¾ hours,
+ * and two missed runs (a leader change, ECR unreachable) still leave a valid token. Every 4 hours
+ * would leave none, to the minute.
  */
-export const REGISTRY_REFRESH_EVERY_SECONDS = 4 * 3600;
+export const REGISTRY_REFRESH_EVERY_SECONDS = 3 * 3600;
 
 /**
  * Where a run keeps the token it checked: the unit's runtime directory (systemd.exec(5),
@@ -116,8 +123,12 @@ ids=$(docker service ls -q --filter label=dockyard.kind=service)
 failed=0
 declare -A token=()
 for id in $ids; do
-  IFS='|' read -r name image state started <<<"$(docker service inspect "$id" --format \\
-    '{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}|{{with .StartedAt}}{{.Unix}}{{end}}{{end}}')"
+  if ! info=$(docker service inspect "$id" --format \\
+    '{{.Spec.Name}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{with .UpdateStatus}}{{.State}}|{{with .StartedAt}}{{.Unix}}{{end}}{{end}}' 2>"$run/inspect-error"); then
+    if grep -qi 'no such service' "$run/inspect-error"; then echo "skipped $id: removed since it was listed"; else echo "could not inspect service $id: $(cat "$run/inspect-error")" >&2; failed=1; fi
+    continue
+  fi
+  IFS='|' read -r name image state started <<<"$info"
   host=\${image%%/*}
   helper=$(jq -r --arg host "$host" '.credHelpers[$host] // empty' "$DOCKER_CONFIG/config.json")
   [ -n "$helper" ] || continue

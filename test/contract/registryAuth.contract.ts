@@ -3,7 +3,8 @@
  * --with-registry-auth`, the call dockyard-registry-refresh makes) when the ECR credential helper
  * answers, and when it fails: the CLI on this machine talks to a stand-in Engine API that records the
  * X-Registry-Auth header, so the test sees exactly what dockerd would store (moby
- * daemon/cluster/services.go UpdateService keeps the old auth only for an empty header).
+ * daemon/cluster/services.go UpdateService keeps the old auth only for an empty header); and what
+ * the CLI says when the refresh's inspect of a service fails, which the refresh tells apart.
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
@@ -42,6 +43,10 @@ describe("the docker CLI's registry auth for a service update (what the refresh 
                 res.writeHead(200, { "Content-Type": "application/json", "Api-Version": "1.43" });
                 res.end(JSON.stringify(body));
             };
+            const fail = (status: number, message: string) => {
+                res.writeHead(status, { "Content-Type": "application/json", "Api-Version": "1.43" });
+                res.end(JSON.stringify({ message }));
+            };
             if (req.url!.endsWith("/_ping")) return reply("OK");
             if (req.method === "POST" && /\/services\/svc\/update/.test(req.url!)) {
                 sent.push(req.headers["x-registry-auth"] as string | undefined);
@@ -49,8 +54,10 @@ describe("the docker CLI's registry auth for a service update (what the refresh 
                 return reply({ Warnings: null });
             }
             if (/\/services\/svc(\?.*)?$/.test(req.url!)) return reply({ ID: "svc", Version: { Index: 7 }, Spec: { Name: "dev-api", TaskTemplate: { ContainerSpec: { Image: IMAGE } }, Mode: { Replicated: { Replicas: 1 } } } });
-            res.writeHead(404, { "Content-Type": "application/json" });
-            res.end(JSON.stringify({ message: `not a call of this test: ${req.method} ${req.url}` }));
+            // As dockerd answers an inspect of a removed service (404), and one a manager without quorum cannot serve (500).
+            if (/\/services\/gone(\?.*)?$/.test(req.url!)) return fail(404, "service gone not found");
+            if (/\/services\/broken(\?.*)?$/.test(req.url!)) return fail(500, "rpc error: code = Unknown desc = The swarm does not have a leader.");
+            fail(404, `not a call of this test: ${req.method} ${req.url}`);
         });
         await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
         port = (server.address() as AddressInfo).port;
@@ -69,6 +76,25 @@ describe("the docker CLI's registry auth for a service update (what the refresh 
         const header = sent.pop();
         return header === undefined ? undefined : JSON.parse(Buffer.from(header, "base64url").toString("utf8"));
     };
+
+    // The refresh's inspect, as the script makes it (registryRefresh.ts): its status and its error output.
+    const inspect = (cli: string, id: string) =>
+        new Promise<{ failed: boolean; stderr: string }>((done) =>
+            execFile(cli, ["service", "inspect", id, "--format", "{{.Spec.Name}}"], { env: { ...process.env, DOCKER_CONFIG: dir, DOCKER_HOST: `tcp://127.0.0.1:${port}` }, timeout: 30_000 }, (err, _stdout, stderr) => done({ failed: err !== null, stderr })),
+        );
+
+    // The lab nodes' CLI (Debian's docker.io 20.10, /usr/bin/docker) and the newest here (first on PATH); AL2023's lies between.
+    for (const cli of [...new Set(["docker", "/usr/bin/docker"].filter((c) => c === "docker" || fs.existsSync(c)))]) {
+        it(`${cli} says "no such service" for a removed service and only then, so the refresh skips that one and fails on any other inspect error`, async () => {
+            const gone = await inspect(cli, "gone");
+            expect(gone.failed).to.equal(true);
+            expect(gone.stderr).to.match(/no such service: gone/i);
+            const broken = await inspect(cli, "broken");
+            expect(broken.failed).to.equal(true);
+            expect(broken.stderr).to.include("The swarm does not have a leader.");
+            expect(broken.stderr).not.to.match(/no such service/i);
+        });
+    }
 
     it("sends the helper's token when it answers", async () => {
         expect(await update("token")).to.deep.include({ username: "AWS", password: "T0KEN" });
