@@ -231,6 +231,8 @@ describe("swarm cluster: nodes", () => {
             // Gzip, carried base64 in userDataBase64 (components/swarm/cloudInit.ts userDataBytes).
             expect(instances.map((i) => i.inputs.userData)).to.deep.equal(instances.map(() => undefined));
             expect(instances.every((i) => gunzipSync(Buffer.from(i.inputs.userDataBase64 as string, "base64")).toString().startsWith("#cloud-config\n"))).to.equal(true);
+            // Strict base64 (the provider refuses anything else); Node's decoder alone would skip bad characters.
+            expect(instances.every((i) => /^[A-Za-z0-9+/]*={0,2}$/.test(i.inputs.userDataBase64 as string))).to.equal(true);
         });
     }
 

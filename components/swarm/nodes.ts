@@ -39,7 +39,10 @@ export function amiParameterName(architecture: "arm64" | "x86_64"): string {
  */
 export function nodeIgnoreChanges(kind: "manager" | "worker", amiId: string): string[] {
     const ami = amiId === "" ? [kind === "manager" ? "ami" : "imageId"] : [];
-    // Both user data inputs: a manager launched before its user data was compressed holds userData.
+    // Both user data inputs: a manager launched before its user data was compressed holds userData,
+    // which the engine sets back from the old inputs while it drops userDataBase64, absent there
+    // (pulumi/pulumi sdk/go/common/resource/properties_path.go PropertyPath.Reset). Taking either
+    // off this list would update every such manager in place: a stop and start of all at once.
     return kind === "manager" ? [...ami, "userData", "userDataBase64"] : ami;
 }
 
