@@ -149,8 +149,9 @@ start_timers() {
 ${s.role === "worker" ? WORKER_FAILURE_REPORT : ""}
 # Every published manager address, once each: manager-addresses, then join-address, the one address
 # that managers bootstrapped before manager-addresses existed still publish. Their user data is
-# ignoreChanges (components/swarm/nodes.ts), so their old reaper keeps running until they are
-# replaced, and a node that waited for manager-addresses alone would never join their swarm.
+# ignoreChanges (components/swarm/nodes.ts), so their old reaper keeps running until an up brings
+# them the current node files (nodeFileSync.ts), and a node that waited for manager-addresses
+# alone would not join their swarm before that.
 manager_addresses() {
   { get_param manager-addresses || true; get_param join-address || true; } | xargs -n1 | awk '!seen[$0]++' | xargs
 }
@@ -447,20 +448,33 @@ export function withoutComments(script: string): string {
         .join("\n");
 }
 
+/** A file as cloud-init's write_files writes it; without permissions or owner, cloud-init's 0644 root:root. */
+export interface NodeFile {
+    readonly path: string;
+    readonly content: string;
+    readonly permissions?: string;
+    readonly owner?: string;
+}
+
+/** The files a node's bootstrap brings: its scripts, as they ship, and its systemd units. */
+export function nodeFiles(s: BootstrapSettings): NodeFile[] {
+    const timer = s.role === "worker" ? "dockyard-lifecycle" : "dockyard-reaper";
+    return [
+        ...Object.entries(nodeScripts(s)).map(([path, script]) => ({ path, permissions: "0750", owner: "root:root", content: withoutComments(script) })),
+        ...(s.role === "worker"
+            ? timerUnits(timer, "dockyard: leave the swarm when the worker group terminates this instance", 15)
+            : [...timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60), ...registryRefreshUnits()]),
+        ...timerUnits("dockyard-prune", "dockyard: remove images no container uses", PRUNE_EVERY_SECONDS),
+    ];
+}
+
 /** The node's whole user data: a `#cloud-config` document. */
 export function renderCloudInit(s: BootstrapSettings): string {
-    const timer = s.role === "worker" ? "dockyard-lifecycle" : "dockyard-reaper";
     const doc = {
         package_update: true,
         packages: ["docker", "amazon-ecr-credential-helper", "jq", "nfs-utils"],
         ...sshUsers(s),
-        write_files: [
-            ...Object.entries(nodeScripts(s)).map(([path, script]) => ({ path, permissions: "0750", owner: "root:root", content: withoutComments(script) })),
-            ...(s.role === "worker"
-                ? timerUnits(timer, "dockyard: leave the swarm when the worker group terminates this instance", 15)
-                : [...timerUnits(timer, "dockyard: keep the swarm's join address, node labels and node list current", 60), ...registryRefreshUnits()]),
-            ...timerUnits("dockyard-prune", "dockyard: remove images no container uses", PRUNE_EVERY_SECONDS),
-        ],
+        write_files: nodeFiles(s),
         // The bootstrap starts the node's timers itself, once the node has joined (nodeTimers).
         runcmd: [["/usr/local/sbin/dockyard-bootstrap"]],
     };

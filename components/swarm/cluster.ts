@@ -10,10 +10,11 @@ import { aliasRecord, publicHostNames } from "../dns";
 import type { SwarmPlatform } from "../platform";
 import { FIRST_PUBLISHED_PORT, PortPublishing, PublicEndpoint } from "../workload";
 import { AccessSettings, connectHint, dockerHost, identityFilePath, sshOptions, writeIdentityFile } from "./access";
-import { BootstrapSettings, NodeRole, userDataBytes } from "./cloudInit";
+import { BootstrapSettings, nodeFiles, NodeRole, nodeTimers, userDataBytes } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
 import { listenerPlan, SwarmLoadBalancer } from "./loadBalancer";
 import { SwarmNodes } from "./nodes";
+import { nodeFileSync, nodeFileSyncScript } from "./nodeFileSync";
 import { readinessGate } from "./readiness";
 import type { NodePlacement } from "./service";
 import { securityGroupRules, SwarmSecurityGroups } from "./securityGroups";
@@ -262,6 +263,22 @@ export class SwarmCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // Every manager holds the node files of this program, whatever its user data (nodeFileSync.ts).
+        nodes.managers.forEach((m, i) => {
+            const role: NodeRole = i === 0 ? "first-manager" : "manager";
+            const host = swarm.access === "ssm" ? m.id : i === 0 ? publicAddress : m.publicIp;
+            nodeFileSync(
+                `${name}-manager-${i}-files`,
+                {
+                    sshTarget: pulumi.interpolate`${swarm.sshUser}@${host}`,
+                    sshOptions: options,
+                    instanceId: m.id,
+                    script: nodeFileSyncScript(nodeFiles({ ...bootstrapSettings(config), role }), nodeTimers(role)),
+                    after: [gate],
+                },
+                { parent: this },
+            );
+        });
         const provider = new docker.Provider(
             `${name}-docker`,
             // The host waits for the gate's answer, so the provider never pings a daemon that is not there yet.

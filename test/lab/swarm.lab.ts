@@ -9,6 +9,7 @@ import { PROJECT_ROOT, stackConfig } from "../harness";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { nodeFileSyncCommand } from "../../components/swarm/nodeFileSync";
 import { readinessScript } from "../../components/swarm/readiness";
 import { boot, calls, collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
 import { currentPassword, registryAuth, rotate } from "./registry";
@@ -282,6 +283,45 @@ describe("Swarm lab", function () {
             expect(gate(managers.slice(1), false).status).to.equal(0);
             const missing = gate([...managers, "i-0dylab0new"], false);
             expect(missing.stderr).to.include(`(not yet: i-0dylab0new)`);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
+
+    it("a manager bootstrapped by an older dockyard gets this program's node files from up: the sync restores a changed script, missing units and timer, and then changes nothing (cold review of the registry refresh, F2)", async () => {
+        await ensureSwarm();
+        // What the program declares for m2 (manager index 1): its sync's local script and its standard input.
+        const declared = stack.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-manager-1-files"));
+        expect(declared, "the stack's sync of manager 1").not.to.equal(undefined);
+        const script = String(declared!.rawInputs.stdin);
+        // The sync's ssh, replaced by a way into the node that runs the remote command as its shell
+        // would; lab nodes have only root and no sudo, so `sudo -n` runs its command as it is.
+        const bin = fs.mkdtempSync(path.join(STATE, "sync-"));
+        const fakeSsh = [
+            "#!/bin/bash",
+            'target=${*: -2:1}',
+            `exec ${path.join(PROJECT_ROOT, "scripts", "lab", "node")} exec "\${target#*@}" bash -c 'sudo() { [ "$1" = -n ] && shift; "$@"; }; eval "$1"' dylab-ssh "\${*: -1}"`,
+        ];
+        fs.writeFileSync(path.join(bin, "ssh"), `${fakeSsh.join("\n")}\n`, { mode: 0o755 });
+        const sync = () =>
+            spawnSync("bash", ["-c", nodeFileSyncCommand("ec2-user@m2", [])], { input: script, encoding: "utf8", env: { ...process.env, DYLAB_STATE: STATE, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000 });
+        const refresh = "/usr/local/sbin/dockyard-registry-refresh";
+        const units = ["/etc/systemd/system/dockyard-registry-refresh.service", "/etc/systemd/system/dockyard-registry-refresh.timer"];
+        try {
+            // Booted by this program: cloud-init wrote exactly what the sync would.
+            const fresh = sync();
+            expect(fresh.status, fresh.stdout + fresh.stderr).to.equal(0);
+            expect(fresh.stdout).to.equal("dockyard: current on m2\n");
+            // As a manager from before the registry refresh, with an older reaper.
+            const aged = await execIn("m2", ["sh", "-c", `echo '# older reaper' >>/usr/local/sbin/dockyard-reaper && rm -f ${refresh} ${units.join(" ")} /run/dylab-enabled/dockyard-registry-refresh.timer`]);
+            expect(aged.status, aged.stderr).to.equal(0);
+            const updated = sync();
+            expect(updated.status, updated.stdout + updated.stderr).to.equal(0);
+            expect(updated.stdout).to.equal(`dockyard: updated on m2: /usr/local/sbin/dockyard-reaper ${refresh} ${units.join(" ")}\n`);
+            expect((await execIn("m2", ["test", "-e", "/run/dylab-enabled/dockyard-registry-refresh.timer"])).status, "the refresh timer is enabled").to.equal(0);
+            const run = await execIn("m2", ["systemctl", "start", "dockyard-registry-refresh.service"]);
+            expect(run.status, run.stdout + run.stderr).to.equal(0);
+            expect(sync().stdout).to.equal("dockyard: current on m2\n");
         } finally {
             fs.rmSync(bin, { recursive: true, force: true });
         }
