@@ -429,6 +429,20 @@ const isStringList = (value: unknown) => Array.isArray(value) && value.every((it
 /** What a value is, without quoting it: for fields whose value may be a secret. */
 const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "an object" : `a ${typeof value}`);
 
+/** Whether a value is known only once resources exist: a Pulumi Output, or a Promise. */
+const isDeferred = (value: unknown) => pulumi.Output.isInstance(value) || value instanceof Promise;
+
+const DEFERRED_ALLOWED =
+    "a plain value: the workloads are checked before any resource exists, so only a secret's value may be an Output (secrets, from generatedSecret or configSecret)";
+
+/** The paths in `value`, named from `at`, that hold a deferred value (`isDeferred`). */
+function deferredPaths(value: unknown, at: string): string[] {
+    if (isDeferred(value)) return [at];
+    if (Array.isArray(value)) return value.flatMap((item, i) => deferredPaths(item, `${at}[${i}]`));
+    if (isRecord(value)) return Object.entries(value).flatMap(([key, item]) => deferredPaths(item, `${at}.${key}`));
+    return [];
+}
+
 /**
  * The spec with every field of the wrong JavaScript type left out, and a problem for each. `tsc`
  * refuses them, but the program runs transpile-only, and a string where a list belongs would
@@ -436,10 +450,20 @@ const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(valu
  * belongs throws, and a list where an object belongs deploys nothing. The checks that follow see
  * only well-typed fields, so every other problem is still reported.
  */
-function shaped(spec: WorkloadSpec): { spec: WorkloadSpec; problems: string[] } {
+function shaped(spec: WorkloadSpec): { spec: WorkloadSpec; problems: string[]; deferred: string[] } {
     const problems: string[] = [];
+    const deferred: string[] = [];
     const s: Record<string, unknown> = { ...spec };
     const refuse = (field: string, shown: string, allowed: string) => problems.push(`${field} is ${shown}; allowed: ${allowed}`);
+    // Before the type checks, which would print the Output's "Calling [toJSON] on an [Output<T>]" warning as its value.
+    for (const field of Object.keys(s)) {
+        if (field === "secrets") continue;
+        const paths = deferredPaths(s[field], field);
+        if (paths.length === 0) continue;
+        for (const at of paths) refuse(at, "a Pulumi Output or a Promise", DEFERRED_ALLOWED);
+        deferred.push(field);
+        delete s[field];
+    }
     for (const field of ["command", "args", "after", "connectsTo"] as const) {
         if (s[field] !== undefined && !isStringList(s[field])) {
             refuse(field, show(s[field]), `a list of strings, such as ${field === "command" ? '["sh", "-c", "exec app"]' : field === "args" ? '["--port", "8080"]' : field === "after" ? '["migrate"]' : '["api"]'}`);
@@ -489,7 +513,7 @@ function shaped(spec: WorkloadSpec): { spec: WorkloadSpec; problems: string[] } 
     if (build?.args !== undefined && !(isRecord(build.args) && Object.values(build.args).every((v) => typeof v === "string"))) {
         refuse("image.build.args", show(build.args), 'an object of build argument to string, such as { NODE_ENV: "production" }');
     }
-    return { spec: s as unknown as WorkloadSpec, problems };
+    return { spec: s as unknown as WorkloadSpec, problems, deferred };
 }
 
 /** Every field of `spec` that `WorkloadSpec` does not declare, with the closest declared one. */
@@ -973,12 +997,14 @@ function findCycle(specs: readonly WorkloadSpec[]): string[] | undefined {
 export function validateWorkloads(specs: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
     const typed = specs.map(shaped);
-    for (const { spec, problems: typeProblems } of typed) {
-        const label = `workload ${show(spec.name)}`;
-        if (typeof spec.name !== "string" || !DNS_LABEL.test(spec.name) || spec.name.length > 40) {
+    for (const [i, { spec, problems: typeProblems, deferred }] of typed.entries()) {
+        const label = deferred.includes("name") ? `workload [${i}] (its name is not known yet)` : `workload ${show(spec.name)}`;
+        if (!deferred.includes("name") && (typeof spec.name !== "string" || !DNS_LABEL.test(spec.name) || spec.name.length > 40)) {
             problems.push(`${label}: name is ${show(spec.name)}; allowed: a DNS-1123 label (lowercase letters, digits, -) of at most 40 characters`);
         }
-        problems.push(...[...typeProblems, ...workloadProblems(spec)].map((p) => `${label}: ${p}`));
+        // A deferred field is left out of the checks; that it is then missing is no second problem.
+        const followOn = (p: string) => deferred.some((field) => p.startsWith(`${field} is undefined;`));
+        problems.push(...[...typeProblems, ...workloadProblems(spec).filter((p) => !followOn(p))].map((p) => `${label}: ${p}`));
     }
     const checked = typed.map((t) => t.spec);
     return [...problems, ...stackProblems(checked), ...derivedNameProblems(checked)];
@@ -1013,7 +1039,8 @@ export function prepareWorkloads(specs: readonly WorkloadSpec[], overrides: Work
 /** The workloads with the stack's overrides applied, and every problem of the result. */
 export function applyOverrides(specs: readonly WorkloadSpec[], overrides: WorkloadOverrides): { prepared: WorkloadSpec[]; problems: string[] } {
     const problems: string[] = [];
-    const names = specs.map((s) => s.name);
+    // A name that is not a string is refused by validateWorkloads, which names it readably.
+    const names = specs.map((s) => s.name).filter((name) => typeof name === "string");
     const known = names.join(", ") || "none";
     for (const [key, map] of [["replicas", overrides.replicas], ["imageTags", overrides.imageTags], ["hosts", overrides.hosts]] as const) {
         for (const name of Object.keys(map)) {

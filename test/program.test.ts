@@ -141,6 +141,19 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
         for (const stack of ["dev", "prod", "local"]) expect(problemsOf(stack, {}), stack).to.deep.equal([]);
     });
 
+    it("names an Output in a plain field once, readably, on both targets: no Output's toJSON warning in any message (batch 3 review, F6)", () => {
+        const web = { image: { ref: "nginx:1.27" }, ports: [{ name: "http", port: 80 }], resources };
+        const declared = () => [{ ...web, name: pulumi.output("web") as unknown as string }, { ...web, name: "api", env: { UPSTREAM: pulumi.output("web") as unknown as string } }];
+        for (const stack of ["dev", "prod"]) {
+            const problems = problemsOf(stack, {}, declared);
+            expect(problems.join("\n"), stack).not.to.include("Calling [");
+            expect(problems.filter((p) => p.includes("a Pulumi Output or a Promise")).map((p) => p.replace(/ is a Pulumi Output.*$/, "")), stack).to.deep.equal([
+                "workload [0] (its name is not known yet): name",
+                'workload "api": env.UPSTREAM',
+            ]);
+        }
+    });
+
     it("lists config and workload problems together, once each, and creates nothing", async () => {
         const broken = (context: WorkloadContext): WorkloadSpec[] => [
             ...workloads(context),

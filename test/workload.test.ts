@@ -340,6 +340,22 @@ describe("workload validation", () => {
         ]);
     });
 
+    it("refuses a Pulumi Output or a Promise anywhere but a secret's value, by its path and readably, with no follow-on problem (batch 3 review, F6)", () => {
+        const deferred = "a Pulumi Output or a Promise; allowed: a plain value: the workloads are checked before any resource exists, so only a secret's value may be an Output (secrets, from generatedSecret or configSecret)";
+        const cases: [Record<string, unknown>, string][] = [
+            [{ env: { DB_HOST: pulumi.output("db.internal") } }, `env.DB_HOST is ${deferred}`],
+            [{ image: { ref: pulumi.output("nginx:1.27") } }, `image.ref is ${deferred}`],
+            [{ command: ["sh", pulumi.output("-c")] }, `command[1] is ${deferred}`],
+            [{ replicas: Promise.resolve(2) }, `replicas is ${deferred}`],
+            [{ resources: { ...resources, limits: { cpu: "500m", memory: pulumi.output("256Mi") } } }, `resources.limits.memory is ${deferred}`],
+        ];
+        for (const [fields, problem] of cases) expect(problemsOf(fields), Object.keys(fields)[0]).to.deep.equal([`workload "w": ${problem}`]);
+        // Without a known name the workload is named by its place in the list.
+        expect(validateWorkloads([service("a"), service(pulumi.output("b") as unknown as string)])).to.deep.equal([`workload [1] (its name is not known yet): name is ${deferred}`]);
+        // A secret's value may be one.
+        expect(problemsOf({ secrets: { password: pulumi.secret("s3cret") } })).to.deep.equal([]);
+    });
+
     it("reports every problem of every workload at once", () => {
         const problems = validateWorkloads([service("a", { replicas: -1 }), service("b", { ports: [{ name: "x", port: 0 }] }), service("B")]);
         expect(problems.map((p) => p.split(":")[0])).to.deep.equal(['workload "a"', 'workload "b"', 'workload "B"']);

@@ -316,8 +316,10 @@ const SWARM_SERVICE_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
  * registers a service's name and each alias: moby/moby libnetwork/service_common.go
  * addEndpointNameResolution). Pure: runs before any resource exists.
  */
-export function swarmNameProblems(stack: string, specs: readonly WorkloadSpec[]): string[] {
+export function swarmNameProblems(stack: string, all: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
+    // A name that is not a string is refused by validateWorkloads, which names it readably.
+    const specs = all.filter((s) => typeof s.name === "string");
     const services = new Map(specs.map((s) => [swarmServiceName(stack, s.name), s.name]));
     for (const spec of specs) {
         const at = `workload ${JSON.stringify(spec.name)}`;
