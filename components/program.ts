@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { readStackConfig, secretConfigKeys, StackConfig } from "./config";
+import { CONFIG_KEYS, readStackConfig, secretConfigKeys, StackConfig } from "./config";
 import { deploymentConfigProblems, deploymentProblems } from "./preflight";
 import { declareStack } from "./stack";
 import { applyOverrides, secretSizeProblems, secretTotalProblem, WorkloadSpec } from "./workload";
@@ -26,7 +26,8 @@ export interface WorkloadContext {
      * Pulumi secret. It is checked with the rest before any resource exists (set, set as a secret,
      * and within the targets' secret sizes), which a value read any other way is not: the deploy
      * workflow's `up` runs without a preview. The `app` namespace keeps it apart from dockyard's own
-     * settings, where an unknown key is refused.
+     * settings, where an unknown key is refused. `key`: letters, digits, `-` and `_` (see
+     * `appSecretKeyProblem`).
      */
     configSecret(key: string): pulumi.Output<string>;
 }
@@ -54,14 +55,22 @@ export const DEBUG_VARIABLE = "DOCKYARD_DEBUG";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/**
+ * A `configSecret` key. The Pulumi CLI takes any name without a `:` (pulumi/pulumi
+ * sdk/go/common/resource/config/key.go ParseKey), but `pulumi config set --path` splits a key at
+ * its first `.` or `[` and stores the value nested under that first segment
+ * (pkg/cmd/pulumi/config/io.go parseConfigKey, config/map.go Map.Set), while `Config.requireSecret`
+ * looks the whole key up flat (@pulumi/pulumi config.js getImpl): a key with a path in it reads
+ * differently depending on how it was set. The key also goes unquoted into the `pulumi config set`
+ * command a message shows.
+ */
+const APP_SECRET_KEY = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Every problem of the stack's config and workloads together, each once; empty when it can be
  * deployed. `secretKeys`: the config keys Pulumi holds as secrets (see `readStackConfig`).
  */
 export function programProblems(raw: Readonly<Record<string, string>>, project: string, stack: string, workloads: WorkloadsFunction, secretKeys?: readonly string[]): { config: StackConfig; problems: string[] } {
-    const read = readStackConfig(raw, project, stack, secretKeys);
-    const problems = [...read.problems];
     // Validation runs on a declaration whose generated secrets are placeholders, so nothing is created yet.
     const secretNames = new Set<string>();
     const appSecrets = new Set<string>();
@@ -80,11 +89,16 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
             return secret;
         },
     });
+    // A configSecret key set without its namespace is one problem (appSecretProblems says where it
+    // belongs), not also an unknown dockyard setting.
+    const misplaced = new Set([...appSecrets].filter((key) => misplacedAppSecret(raw, project, key)).map((key) => `${project}:${key}`));
+    const read = readStackConfig(Object.fromEntries(Object.entries(raw).filter(([k]) => !misplaced.has(k))), project, stack, secretKeys);
+    const problems = [...read.problems];
     for (const name of secretNames) {
         const problem = secretNameProblem(name);
         if (problem) problems.push(problem);
     }
-    for (const key of appSecrets) problems.push(...appSecretProblems(raw, key, secretKeys));
+    for (const key of appSecrets) problems.push(...appSecretProblems(raw, project, key, secretKeys));
     // A workload's secrets together, configSecret values counted as well as plain strings (validateWorkloads sees only those).
     for (const spec of declared) {
         const values = spec.secrets !== null && typeof spec.secrets === "object" ? Object.values(spec.secrets) : [];
@@ -99,16 +113,57 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
 }
 
 /**
- * What is wrong with the app secret `key` as the stack sets it: missing, in plain text, or outside
- * the sizes both targets take for a secret. Names the key and the size, never the value.
+ * What is wrong with the app secret `key` as the stack sets it: a key configSecret does not take,
+ * a project whose own namespace is `app`, missing (or set without its namespace), in plain text, or
+ * outside the sizes both targets take for a secret. Names the key and the size, never the value.
  */
-function appSecretProblems(raw: Readonly<Record<string, string>>, key: string, secretKeys: readonly string[] | undefined): string[] {
+function appSecretProblems(raw: Readonly<Record<string, string>>, project: string, key: string, secretKeys: readonly string[] | undefined): string[] {
+    const keyProblem = appSecretKeyProblem(key);
+    if (keyProblem) return [keyProblem];
     const fullKey = `${APP_SECRET_NAMESPACE}:${key}`;
+    const asked = `configSecret(${JSON.stringify(key)})`;
+    // The CLI writes a key given without a namespace as <project>:<key> (pulumi/pulumi
+    // pkg/cmd/pulumi/config/io.go parseConfigKey), and so are Pulumi.yaml's own config keys
+    // (pkg/workspace/config.go parseConfigKey): in a project named "app" they would be the
+    // workloads' secrets.
+    if (project === APP_SECRET_NAMESPACE) {
+        return [
+            `${asked} reads ${fullKey}, but the project is named ${JSON.stringify(project)}, so ${APP_SECRET_NAMESPACE}: is also the project's own config namespace ` +
+                `(where \`pulumi config set <key>\` without a namespace and Pulumi.yaml's config defaults go); allowed: a project name other than ${JSON.stringify(APP_SECRET_NAMESPACE)} (\`name:\` in Pulumi.yaml)`,
+        ];
+    }
     const set = `pulumi config set --secret ${fullKey} <value>`;
     const value = raw[fullKey];
-    if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with configSecret(${JSON.stringify(key)}): ${set}`];
+    if (value === undefined && misplacedAppSecret(raw, project, key)) {
+        return [
+            `${fullKey} is not set, but ${project}:${key} is: \`pulumi config set\` puts a key given without a namespace in the project's (${project}:), and ${asked} reads ${APP_SECRET_NAMESPACE}:; ` +
+                `move it: ${set} && pulumi config rm ${project}:${key}`,
+        ];
+    }
+    if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with ${asked}: ${set}`];
     if (secretKeys !== undefined && !secretKeys.includes(fullKey)) return [`${fullKey} is set in plain text; it is a secret: ${set}`];
     return secretSizeProblems({ [key]: Buffer.byteLength(value, "utf8") }, () => fullKey);
+}
+
+/** Why configSecret does not take `key`, or undefined (see APP_SECRET_KEY). */
+function appSecretKeyProblem(key: string): string | undefined {
+    if (APP_SECRET_KEY.test(key)) return undefined;
+    const others = [...new Set(key.replace(/[A-Za-z0-9_-]/g, ""))].map((c) => JSON.stringify(c)).join(", ");
+    return (
+        `configSecret(${JSON.stringify(key)}): the key ${key === "" ? "is empty" : `has ${others}`}; allowed: letters, digits, - and _, e.g. "db-password" ` +
+        "(`pulumi config set --path` would store a key with . or [ ] nested in another key, which configSecret does not read; : ends the namespace)"
+    );
+}
+
+/**
+ * Whether the app secret `key` is missing from `app:` but set in the project's namespace, as
+ * `pulumi config set --secret <key>` without `app:` does; a dockyard setting of that name (or a
+ * group of them, set with --path) is dockyard's, not a misplaced secret.
+ */
+function misplacedAppSecret(raw: Readonly<Record<string, string>>, project: string, key: string): boolean {
+    if (project === APP_SECRET_NAMESPACE || !APP_SECRET_KEY.test(key)) return false;
+    const dockyardSetting = CONFIG_KEYS.some((d) => d.key === key || d.key.startsWith(`${key}.`));
+    return raw[`${APP_SECRET_NAMESPACE}:${key}`] === undefined && raw[`${project}:${key}`] !== undefined && !dockyardSetting;
 }
 
 const secretNameProblem = (name: string): string | undefined =>

@@ -94,8 +94,9 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
             const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
             expect(readme).to.include(`\`configSecret("<key>")\`, which reads \`${APP_SECRET_NAMESPACE}:<key>\``);
             expect(readme).to.include(`pulumi config set --secret ${APP_SECRET_NAMESPACE}:<key> <value>`);
+            expect(readme).to.include("a key of letters, digits, `-` and `_`");
             expect(readme).not.to.match(/new pulumi\.Config\(\)\.requireSecret\("/);
-            expect(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "workloads.md"), "utf8")).to.include(`\`configSecret("<key>")\` values (\`${APP_SECRET_NAMESPACE}:<key>\``);
+            expect(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "workloads.md"), "utf8")).to.include(`\`configSecret("<key>")\` values (\`${APP_SECRET_NAMESPACE}:<key>\`: also that the key is letters, digits, \`-\` and \`_\``);
         });
 
         it("counts configSecret values in a workload's 1 MiB total before any resource", async () => {
@@ -134,6 +135,62 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
                 expect(failure.message).not.to.include("t0ken");
                 expect(failure.message).not.to.include("SSSS");
             }
+        });
+
+        /** The problems of the dev stack file plus `extra` (each set as a secret) for a workload asking for configSecret(key). */
+        const keyProblems = (key: string, extra: Record<string, string>, project = "dockyard") => {
+            const { config, secretKeys } = stackConfigMap("dev");
+            const asking = (context: WorkloadContext): WorkloadSpec[] => [...workloads(context), { name: "reporter", image: { ref: "nginx:1.27" }, resources, secrets: { token: context.configSecret(key) } }];
+            return programProblems({ ...config, ...extra }, project, "dev", asking, [...secretKeys, ...Object.keys(extra)]).problems;
+        };
+
+        it("refuses a key that is empty, has a path (. or [ ]), a : or a space, even when set flat, naming it and what is allowed", () => {
+            const why = "allowed: letters, digits, - and _, e.g. \"db-password\" (`pulumi config set --path` would store a key with . or [ ] nested in another key, which configSecret does not read; : ends the namespace)";
+            const cases: [string, Record<string, string>, string][] = [
+                // Set flat (no --path), Config.requireSecret would read it; set with --path it is app:db = {"password": …}, which it would not.
+                ["db.password", { "app:db.password": "t0ken" }, `configSecret("db.password"): the key has "."; ${why}`],
+                ["db.password", { "app:db": '{"password":"t0ken"}' }, `configSecret("db.password"): the key has "."; ${why}`],
+                ["db[0]", { "app:db": '["t0ken"]' }, `configSecret("db[0]"): the key has "[", "]"; ${why}`],
+                ["", { "app:": "t0ken" }, `configSecret(""): the key is empty; ${why}`],
+                ["my key", { "app:my key": "t0ken" }, `configSecret("my key"): the key has " "; ${why}`],
+                ["app:token", { "app:app:token": "t0ken" }, `configSecret("app:token"): the key has ":"; ${why}`],
+            ];
+            for (const [key, extra, problem] of cases) {
+                const problems = keyProblems(key, extra);
+                expect(problems, key).to.include(problem);
+                expect(problems.filter((p) => p.includes("configSecret") || p.startsWith("app:")), key).to.deep.equal([problem]);
+                expect(problems.join("\n")).not.to.include("t0ken");
+            }
+            expect(keyProblems("DB_password-2", { "app:DB_password-2": "t0ken" })).to.deep.equal([]);
+        });
+
+        it("refuses configSecret in a project named app, whose own namespace app: is, naming the project and the key", async () => {
+            const problem =
+                'configSecret("reporter-token") reads app:reporter-token, but the project is named "app", so app: is also the project\'s own config namespace ' +
+                "(where `pulumi config set <key>` without a namespace and Pulumi.yaml's config defaults go); allowed: a project name other than \"app\" (`name:` in Pulumi.yaml)";
+            expect(keyProblems("reporter-token", { "app:reporter-token": "t0ken" }, "app")).to.deep.equal([problem]);
+            let failure: ProgramFailure | undefined;
+            try {
+                const config = { ...stackConfigMap("dev").config, "app:reporter-token": "t0ken" };
+                await runProgram({ project: "app", stack: "dev", config, secretKeys: ["app:reporter-token"], program: async () => (await import("../components/program")).declareProgram(withToken) });
+            } catch (err) {
+                failure = err as ProgramFailure;
+            }
+            expect(failure?.message).to.include(problem);
+            expect(failure!.resources).to.deep.equal([]);
+        });
+
+        it("says once, with the command that fixes it, that a key set without app: is in the project's namespace", async () => {
+            const problem =
+                "app:reporter-token is not set, but dockyard:reporter-token is: `pulumi config set` puts a key given without a namespace in the project's (dockyard:), and configSecret(\"reporter-token\") reads app:; " +
+                "move it: pulumi config set --secret app:reporter-token <value> && pulumi config rm dockyard:reporter-token";
+            expect(keyProblems("reporter-token", { "dockyard:reporter-token": "t0ken" })).to.deep.equal([problem]);
+            const failure = await failureOf({ "dockyard:reporter-token": "t0ken" }, ["dockyard:reporter-token"]);
+            expect(failure.message.split("\n").filter((l) => l.startsWith("  - "))).to.deep.equal([`  - ${problem}`]);
+            expect(failure.message).not.to.include("t0ken");
+            expect(failure.resources).to.deep.equal([]);
+            // A dockyard setting of the same name is dockyard's: it is read as one, and app:region is just not set.
+            expect(keyProblems("region", { "dockyard:region": "eu-west-1" })).to.deep.equal(['app:region is not set; workloads.ts asks for it with configSecret("region"): pulumi config set --secret app:region <value>']);
         });
     });
 
