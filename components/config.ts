@@ -535,6 +535,66 @@ export function flattenPathConfig(raw: Readonly<Record<string, string>>): { flat
     return { flat, problems };
 }
 
+/** Whether `key` (without namespace) names a dockyard setting or a group of them (`network`, set with --path). */
+export const isDockyardSettingName = (key: string): boolean => CONFIG_KEYS.some((d) => d.key === key || d.key.startsWith(`${key}.`));
+
+/**
+ * Whether `<project>:<key>` holds no more than what the Pulumi CLI merges there from the
+ * `Pulumi.yaml` dockyard ships: each default at its key's path, nested under the first segment
+ * (see `asNestedByTheCli`). Ignoring such a value changes nothing, since dockyard applies the same
+ * defaults itself.
+ */
+function isShippedDefault(key: string, value: string): boolean {
+    const def = CONFIG_KEYS.find((d) => d.key === key);
+    if (def) return value === (typeof def.default === "object" ? JSON.stringify(def.default) : String(def.default));
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        return false;
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || !isDockyardSettingName(key)) return false;
+    return Object.entries(parsed as Record<string, unknown>).every(([field, child]) => {
+        const childDef = CONFIG_KEYS.find((d) => d.key === `${key}.${field}`);
+        return childDef !== undefined && JSON.stringify(child) === JSON.stringify(asNestedByTheCli(childDef.default));
+    });
+}
+
+/**
+ * The keys of the project's own namespace that nothing reads, when the project is not named
+ * dockyard. dockyard reads its settings from `dockyard:` whatever the project's name, but
+ * `pulumi config set <key>` without a namespace (pulumi/pulumi pkg/cmd/pulumi/config/io.go
+ * parseConfigKey) and `Pulumi.yaml`'s `config:` (pkg/workspace/config.go mergeConfig,
+ * parseConfigKey) put keys in `<project>:`; without this a `shop:target eks` would deploy Swarm
+ * without a word. `exempt`: full keys something else reads or already reports (the workloads'
+ * secrets in a project named `app`, a configSecret key set without `app:`). Never quotes a value.
+ */
+export function projectNamespaceProblems(raw: Readonly<Record<string, string>>, project: string, exempt: ReadonlySet<string>, secretKeys?: readonly string[]): string[] {
+    if (project === NAMESPACE) return [];
+    const keys = CONFIG_KEYS.map((d) => d.key);
+    const why =
+        `the project is named ${JSON.stringify(project)}, so \`pulumi config set <key>\` without a namespace and Pulumi.yaml's config: put keys in ${project}:, ` +
+        `while dockyard reads its settings as ${NAMESPACE}:<key> and configSecret values as app:<key>`;
+    return Object.keys(raw)
+        .filter((fullKey) => fullKey.startsWith(`${project}:`) && !exempt.has(fullKey))
+        .sort()
+        .flatMap((fullKey) => {
+            const key = fullKey.slice(project.length + 1);
+            if (isShippedDefault(key, raw[fullKey])) return [];
+            const rm = `pulumi config rm ${fullKey}`;
+            if (isDockyardSettingName(key)) {
+                const secret = (secretKeys ?? []).includes(fullKey) || CONFIG_KEYS.some((d) => d.key === key && d.secret);
+                const set = secret ? `pulumi config set --secret ${NAMESPACE}:${key} (it asks for the value, or reads it from stdin)` : `pulumi config set ${NAMESPACE}:${key} <value>`;
+                return [`${fullKey} is set, but dockyard does not read it: ${why}; allowed: ${NAMESPACE}:${key}, move it: ${set} && ${rm} (a value from Pulumi.yaml's config: counts only in a project named ${NAMESPACE})`];
+            }
+            const suggestion = closest(key, keys, 3);
+            return [
+                `${fullKey} is set, but nothing reads it: ${why}, and it is neither a dockyard setting${suggestion ? ` (did you mean ${NAMESPACE}:${suggestion}?)` : ""} nor a key workloads.ts asks for with configSecret; ` +
+                    `allowed: a dockyard setting as ${NAMESPACE}:<key> (the README's config reference lists them) or a configSecret key as app:<key> (pulumi config set --secret app:<key>), then ${rm}`,
+            ];
+        });
+}
+
 /**
  * Reads and validates the raw config map (as Pulumi hands it over: full keys, string values) into
  * a frozen `StackConfig`. Throws one `ConfigError` listing every problem. `secretKeys`: see

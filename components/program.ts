@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CONFIG_KEYS, readStackConfig, secretConfigKeys, StackConfig } from "./config";
+import { isDockyardSettingName, NAMESPACE, projectNamespaceProblems, readStackConfig, secretConfigKeys, StackConfig } from "./config";
 import { deploymentConfigProblems, deploymentProblems } from "./preflight";
 import { declareStack } from "./stack";
 import { applyOverrides, secretSizeProblems, secretTotalProblem, WorkloadSpec } from "./workload";
@@ -22,12 +22,12 @@ export interface WorkloadContext {
      */
     generatedSecret(name: string): pulumi.Output<string>;
     /**
-     * A secret the operator sets for this stack, `pulumi config set --secret app:<key> <value>`, as a
-     * Pulumi secret. It is checked with the rest before any resource exists (set, set as a secret,
-     * and within the targets' secret sizes), which a value read any other way is not: the deploy
-     * workflow's `up` runs without a preview. The `app` namespace keeps it apart from dockyard's own
-     * settings, where an unknown key is refused. `key`: letters, digits, `-` and `_` (see
-     * `appSecretKeyProblem`).
+     * A secret the operator sets for this stack, `pulumi config set --secret app:<key>` (the CLI asks
+     * for the value), as a Pulumi secret. It is checked with the rest before any resource exists
+     * (set, set as a secret, and within the targets' secret sizes), which a value read any other way
+     * is not: the deploy workflow's `up` runs without a preview. The `app` namespace keeps it apart
+     * from dockyard's own settings, where an unknown key is refused. `key`: letters, digits, `-` and
+     * `_` (see `appSecretKeyProblem`).
      */
     configSecret(key: string): pulumi.Output<string>;
 }
@@ -89,11 +89,13 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
             return secret;
         },
     });
-    // A configSecret key set without its namespace is one problem (appSecretProblems says where it
-    // belongs), not also an unknown dockyard setting.
-    const misplaced = new Set([...appSecrets].filter((key) => misplacedAppSecret(raw, project, key)).map((key) => `${project}:${key}`));
-    const read = readStackConfig(Object.fromEntries(Object.entries(raw).filter(([k]) => !misplaced.has(k))), project, stack, secretKeys);
-    const problems = [...read.problems];
+    // A configSecret key set in another namespace is one problem (appSecretProblems says where it
+    // belongs), not also an unknown dockyard setting; in a project named "app" its own namespace
+    // holds the workloads' secrets, which the project-namespace check leaves alone.
+    const strays = new Set([...appSecrets].flatMap((key) => strayAppSecretKeys(raw, project, key)));
+    const read = readStackConfig(Object.fromEntries(Object.entries(raw).filter(([k]) => !strays.has(k))), project, stack, secretKeys);
+    const exempt = new Set([...strays, ...[...appSecrets].map((key) => `${APP_SECRET_NAMESPACE}:${key}`)]);
+    const problems = [...read.problems, ...projectNamespaceProblems(raw, project, exempt, secretKeys)];
     for (const name of secretNames) {
         const problem = secretNameProblem(name);
         if (problem) problems.push(problem);
@@ -114,56 +116,83 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
 
 /**
  * What is wrong with the app secret `key` as the stack sets it: a key configSecret does not take,
- * a project whose own namespace is `app`, missing (or set without its namespace), in plain text, or
- * outside the sizes both targets take for a secret. Names the key and the size, never the value.
+ * in a project named `app` a key that is also a dockyard setting's name, missing (or set in another
+ * namespace), left over in another namespace, in plain text, or outside the sizes both targets take
+ * for a secret. Names the key and the size, never the value.
  */
 function appSecretProblems(raw: Readonly<Record<string, string>>, project: string, key: string, secretKeys: readonly string[] | undefined): string[] {
-    const keyProblem = appSecretKeyProblem(key);
+    const keyProblem = appSecretKeyProblem(raw, key);
     if (keyProblem) return [keyProblem];
     const fullKey = `${APP_SECRET_NAMESPACE}:${key}`;
     const asked = `configSecret(${JSON.stringify(key)})`;
-    // The CLI writes a key given without a namespace as <project>:<key> (pulumi/pulumi
-    // pkg/cmd/pulumi/config/io.go parseConfigKey), and so are Pulumi.yaml's own config keys
-    // (pkg/workspace/config.go parseConfigKey): in a project named "app" they would be the
-    // workloads' secrets.
-    if (project === APP_SECRET_NAMESPACE) {
+    // Pulumi.yaml's config keys go to <project>: nested under their first segment (pulumi/pulumi
+    // pkg/workspace/config.go mergeConfig, parseConfigKey): in a project named "app", app:network
+    // would hold the network defaults as well as the secret.
+    if (project === APP_SECRET_NAMESPACE && isDockyardSettingName(key)) {
         return [
-            `${asked} reads ${fullKey}, but the project is named ${JSON.stringify(project)}, so ${APP_SECRET_NAMESPACE}: is also the project's own config namespace ` +
-                `(where \`pulumi config set <key>\` without a namespace and Pulumi.yaml's config defaults go); allowed: a project name other than ${JSON.stringify(APP_SECRET_NAMESPACE)} (\`name:\` in Pulumi.yaml)`,
+            `${asked} reads ${fullKey}, which in a project named ${JSON.stringify(project)} also holds Pulumi.yaml's config: defaults for ${NAMESPACE}:${key}; ` +
+                `allowed: a key that is not the name of a dockyard setting, e.g. ${JSON.stringify(`${key}-secret`)}, or a project name other than ${JSON.stringify(APP_SECRET_NAMESPACE)} (\`name:\` in Pulumi.yaml)`,
         ];
     }
-    const set = `pulumi config set --secret ${fullKey} <value>`;
+    // Without a value the CLI reads it from stdin, or asks for it without echo under --secret
+    // (pulumi/pulumi pkg/cmd/pulumi/config/config.go configSetCmd.Run): never on the command line,
+    // where it would stay in the shell's history and show in the process list.
+    const set = `pulumi config set --secret ${fullKey}`;
+    const asks = "(it asks for the value, or reads it from stdin)";
+    const strays = strayAppSecretKeys(raw, project, key);
+    const plain = strays.filter((k) => secretKeys !== undefined && !secretKeys.includes(k));
+    const rotate = plain.length > 0 ? `; ${plain.join(" and ")} sat in plain text in the stack file: rotate the secret` : "";
     const value = raw[fullKey];
-    if (value === undefined && misplacedAppSecret(raw, project, key)) {
+    if (value === undefined && strays.length > 0) {
         return [
-            `${fullKey} is not set, but ${project}:${key} is: \`pulumi config set\` puts a key given without a namespace in the project's (${project}:), and ${asked} reads ${APP_SECRET_NAMESPACE}:; ` +
-                `move it: ${set} && pulumi config rm ${project}:${key}`,
+            `${fullKey} is not set, but ${strays.join(" and ")} ${strays.length === 1 ? "is" : "are"}: ${asked} reads ${APP_SECRET_NAMESPACE}:, not ${namespacesOf(project)}; ` +
+                `move it: ${set} ${asks} && ${strays.map((k) => `pulumi config rm ${k}`).join(" && ")}${rotate}`,
         ];
     }
-    if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with ${asked}: ${set}`];
-    if (secretKeys !== undefined && !secretKeys.includes(fullKey)) return [`${fullKey} is set in plain text; it is a secret: ${set}`];
-    return secretSizeProblems({ [key]: Buffer.byteLength(value, "utf8") }, () => fullKey);
+    if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with ${asked}: ${set} ${asks}`];
+    // `config rm` only edits the stack file, and removing an absent key is silent
+    // (sdk/go/common/resource/config/map.go Map.Remove): a copy from an ESC environment stays.
+    const problems = strays.map((k) => `${k} is left over: ${asked} reads ${fullKey}, which is set; remove it: pulumi config rm ${k} (or from the ESC environment that sets it)${plain.includes(k) ? `; it sat in plain text in the stack file: rotate the secret if it is the same value` : ""}`);
+    if (secretKeys !== undefined && !secretKeys.includes(fullKey)) return [...problems, `${fullKey} is set in plain text; it is a secret: ${set} ${asks}, then rotate it: it sat in plain text in the stack file`];
+    return [...problems, ...secretSizeProblems({ [key]: Buffer.byteLength(value, "utf8") }, () => fullKey)];
 }
 
-/** Why configSecret does not take `key`, or undefined (see APP_SECRET_KEY). */
-function appSecretKeyProblem(key: string): string | undefined {
+/** Where a key without `app:` lands: dockyard's namespace, and the project's when it is another. */
+const namespacesOf = (project: string): string =>
+    project === NAMESPACE
+        ? `${NAMESPACE}: (dockyard's settings, and the project's own namespace, where \`pulumi config set\` puts a key given without one)`
+        : `${NAMESPACE}: (dockyard's settings) or ${project}: (the project's own namespace, where \`pulumi config set\` puts a key given without one)`;
+
+/** Why configSecret does not take `key`, or undefined (see APP_SECRET_KEY); with the steps that rename it when it is set. */
+function appSecretKeyProblem(raw: Readonly<Record<string, string>>, key: string): string | undefined {
     if (APP_SECRET_KEY.test(key)) return undefined;
     const others = [...new Set(key.replace(/[A-Za-z0-9_-]/g, ""))].map((c) => JSON.stringify(c)).join(", ");
+    const renamed = key.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "");
+    // A flat app:db.password worked before the rule (Config.requireSecret reads it flat).
+    const rename =
+        raw[`${APP_SECRET_NAMESPACE}:${key}`] !== undefined && renamed !== ""
+            ? `; to rename it: configSecret(${JSON.stringify(renamed)}) in workloads.ts, pulumi config set --secret ${APP_SECRET_NAMESPACE}:${renamed} (it asks for the value, or reads it from stdin), then pulumi config rm ${shellQuote(`${APP_SECRET_NAMESPACE}:${key}`)}`
+            : "";
     return (
         `configSecret(${JSON.stringify(key)}): the key ${key === "" ? "is empty" : `has ${others}`}; allowed: letters, digits, - and _, e.g. "db-password" ` +
-        "(`pulumi config set --path` would store a key with . or [ ] nested in another key, which configSecret does not read; : ends the namespace)"
+        "(`pulumi config set --path` would store a key with . or [ ] nested in another key, which configSecret does not read; : ends the namespace)" +
+        rename
     );
 }
 
+/** `text` as one word for a POSIX shell. */
+const shellQuote = (text: string): string => (/^[A-Za-z0-9_.:/-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
+
 /**
- * Whether the app secret `key` is missing from `app:` but set in the project's namespace, as
- * `pulumi config set --secret <key>` without `app:` does; a dockyard setting of that name (or a
- * group of them, set with --path) is dockyard's, not a misplaced secret.
+ * Where the app secret `key` is set outside `app:`: `dockyard:<key>` or `<project>:<key>`, as
+ * `pulumi config set --secret <key>` without `app:` does (pulumi/pulumi
+ * pkg/cmd/pulumi/config/io.go parseConfigKey). A dockyard setting of that name, or a group of them
+ * (which the CLI fills from Pulumi.yaml, nested under the first segment), is dockyard's, not a
+ * stray secret.
  */
-function misplacedAppSecret(raw: Readonly<Record<string, string>>, project: string, key: string): boolean {
-    if (project === APP_SECRET_NAMESPACE || !APP_SECRET_KEY.test(key)) return false;
-    const dockyardSetting = CONFIG_KEYS.some((d) => d.key === key || d.key.startsWith(`${key}.`));
-    return raw[`${APP_SECRET_NAMESPACE}:${key}`] === undefined && raw[`${project}:${key}`] !== undefined && !dockyardSetting;
+function strayAppSecretKeys(raw: Readonly<Record<string, string>>, project: string, key: string): string[] {
+    if (!APP_SECRET_KEY.test(key) || isDockyardSettingName(key)) return [];
+    return [...new Set([`${NAMESPACE}:${key}`, `${project}:${key}`])].filter((k) => k !== `${APP_SECRET_NAMESPACE}:${key}` && raw[k] !== undefined);
 }
 
 const secretNameProblem = (name: string): string | undefined =>

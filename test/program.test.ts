@@ -4,11 +4,14 @@
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
 import { APP_SECRET_NAMESPACE, programProblems, WorkloadContext } from "../components/program";
 import type { WorkloadSpec } from "../components/workload";
 import { ProgramFailure, runProgram } from "../scripts/offline/run";
+import { loadStackFile } from "../scripts/offline/stackFile";
 import { sampleWorkloads, workloads } from "../workloads";
 import { policies } from "../policy/rules";
 import { isSecret, only, PROJECT_ROOT, resolve, stackConfigMap } from "./harness";
@@ -20,6 +23,25 @@ const placeholder: WorkloadContext = { stack: "dev", generatedSecret: () => pulu
 /** The problems of a stack file with overrides, for these workloads. */
 const problemsOf = (stack: string, overrides: Record<string, unknown>, declare: (c: WorkloadContext) => readonly WorkloadSpec[] = workloads) =>
     programProblems(stackConfigMap(stack, overrides).config, "dockyard", stack, declare).problems;
+
+/**
+ * The raw config of Pulumi.dev.yaml as the CLI hands it to a project named `project`: this
+ * repository's Pulumi.yaml with that name, so its defaults are merged into `<project>:`
+ * (pulumi/pulumi pkg/workspace/config.go mergeConfig, parseConfigKey).
+ */
+function devStackAs(project: string): { config: Record<string, string>; secretKeys: string[] } {
+    if (project === "dockyard") return stackConfigMap("dev");
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-project-"));
+    try {
+        const file = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
+        fs.writeFileSync(path.join(root, "Pulumi.yaml"), YAML.stringify({ ...file, name: project }));
+        fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), path.join(root, "Pulumi.dev.yaml"));
+        const { config, secretKeys } = loadStackFile(path.join(root, "Pulumi.dev.yaml"), root);
+        return { config, secretKeys };
+    } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+    }
+}
 
 /**
  * The README's "Adding a workload" example, compiled from the README itself: its code block replaces
@@ -93,7 +115,9 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
         it("is what the README and docs/workloads.md tell a user to call, with its namespace", () => {
             const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
             expect(readme).to.include(`\`configSecret("<key>")\`, which reads \`${APP_SECRET_NAMESPACE}:<key>\``);
-            expect(readme).to.include(`pulumi config set --secret ${APP_SECRET_NAMESPACE}:<key> <value>`);
+            expect(readme).to.include(`pulumi config set --secret ${APP_SECRET_NAMESPACE}:<key>\`, which\n  asks for the value without echo`);
+            // The value never goes on a command line, where shell history and the process list keep it.
+            expect(readme).not.to.include(`${APP_SECRET_NAMESPACE}:<key> <value>`);
             expect(readme).to.include("a key of letters, digits, `-` and `_`");
             expect(readme).not.to.match(/new pulumi\.Config\(\)\.requireSecret\("/);
             expect(fs.readFileSync(path.join(PROJECT_ROOT, "docs", "workloads.md"), "utf8")).to.include(`\`configSecret("<key>")\` values (\`${APP_SECRET_NAMESPACE}:<key>\`: also that the key is letters, digits, \`-\` and \`_\``);
@@ -123,8 +147,12 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
 
         it("refuses a missing, plain-text, empty or oversized one before any resource, naming the key and never the value", async () => {
             const cases: [Record<string, string>, string[], string][] = [
-                [{}, [], 'app:reporter-token is not set; workloads.ts asks for it with configSecret("reporter-token"): pulumi config set --secret app:reporter-token <value>'],
-                [{ "app:reporter-token": "t0ken" }, [], "app:reporter-token is set in plain text; it is a secret: pulumi config set --secret app:reporter-token <value>"],
+                [{}, [], 'app:reporter-token is not set; workloads.ts asks for it with configSecret("reporter-token"): pulumi config set --secret app:reporter-token (it asks for the value, or reads it from stdin)'],
+                [
+                    { "app:reporter-token": "t0ken" },
+                    [],
+                    "app:reporter-token is set in plain text; it is a secret: pulumi config set --secret app:reporter-token (it asks for the value, or reads it from stdin), then rotate it: it sat in plain text in the stack file",
+                ],
                 [{ "app:reporter-token": "" }, ["app:reporter-token"], "app:reporter-token is empty; allowed: at least 1 byte (Swarm refuses an empty secret)"],
                 [{ "app:reporter-token": "S".repeat(600_000) }, ["app:reporter-token"], "app:reporter-token holds 600000 bytes; allowed: fewer than 512000 (500 KiB, Swarm's limit for one secret)"],
             ];
@@ -134,26 +162,34 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
                 expect(failure.resources, problem).to.deep.equal([]);
                 expect(failure.message).not.to.include("t0ken");
                 expect(failure.message).not.to.include("SSSS");
+                // No suggested command carries a value: `config set --secret <key>` asks for it.
+                expect(failure.message).not.to.include("<value>");
             }
         });
 
-        /** The problems of the dev stack file plus `extra` (each set as a secret) for a workload asking for configSecret(key). */
-        const keyProblems = (key: string, extra: Record<string, string>, project = "dockyard") => {
-            const { config, secretKeys } = stackConfigMap("dev");
+        /**
+         * The problems of the dev stack file plus `extra` for a workload asking for configSecret(key),
+         * in a project of that name (Pulumi.yaml's defaults merged into its namespace, as the CLI
+         * does); `extra` is set as a secret unless `plain` lists it.
+         */
+        const keyProblems = (key: string, extra: Record<string, string>, project = "dockyard", plain: string[] = []) => {
+            const { config, secretKeys } = devStackAs(project);
             const asking = (context: WorkloadContext): WorkloadSpec[] => [...workloads(context), { name: "reporter", image: { ref: "nginx:1.27" }, resources, secrets: { token: context.configSecret(key) } }];
-            return programProblems({ ...config, ...extra }, project, "dev", asking, [...secretKeys, ...Object.keys(extra)]).problems;
+            return programProblems({ ...config, ...extra }, project, "dev", asking, [...secretKeys, ...Object.keys(extra).filter((k) => !plain.includes(k))]).problems;
         };
 
         it("refuses a key that is empty, has a path (. or [ ]), a : or a space, even when set flat, naming it and what is allowed", () => {
             const why = "allowed: letters, digits, - and _, e.g. \"db-password\" (`pulumi config set --path` would store a key with . or [ ] nested in another key, which configSecret does not read; : ends the namespace)";
+            const rename = (to: string, rm: string) => `; to rename it: configSecret("${to}") in workloads.ts, pulumi config set --secret app:${to} (it asks for the value, or reads it from stdin), then pulumi config rm ${rm}`;
             const cases: [string, Record<string, string>, string][] = [
-                // Set flat (no --path), Config.requireSecret would read it; set with --path it is app:db = {"password": …}, which it would not.
-                ["db.password", { "app:db.password": "t0ken" }, `configSecret("db.password"): the key has "."; ${why}`],
+                // Set flat (no --path), Config.requireSecret read it before the rule: the message says how to rename it.
+                ["db.password", { "app:db.password": "t0ken" }, `configSecret("db.password"): the key has "."; ${why}${rename("db-password", "app:db.password")}`],
+                // Set with --path it is app:db = {"password": …}, which configSecret never read.
                 ["db.password", { "app:db": '{"password":"t0ken"}' }, `configSecret("db.password"): the key has "."; ${why}`],
                 ["db[0]", { "app:db": '["t0ken"]' }, `configSecret("db[0]"): the key has "[", "]"; ${why}`],
                 ["", { "app:": "t0ken" }, `configSecret(""): the key is empty; ${why}`],
-                ["my key", { "app:my key": "t0ken" }, `configSecret("my key"): the key has " "; ${why}`],
-                ["app:token", { "app:app:token": "t0ken" }, `configSecret("app:token"): the key has ":"; ${why}`],
+                ["my key", { "app:my key": "t0ken" }, `configSecret("my key"): the key has " "; ${why}${rename("my-key", "'app:my key'")}`],
+                ["app:token", { "app:app:token": "t0ken" }, `configSecret("app:token"): the key has ":"; ${why}${rename("app-token", "app:app:token")}`],
             ];
             for (const [key, extra, problem] of cases) {
                 const problems = keyProblems(key, extra);
@@ -164,15 +200,17 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
             expect(keyProblems("DB_password-2", { "app:DB_password-2": "t0ken" })).to.deep.equal([]);
         });
 
-        it("refuses configSecret in a project named app, whose own namespace app: is, naming the project and the key", async () => {
+        it("in a project named app, reads app:<key> and refuses only a key that is a dockyard setting's name, where Pulumi.yaml's defaults land", async () => {
+            // f171dd4 refused every configSecret in such a project, though app:reporter-token is read as asked.
+            expect(keyProblems("reporter-token", { "app:reporter-token": "t0ken" }, "app")).to.deep.equal([]);
             const problem =
-                'configSecret("reporter-token") reads app:reporter-token, but the project is named "app", so app: is also the project\'s own config namespace ' +
-                "(where `pulumi config set <key>` without a namespace and Pulumi.yaml's config defaults go); allowed: a project name other than \"app\" (`name:` in Pulumi.yaml)";
-            expect(keyProblems("reporter-token", { "app:reporter-token": "t0ken" }, "app")).to.deep.equal([problem]);
+                'configSecret("network") reads app:network, which in a project named "app" also holds Pulumi.yaml\'s config: defaults for dockyard:network; ' +
+                'allowed: a key that is not the name of a dockyard setting, e.g. "network-secret", or a project name other than "app" (`name:` in Pulumi.yaml)';
+            expect(keyProblems("network", {}, "app")).to.deep.equal([problem]);
+            const asking = (context: WorkloadContext): WorkloadSpec[] => [...workloads(context), { name: "reporter", image: { ref: "nginx:1.27" }, resources, secrets: { token: context.configSecret("network") } }];
             let failure: ProgramFailure | undefined;
             try {
-                const config = { ...stackConfigMap("dev").config, "app:reporter-token": "t0ken" };
-                await runProgram({ project: "app", stack: "dev", config, secretKeys: ["app:reporter-token"], program: async () => (await import("../components/program")).declareProgram(withToken) });
+                await runProgram({ project: "app", stack: "dev", ...devStackAs("app"), program: async () => (await import("../components/program")).declareProgram(asking) });
             } catch (err) {
                 failure = err as ProgramFailure;
             }
@@ -180,17 +218,76 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
             expect(failure!.resources).to.deep.equal([]);
         });
 
-        it("says once, with the command that fixes it, that a key set without app: is in the project's namespace", async () => {
-            const problem =
-                "app:reporter-token is not set, but dockyard:reporter-token is: `pulumi config set` puts a key given without a namespace in the project's (dockyard:), and configSecret(\"reporter-token\") reads app:; " +
-                "move it: pulumi config set --secret app:reporter-token <value> && pulumi config rm dockyard:reporter-token";
+        const moveTail = (key: string, from: string[]) => `move it: pulumi config set --secret app:${key} (it asks for the value, or reads it from stdin) && ${from.map((k) => `pulumi config rm ${k}`).join(" && ")}`;
+        const inDockyard =
+            "not dockyard: (dockyard's settings, and the project's own namespace, where `pulumi config set` puts a key given without one)";
+        const inShop = "not dockyard: (dockyard's settings) or shop: (the project's own namespace, where `pulumi config set` puts a key given without one)";
+
+        it("says once, with the command that fixes it, that a key set without app: is in dockyard: or the project's namespace", async () => {
+            const problem = `app:reporter-token is not set, but dockyard:reporter-token is: configSecret("reporter-token") reads app:, ${inDockyard}; ${moveTail("reporter-token", ["dockyard:reporter-token"])}`;
             expect(keyProblems("reporter-token", { "dockyard:reporter-token": "t0ken" })).to.deep.equal([problem]);
             const failure = await failureOf({ "dockyard:reporter-token": "t0ken" }, ["dockyard:reporter-token"]);
             expect(failure.message.split("\n").filter((l) => l.startsWith("  - "))).to.deep.equal([`  - ${problem}`]);
             expect(failure.message).not.to.include("t0ken");
             expect(failure.resources).to.deep.equal([]);
             // A dockyard setting of the same name is dockyard's: it is read as one, and app:region is just not set.
-            expect(keyProblems("region", { "dockyard:region": "eu-west-1" })).to.deep.equal(['app:region is not set; workloads.ts asks for it with configSecret("region"): pulumi config set --secret app:region <value>']);
+            const notSet = (key: string) => `app:${key} is not set; workloads.ts asks for it with configSecret("${key}"): pulumi config set --secret app:${key} (it asks for the value, or reads it from stdin)`;
+            expect(keyProblems("region", { "dockyard:region": "eu-west-1" })).to.deep.equal([notSet("region")]);
+            // So is a group of them, which the CLI always fills from Pulumi.yaml: removing dockyard:network would drop the network settings.
+            expect(keyProblems("network", { "dockyard:network": '{"cidr":"10.0.0.0/16"}' })).to.deep.equal([notSet("network")]);
+            // In a project named otherwise, both dockyard:<key> and <project>:<key> are where a secret went astray.
+            expect(keyProblems("token", { "shop:token": "t0ken" }, "shop")).to.deep.equal([`app:token is not set, but shop:token is: configSecret("token") reads app:, ${inShop}; ${moveTail("token", ["shop:token"])}`]);
+            expect(keyProblems("token", { "dockyard:token": "t0ken" }, "shop")).to.deep.equal([`app:token is not set, but dockyard:token is: configSecret("token") reads app:, ${inShop}; ${moveTail("token", ["dockyard:token"])}`]);
+            expect(keyProblems("token", { "dockyard:token": "t0ken", "shop:token": "t0ken" }, "shop")).to.deep.equal([
+                `app:token is not set, but dockyard:token and shop:token are: configSecret("token") reads app:, ${inShop}; ${moveTail("token", ["dockyard:token", "shop:token"])}`,
+            ]);
+        });
+
+        it("says to rotate a secret that sat in plain text in the wrong namespace", () => {
+            expect(keyProblems("token", { "dockyard:token": "t0ken" }, "dockyard", ["dockyard:token"])).to.deep.equal([
+                `app:token is not set, but dockyard:token is: configSecret("token") reads app:, ${inDockyard}; ${moveTail("token", ["dockyard:token"])}; dockyard:token sat in plain text in the stack file: rotate the secret`,
+            ]);
+        });
+
+        it("names a copy left in dockyard: beside the app:<key> it reads, instead of an unknown dockyard setting", () => {
+            const leftOver = 'dockyard:token is left over: configSecret("token") reads app:token, which is set; remove it: pulumi config rm dockyard:token (or from the ESC environment that sets it)';
+            expect(keyProblems("token", { "app:token": "t0ken", "dockyard:token": "t0ken" })).to.deep.equal([leftOver]);
+            expect(keyProblems("token", { "app:token": "t0ken", "dockyard:token": "t0ken" }, "dockyard", ["dockyard:token"])).to.deep.equal([
+                `${leftOver}; it sat in plain text in the stack file: rotate the secret if it is the same value`,
+            ]);
+        });
+    });
+
+    describe("a project not named dockyard: its own namespace, which dockyard does not read", () => {
+        const problemsAs = (project: string, extra: Record<string, string>, secret: string[] = []) => {
+            const { config, secretKeys } = devStackAs(project);
+            return programProblems({ ...config, ...extra }, project, "dev", workloads, [...secretKeys, ...secret]).problems;
+        };
+        const why =
+            'the project is named "shop", so `pulumi config set <key>` without a namespace and Pulumi.yaml\'s config: put keys in shop:, while dockyard reads its settings as dockyard:<key> and configSecret values as app:<key>';
+
+        it("takes Pulumi.yaml's stock defaults, which the CLI merges there, for what they are: nothing to report", () => {
+            const { config } = devStackAs("shop");
+            expect(JSON.parse(config["shop:network"])).to.deep.equal({ azs: 2, cidr: "10.0.0.0/16", natGateways: "none" });
+            expect(config["shop:target"]).to.equal("swarm");
+            expect(problemsAs("shop", {})).to.deep.equal([]);
+            expect(problemsAs("dockyard", {})).to.deep.equal([]);
+        });
+
+        it("names each key set there, and the command that moves it, instead of deploying without it", () => {
+            // f171dd4 deployed swarm here without a word.
+            const moved = (key: string, set: string) => `shop:${key} is set, but dockyard does not read it: ${why}; allowed: dockyard:${key}, move it: ${set} && pulumi config rm shop:${key} (a value from Pulumi.yaml's config: counts only in a project named dockyard)`;
+            expect(problemsAs("shop", { "shop:target": "eks" })).to.deep.equal([moved("target", "pulumi config set dockyard:target <value>")]);
+            // Set with --path, or a Pulumi.yaml default changed: the group is not what the CLI merges from the stock file.
+            expect(problemsAs("shop", { "shop:network": '{"azs":2,"cidr":"10.1.0.0/16","natGateways":"none"}' })).to.deep.equal([moved("network", "pulumi config set dockyard:network <value>")]);
+            expect(problemsAs("shop", { "shop:swarm.sshPrivateKey": "KEYDATA" }, ["shop:swarm.sshPrivateKey"])).to.deep.equal([
+                moved("swarm.sshPrivateKey", "pulumi config set --secret dockyard:swarm.sshPrivateKey (it asks for the value, or reads it from stdin)"),
+            ]);
+            expect(problemsAs("shop", { "shop:tagret": "eks" })).to.deep.equal([
+                `shop:tagret is set, but nothing reads it: ${why}, and it is neither a dockyard setting (did you mean dockyard:target?) nor a key workloads.ts asks for with configSecret; ` +
+                    "allowed: a dockyard setting as dockyard:<key> (the README's config reference lists them) or a configSecret key as app:<key> (pulumi config set --secret app:<key>), then pulumi config rm shop:tagret",
+            ]);
+            expect(problemsAs("shop", { "shop:swarm.sshPrivateKey": "KEYDATA", "shop:tagret": "eks" }, ["shop:swarm.sshPrivateKey"]).join("\n")).not.to.include("KEYDATA");
         });
     });
 
