@@ -53,7 +53,8 @@ const PULUMI: Record<string, readonly string[]> = {
 /** Flags the docs may pass, per subcommand (from `pulumi <command> --help`). */
 const COMMON_FLAGS = ["--stack", "-s", "--yes", "-y", "--non-interactive", "--color", "--cwd", "-C"];
 const FLAGS: Record<string, readonly string[]> = {
-    up: ["--policy-pack", "--policy-pack-config", "--replace", "--target", "--refresh", "--diff", "--skip-preview", "--show-secrets", "--suppress-outputs", "--expect-no-changes", "--message", "-m", "--config", "-c", "--stack-trace"],
+    // --continue-on-error: what the SDK's automation API passes for UpOptions.continueOnError (@pulumi/pulumi automation/stack.js up).
+    up: ["--policy-pack", "--policy-pack-config", "--replace", "--target", "--refresh", "--diff", "--skip-preview", "--show-secrets", "--suppress-outputs", "--expect-no-changes", "--message", "-m", "--config", "-c", "--stack-trace", "--continue-on-error"],
     preview: ["--policy-pack", "--policy-pack-config", "--diff", "--refresh", "--json", "--show-secrets", "--expect-no-changes", "--config", "-c"],
     destroy: ["--exclude-protected", "--target", "--skip-preview", "--remove"],
     // --clear-pending-creates, --import-pending-creates: pulumi/pulumi v3.248.0 pkg/cmd/pulumi/operations/refresh.go.

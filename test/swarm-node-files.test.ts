@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { bootstrapSettings } from "../components/swarm/cluster";
 import { NodeFile, nodeFiles, NodeRole, nodeTimers } from "../components/swarm/cloudInit";
-import { FILE_END, nodeFileSyncCommand, nodeFileSyncScript } from "../components/swarm/nodeFileSync";
+import { FILE_END, nodeFileSyncCommand, nodeFileSyncScript, SYNC_SSH_ATTEMPTS } from "../components/swarm/nodeFileSync";
 import { PROJECT_ROOT, renderStack, stackConfig } from "./harness";
 
 /** systemctl as far as the sync uses it: records each call. */
@@ -55,13 +55,14 @@ describe("swarm managers' node-file sync", () => {
         expect(fs.readdirSync(at("sbin"))).to.deep.equal(["dockyard-reaper"]);
     });
 
-    it("changes nothing and reloads nothing when the files are current, and still enables the timers", () => {
+    it("changes nothing when the files are current, and still reloads systemd and enables the timers", () => {
         sync(files());
         const inode = fs.statSync(at("sbin/dockyard-reaper")).ino;
         const again = sync(files());
         expect(again.status, again.stderr).to.equal(0);
         expect(again.stdout).to.match(/^dockyard: current on \S+\n$/);
-        expect(again.systemctl).to.deep.equal(["enable --now dockyard-reaper.timer", "enable --now dockyard-prune.timer"]);
+        // The reload is not skipped: a run that renamed its files and then failed leaves them current (cold review of 26906d5, F2).
+        expect(again.systemctl).to.deep.equal(["daemon-reload", "enable --now dockyard-reaper.timer", "enable --now dockyard-prune.timer"]);
         expect(fs.statSync(at("sbin/dockyard-reaper")).ino).to.equal(inode);
     });
 
@@ -86,6 +87,53 @@ describe("swarm managers' node-file sync", () => {
             expect(out.status, out.stderr).to.equal(0);
             for (const [i, f] of moved.entries()) expect(fs.readFileSync(f.path, "utf8"), real[i].path).to.equal(real[i].content);
         }
+    });
+
+    it("writes nothing from a stream cut short, and fails (cold review of 26906d5, F1)", () => {
+        const settings = bootstrapSettings(stackConfig("dev", { "swarm.managers": 3 }));
+        const real = nodeFiles({ ...settings, role: "manager" }).map((f) => ({ ...f, path: at(`sbin/${path.basename(f.path)}`) }));
+        const script = nodeFileSyncScript(real, nodeTimers("manager"));
+        // Cut inside the second file, as a dropped session would: bash alone would have run the first put and renamed half the second.
+        const cut = script.slice(0, script.indexOf(FILE_END, script.indexOf(FILE_END) + FILE_END.length) - 200);
+        fs.writeFileSync(path.join(dir, "calls"), "");
+        const result = spawnSync("bash", ["-s"], { input: cut, encoding: "utf8", env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, CALLS: path.join(dir, "calls") } });
+        expect(result.status).not.to.equal(0);
+        expect(fs.readdirSync(at("sbin"))).to.deep.equal([]);
+        expect(fs.readFileSync(path.join(dir, "calls"), "utf8")).to.equal("");
+    });
+
+    it("leaves no temporary file behind when a run fails midway", () => {
+        const out = sync([{ path: at("sbin/dockyard-reaper"), permissions: "0999", content: "#!/bin/bash\n" }]);
+        expect(out.status).not.to.equal(0);
+        expect(out.stderr).to.include("chmod");
+        expect(fs.readdirSync(at("sbin"))).to.deep.equal([]);
+    });
+
+    it("tries ssh again when the connection fails, with the whole script each time, and not when the remote side fails", () => {
+        // ssh fails to connect (255) until its third call; a stand-in sleep keeps the test quick.
+        fs.writeFileSync(path.join(dir, "bin", "ssh"), `#!/bin/bash\nn=$(($(cat "$COUNT" 2>/dev/null || echo 0) + 1))\necho "$n" >"$COUNT"\n[ "$n" -ge "$SUCCEED_AT" ] || exit "$FAIL_WITH"\ncat >"$STDIN"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "bin", "sleep"), `#!/bin/bash\necho "sleep $*" >>"$CALLS"\n`, { mode: 0o755 });
+        const attempt = (succeedAt: number, failWith: number) => {
+            fs.rmSync(path.join(dir, "count"), { force: true });
+            fs.writeFileSync(path.join(dir, "calls"), "");
+            const result = spawnSync("bash", ["-c", nodeFileSyncCommand("ec2-user@i-0abc", [])], {
+                input: "the script\n",
+                encoding: "utf8",
+                env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, COUNT: path.join(dir, "count"), STDIN: path.join(dir, "stdin"), CALLS: path.join(dir, "calls"), SUCCEED_AT: String(succeedAt), FAIL_WITH: String(failWith) },
+            });
+            return { ...result, tries: Number(fs.readFileSync(path.join(dir, "count"), "utf8")), sleeps: fs.readFileSync(path.join(dir, "calls"), "utf8") };
+        };
+        const third = attempt(3, 255);
+        expect(third.status, third.stderr).to.equal(0);
+        expect(third.tries).to.equal(3);
+        expect(fs.readFileSync(path.join(dir, "stdin"), "utf8")).to.equal("the script\n");
+        expect(third.stderr).to.equal(`dockyard: ssh to ec2-user@i-0abc failed (attempt 1 of ${SYNC_SSH_ATTEMPTS})\ndockyard: ssh to ec2-user@i-0abc failed (attempt 2 of ${SYNC_SSH_ATTEMPTS})\n`);
+        expect(third.sleeps).to.equal("sleep 10\nsleep 10\n");
+        const never = attempt(99, 255);
+        expect([never.status, never.tries]).to.deep.equal([255, SYNC_SSH_ATTEMPTS]);
+        // The remote side ran and failed: its status, once.
+        const remote = attempt(99, 1);
+        expect([remote.status, remote.tries]).to.deep.equal([1, 1]);
     });
 
     it("refuses a file it could not carry unchanged", () => {
@@ -122,7 +170,7 @@ describe("swarm managers' node-file sync", () => {
         expect(doc).to.include("`<cluster>-manager-<i>-files`").and.include("`sudo -n bash -s`");
         expect(nodeFileSyncCommand("t", [])).to.include("'sudo -n bash -s'");
         expect(doc).to.include("`dockyard: current on <host>`").and.include("`dockyard: updated on <host>: <files>`");
-        expect(script).to.include('echo "dockyard: current on $(hostname)"').and.include('echo "dockyard: updated on $(hostname): ${changed[*]}"');
+        expect(script).to.include('echo "dockyard: current on $HOSTNAME"').and.include('echo "dockyard: updated on $HOSTNAME: ${changed[*]}"');
     });
 
     it("the stack syncs each manager after the readiness gate, with its role's files, re-run for a new instance; with ssh access, at its public address", async () => {

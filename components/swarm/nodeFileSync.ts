@@ -15,8 +15,9 @@
  * new settings (systemd/systemd#16578: "a timer unit can be updated with a simple daemon-reload").
  * The bootstrap itself does not run again: a changed `dockyard-bootstrap` takes effect on the next
  * manager launched, as before. The command runs again when the script changes (its standard
- * input is one of its inputs) or the instance does; the diff of a `pulumi preview` shows the
- * changed lines of the node files themselves.
+ * input is one of its inputs) or the instance does; `pulumi preview --diff` shows the changed
+ * lines of the node files themselves. Only `triggers` replace a command (pulumi/pulumi-command
+ * provider/pkg/provider/common/inputs.go); a changed stdin runs `update`.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -29,6 +30,9 @@ export const FILE_END = "DOCKYARD_NODE_FILE_END";
 /**
  * The script the manager runs as root: its node files, then systemd. Refuses a file it could not
  * carry unchanged in a quoted here-document (one without a final newline, or with the end line).
+ * Everything is one function, called on the last line: bash runs a script read from standard
+ * input command by command, so a stream cut short would still run what came, a half-written file
+ * included; a function cut short is a syntax error, and nothing runs.
  */
 export function nodeFileSyncScript(files: readonly NodeFile[], timers: readonly string[]): string {
     const puts = files.map((file) => {
@@ -36,41 +40,68 @@ export function nodeFileSyncScript(files: readonly NodeFile[], timers: readonly 
             throw new Error(`node file ${file.path}: its content must end with a newline and hold no line ${FILE_END}`);
         }
         if ((file.owner ?? "root:root") !== "root:root") throw new Error(`node file ${file.path}: owner ${file.owner}: the sync writes root's files only`);
-        return `put ${q(file.path)} ${file.permissions ?? "0644"} <<'${FILE_END}'\n${file.content}${FILE_END}\n`;
+        return `  put ${q(file.path)} ${file.permissions ?? "0644"} <<'${FILE_END}'\n${file.content}${FILE_END}\n`;
     });
     return `#!/bin/bash
 # dockyard node-file sync (rendered by components/swarm/nodeFileSync.ts)
 set -euo pipefail
-changed=()
-put() {
-  local tmp
-  tmp=$(mktemp "$1.dockyard-XXXXXX")
-  cat >"$tmp"
-  chmod "$2" "$tmp"
-  if [ -f "$1" ] && [ "$(stat -c %a "$1")" = "\${2#0}" ] && [ "$(sha256sum <"$tmp")" = "$(sha256sum <"$1")" ]; then
-    rm -f "$tmp"
-  else
-    mv -f "$tmp" "$1"
-    changed+=("$1")
-  fi
-}
-${puts.join("")}if [ "\${#changed[@]}" -gt 0 ]; then
+sync_node_files() {
+  local changed=()
+  # Global, for the trap: whatever a failed run leaves in mktemp's names goes with it.
+  temps=()
+  trap 'rm -f -- "\${temps[@]}"' EXIT
+  put() {
+    local tmp
+    tmp=$(mktemp "$1.dockyard-XXXXXX")
+    temps+=("$tmp")
+    cat >"$tmp"
+    chmod "$2" "$tmp"
+    if [ -f "$1" ] && [ "$(stat -c %a "$1")" = "\${2#0}" ] && [ "$(sha256sum <"$tmp")" = "$(sha256sum <"$1")" ]; then
+      rm -f "$tmp"
+    else
+      mv -f "$tmp" "$1"
+      changed+=("$1")
+    fi
+  }
+${puts.join("")}  # Every run: one that renamed its files and failed before reloading leaves them current for the next.
   systemctl daemon-reload
-  echo "dockyard: updated on $(hostname): \${changed[*]}"
-else
-  echo "dockyard: current on $(hostname)"
-fi
-for timer in ${timers.join(" ")}; do systemctl enable --now "$timer"; done
+  if [ "\${#changed[@]}" -gt 0 ]; then
+    echo "dockyard: updated on $HOSTNAME: \${changed[*]}"
+  else
+    echo "dockyard: current on $HOSTNAME"
+  fi
+  for timer in ${timers.join(" ")}; do systemctl enable --now "$timer"; done
+}
+sync_node_files
 `;
 }
 
-/** The local side: ssh to the manager, which runs what it reads on standard input as root, never asking for a password. */
+/** How many times the local side tries ssh when the connection itself fails (ssh exits 255). */
+export const SYNC_SSH_ATTEMPTS = 3;
+
+/**
+ * The local side: ssh to the manager, which runs what it reads on standard input as root, never
+ * asking for a password. A failed connection (a Session Manager session can drop:
+ * aws/amazon-ssm-agent#274) is tried again, with the script kept in a file for that; the script is
+ * safe to run twice, even at once. A hang is bounded by the options' ConnectTimeout and
+ * ServerAliveInterval (access.ts).
+ */
 export function nodeFileSyncCommand(sshTarget: string, sshOptions: readonly string[]): string {
     return `#!/bin/bash
 # dockyard node-file sync (rendered by components/swarm/nodeFileSync.ts): the script arrives on standard input
-set -euo pipefail
+set -uo pipefail
 ssh_opts=(${sshOptions.map(q).join(" ")})
-ssh "\${ssh_opts[@]}" ${q(sshTarget)} 'sudo -n bash -s'
+script=$(mktemp)
+trap 'rm -f "$script"' EXIT
+cat >"$script"
+for attempt in $(seq ${SYNC_SSH_ATTEMPTS}); do
+  ssh "\${ssh_opts[@]}" ${q(sshTarget)} 'sudo -n bash -s' <"$script"
+  status=$?
+  [ "$status" -eq 255 ] || exit "$status"
+  echo "dockyard: ssh to ${sshTarget} failed (attempt $attempt of ${SYNC_SSH_ATTEMPTS})" >&2
+  [ "$attempt" -eq ${SYNC_SSH_ATTEMPTS} ] || sleep 10
+done
+exit 255
 `;
 }
 
