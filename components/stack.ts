@@ -11,8 +11,9 @@ import { EksCluster } from "./eks/cluster";
 import { resolveImages } from "./images";
 import { deployKubernetesWorkloads } from "./kubernetes/deploy";
 import { Network } from "./network";
-import { SwarmCluster, swarmPortPublishing } from "./swarm/cluster";
+import { bootstrapSettings, SwarmCluster, swarmPortPublishing } from "./swarm/cluster";
 import { localSwarmPlatform } from "./swarm/local";
+import { SwarmNodeFiles } from "./swarm/nodeFileSync";
 import { deploySwarmWorkloads } from "./swarm/workload";
 import { stackAwsProvider } from "./tags";
 import { prepareWorkloads, PublicEndpoint, publicEndpoints, WorkloadSpec } from "./workload";
@@ -64,7 +65,13 @@ function declareAwsStack(config: StackConfig, specs: WorkloadSpec[], endpoints: 
             { config, network, endpoints, sshPrivateKey: sshPrivateKey(), certificateArn, zoneId: certificate?.zoneId },
             withAws,
         );
-        deploySwarmWorkloads(config.stack, specs, images, cluster.platform, { awsProvider, commit: config.images.tag || undefined });
+        const deployed = deploySwarmWorkloads(config.stack, specs, images, cluster.platform, { awsProvider, commit: config.images.tag || undefined });
+        new SwarmNodeFiles(`${config.stack}-swarm-node-files`, {
+            bootstrap: bootstrapSettings(config),
+            managers: cluster.managerAccess,
+            sshOptions: cluster.sshOptions,
+            after: [...cluster.platform.dependsOn, deployed.network, ...Object.values(deployed.workloads)],
+        });
         return {
             target: "swarm",
             url: cluster.url,

@@ -167,19 +167,21 @@ describe("swarm managers' node-file sync", () => {
     it("docs/swarm.md names the sync's resources and messages as the program spells them", () => {
         const doc = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "swarm.md"), "utf8").replace(/\s+/g, " ");
         const script = nodeFileSyncScript([], []);
-        expect(doc).to.include("`<cluster>-manager-<i>-files`").and.include("`sudo -n bash -s`");
+        expect(doc).to.include("`<stack>-swarm-node-files-manager-<i>`").and.include("`sudo -n bash -s`");
         expect(nodeFileSyncCommand("t", [])).to.include("'sudo -n bash -s'");
         expect(doc).to.include("`dockyard: current on <host>`").and.include("`dockyard: updated on <host>: <files>`");
         expect(script).to.include('echo "dockyard: current on $HOSTNAME"').and.include('echo "dockyard: updated on $HOSTNAME: ${changed[*]}"');
     });
 
-    it("the stack syncs each manager after the readiness gate, with its role's files, re-run for a new instance; with ssh access, at its public address", async () => {
+    it("the stack syncs each manager last, after the readiness gate and the workloads, with its role's files, re-run for a new instance; with ssh access, at its public address", async () => {
         const overrides = { "swarm.managers": 3, "network.azs": 3 };
         const { resources } = await renderStack("dev", overrides);
         const settings = bootstrapSettings(stackConfig("dev", overrides));
         const managers = resources.filter((r) => r.type === "aws:ec2/instance:Instance");
-        const syncs = resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-files"));
-        expect(syncs.map((r) => r.name)).to.deep.equal(["dev-swarm-manager-0-files", "dev-swarm-manager-1-files", "dev-swarm-manager-2-files"]);
+        const syncs = resources.filter((r) => r.type === "command:local:Command" && r.parent === "dev-swarm-node-files");
+        expect(syncs.map((r) => r.name)).to.deep.equal(["dev-swarm-node-files-manager-0", "dev-swarm-node-files-manager-1", "dev-swarm-node-files-manager-2"]);
+        const services = resources.filter((r) => r.type === "docker:index/service:Service").map((r) => r.name);
+        expect(services).to.have.length.greaterThan(0);
         const gate = resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-ready"))!;
         // The managers' instance ids, in order, as the gate names them.
         const ids = [...(/\nmanager_ids=\(([^)]*)\)/.exec(String(gate.inputs.create))?.[1] ?? "").matchAll(/'(i-[0-9a-f]+)'/g)].map((m) => m[1]);
@@ -191,11 +193,11 @@ describe("swarm managers' node-file sync", () => {
             expect(sync.inputs.triggers).to.deep.equal([ids[i]]);
             // Through Session Manager, each to its own instance.
             expect(String(sync.inputs.create)).to.include(`'ec2-user@${ids[i]}' 'sudo -n bash -s'`);
-            expect(sync.dependencies).to.include(gate.name);
+            expect(sync.dependencies).to.include(gate.name).and.include.members(services);
             expect(sync.inputs.update).to.equal(sync.inputs.create);
         }
         const ssh = await renderStack("dev", { ...overrides, "swarm.access": "ssh", "swarm.sshCidrs": ["198.51.100.0/24"], "network.natGateways": "none" });
-        const creates = ssh.resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-files")).map((r) => String(r.inputs.create));
+        const creates = ssh.resources.filter((r) => r.type === "command:local:Command" && r.parent === "dev-swarm-node-files").map((r) => String(r.inputs.create));
         // dev's ingress is direct: the first manager answers at its Elastic IP, the others at their own
         // addresses (the offline mocks give an Eip 198.51.100.20, every instance 198.51.100.10: scripts/offline/mocks.ts).
         expect(creates.map((c) => /'ec2-user@([^']+)' 'sudo -n bash -s'/.exec(c)?.[1])).to.deep.equal(["198.51.100.20", "198.51.100.10", "198.51.100.10"]);

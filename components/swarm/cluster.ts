@@ -10,11 +10,11 @@ import { aliasRecord, publicHostNames } from "../dns";
 import type { SwarmPlatform } from "../platform";
 import { FIRST_PUBLISHED_PORT, PortPublishing, PublicEndpoint } from "../workload";
 import { AccessSettings, connectHint, dockerHost, identityFilePath, sshOptions, writeIdentityFile } from "./access";
-import { BootstrapSettings, nodeFiles, NodeRole, nodeTimers, userDataBytes } from "./cloudInit";
+import { BootstrapSettings, NodeRole, userDataBytes } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
 import { listenerPlan, SwarmLoadBalancer } from "./loadBalancer";
 import { SwarmNodes } from "./nodes";
-import { nodeFileSync, nodeFileSyncScript } from "./nodeFileSync";
+import { ManagerAccess } from "./nodeFileSync";
 import { readinessGate } from "./readiness";
 import type { NodePlacement } from "./service";
 import { securityGroupRules, SwarmSecurityGroups } from "./securityGroups";
@@ -156,6 +156,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
     public readonly connectHint: pulumi.Output<string>;
     public readonly logGroupName: pulumi.Output<string>;
     public readonly loadBalancer?: SwarmLoadBalancer;
+    /** How the program reaches each manager, in index order (for SwarmNodeFiles). */
+    public readonly managerAccess: ManagerAccess[];
+    public readonly sshOptions: pulumi.Output<string[]>;
 
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:swarm:Cluster", name, {}, opts);
@@ -263,22 +266,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        // Every manager holds the node files of this program, whatever its user data (nodeFileSync.ts).
-        nodes.managers.forEach((m, i) => {
-            const role: NodeRole = i === 0 ? "first-manager" : "manager";
-            const host = swarm.access === "ssm" ? m.id : i === 0 ? publicAddress : m.publicIp;
-            nodeFileSync(
-                `${name}-manager-${i}-files`,
-                {
-                    sshTarget: pulumi.interpolate`${swarm.sshUser}@${host}`,
-                    sshOptions: options,
-                    instanceId: m.id,
-                    script: nodeFileSyncScript(nodeFiles({ ...bootstrapSettings(config), role }), nodeTimers(role)),
-                    after: [gate],
-                },
-                { parent: this },
-            );
-        });
+        // Every manager is to hold the node files of this program, whatever its user data: the stack
+        // syncs them once the workloads are deployed (nodeFileSync.ts), through these.
+        this.managerAccess = nodes.managers.map((m, i) => ({
+            sshTarget: pulumi.interpolate`${swarm.sshUser}@${swarm.access === "ssm" ? m.id : i === 0 ? publicAddress : m.publicIp}`,
+            instanceId: m.id,
+        }));
+        this.sshOptions = options;
         const provider = new docker.Provider(
             `${name}-docker`,
             // The host waits for the gate's answer, so the provider never pings a daemon that is not there yet.

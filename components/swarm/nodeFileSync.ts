@@ -6,8 +6,8 @@
  * `up` for its whole life: a fix to the reaper or the registry refresh never reached a running
  * swarm, and a swarm older than the refresh never got it (cold review of the registry refresh, F2).
  *
- * How: after the readiness gate has seen every manager joined, one `@pulumi/command` local command
- * per manager runs `ssh … sudo -n bash -s` over the same path and options as the gate and the Docker
+ * How: once the readiness gate has seen every manager joined and the workloads are deployed, one
+ * `@pulumi/command` local command per manager (components/stack.ts creates them last) runs `ssh … sudo -n bash -s` over the same path and options as the gate and the Docker
  * provider, with the sync script on standard input. The script writes a file only when its content
  * or mode differs, each through a temporary file renamed over the old one (a script that is
  * running keeps reading the old file), reloads systemd when anything changed, and enables the
@@ -21,7 +21,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeFile } from "./cloudInit";
+import { BootstrapSettings, NodeFile, nodeFiles, NodeRole, nodeTimers } from "./cloudInit";
 import { shellQuote as q } from "./readiness";
 
 /** Ends each file's here-document in the sync script; no node file may hold it as a line. */
@@ -105,23 +105,49 @@ exit 255
 `;
 }
 
-export interface NodeFileSyncArgs {
+/** How the program reaches one manager. */
+export interface ManagerAccess {
     /** `user@host` as SSH sees it (the instance id with Session Manager). */
     readonly sshTarget: pulumi.Input<string>;
-    readonly sshOptions: pulumi.Input<string[]>;
     /** The manager's instance: a new one gets the files again. */
     readonly instanceId: pulumi.Input<string>;
-    /** What the manager must hold (`nodeFileSyncScript`). */
-    readonly script: string;
-    /** Pulumi waits for these (the readiness gate) first. */
+}
+
+export interface SwarmNodeFilesArgs {
+    /** The stack's bootstrap settings; each manager's role comes from its place (the first is `first-manager`). */
+    readonly bootstrap: Omit<BootstrapSettings, "role">;
+    /** The managers, in index order. */
+    readonly managers: readonly ManagerAccess[];
+    readonly sshOptions: pulumi.Input<string[]>;
+    /**
+     * Pulumi waits for these first: the readiness gate, and the stack's workloads, so that a manager
+     * that cannot be reached fails the `up` only once everything else is deployed, and a timer a
+     * manager newly gets (systemd starts it at once) never meets this `up`'s own service updates.
+     */
     readonly after: pulumi.Input<pulumi.Resource>[];
 }
 
-export function nodeFileSync(name: string, args: NodeFileSyncArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
-    const local = pulumi.all([args.sshTarget, args.sshOptions]).apply(([target, options]) => nodeFileSyncCommand(target, options));
-    return new command.local.Command(
-        name,
-        { create: local, update: local, interpreter: ["/bin/bash", "-c"], stdin: args.script, triggers: [args.instanceId] },
-        { ...opts, dependsOn: args.after, customTimeouts: { create: "5m", update: "5m" } },
-    );
+/** One sync command per manager (see the file comment). */
+export class SwarmNodeFiles extends pulumi.ComponentResource {
+    public readonly syncs: command.local.Command[];
+
+    constructor(name: string, args: SwarmNodeFilesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:swarm:NodeFiles", name, {}, opts);
+        this.syncs = args.managers.map((manager, i) => {
+            const role: NodeRole = i === 0 ? "first-manager" : "manager";
+            const local = pulumi.all([manager.sshTarget, args.sshOptions]).apply(([target, options]) => nodeFileSyncCommand(target, options));
+            return new command.local.Command(
+                `${name}-manager-${i}`,
+                {
+                    create: local,
+                    update: local,
+                    interpreter: ["/bin/bash", "-c"],
+                    stdin: nodeFileSyncScript(nodeFiles({ ...args.bootstrap, role }), nodeTimers(role)),
+                    triggers: [manager.instanceId],
+                },
+                { parent: this, dependsOn: args.after, customTimeouts: { create: "5m", update: "5m" } },
+            );
+        });
+        this.registerOutputs({});
+    }
 }

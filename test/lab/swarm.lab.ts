@@ -291,7 +291,7 @@ describe("Swarm lab", function () {
     it("a manager bootstrapped by an older dockyard gets this program's node files from up: the sync restores a changed script, missing units and timer, and then changes nothing (cold review of the registry refresh, F2)", async () => {
         await ensureSwarm();
         // What the program declares for m2 (manager index 1): its sync's local script and its standard input.
-        const declared = stack.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-manager-1-files"));
+        const declared = stack.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-node-files-manager-1"));
         expect(declared, "the stack's sync of manager 1").not.to.equal(undefined);
         const script = String(declared!.rawInputs.stdin);
         // The sync's ssh, replaced by a way into the node that runs the remote command as its shell
