@@ -215,11 +215,18 @@ describe("swarm registry-auth refresh", () => {
         const out = run({
             inSwarm: true,
             leader: true,
-            services: [service("fresh", { updateState: "updating", updateStarted: now - 600 }), service("stuck", { updateState: "updating", updateStarted: now - 7200 }), service("api")],
+            services: [
+                service("fresh", { updateState: "updating", updateStarted: now - 600 }),
+                service("stuck", { updateState: "updating", updateStarted: now - 7200 }),
+                // Rolled back by swarmkit itself: StartedAt stays the update's start (review-refresh4 F2).
+                service("rolling-back", { updateState: "rollback_started", updateStarted: now - 7200 }),
+                service("api"),
+            ],
         });
         expect(out.status).to.equal(1);
         expect(out.stdout).to.include("skipped dev-fresh: its update is updating\n");
-        expect(out.stderr).to.include(`not refreshed dev-stuck: its update has been updating since ${new Date((now - 7200) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")}\n`);
+        expect(out.stderr).to.include(`not refreshed dev-stuck: its update, started ${new Date((now - 7200) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")}, is still updating after more than 1 h\n`);
+        expect(out.stderr).to.include(`not refreshed dev-rolling-back: its update, started ${new Date((now - 7200) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")}, is still rollback_started after more than 1 h\n`);
         expect(out.updates.map((u) => u[u.length - 1])).to.deep.equal(["api"]);
     });
 

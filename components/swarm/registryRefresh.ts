@@ -96,7 +96,9 @@ export const REGISTRY_REFRESH_TIMEOUT_SECONDS = 900;
 export const IN_FLIGHT_UPDATES = ["updating", "rollback_started"] as const;
 
 /**
- * An update still under way after an hour is stuck, not slow: the provider waits five minutes for
+ * An update still under way an hour after it started is stuck, not slow (StartedAt is the update's
+ * start even once swarmkit rolls it back by itself: manager/orchestrator/update/updater.go
+ * rollbackUpdate changes only the state, so a message names it as the update's start): the provider waits five minutes for
  * a service to converge (service.ts CONVERGE_TIMEOUT), and swarmkit's updater waits without a limit
  * for a new task that cannot be scheduled. The run then fails, so systemd shows a service whose
  * token is left to expire, instead of skipping it quietly on every run.
@@ -135,7 +137,7 @@ for id in $ids; do
   case "$state" in
     ${IN_FLIGHT_UPDATES.join(" | ")})
       if [ -n "$started" ] && [ $(($(date +%s) - started)) -gt ${STUCK_UPDATE_SECONDS} ]; then
-        echo "not refreshed $name: its update has been $state since $(date -u -d "@$started" +%FT%TZ)" >&2
+        echo "not refreshed $name: its update, started $(date -u -d "@$started" +%FT%TZ), is still $state after more than ${STUCK_UPDATE_SECONDS / 3600} h" >&2
         failed=1
       else
         echo "skipped $name: its update is $state"
