@@ -210,6 +210,11 @@ export const RESOURCE_CASES: Record<string, ResourceCase> = {
         bad: swarmService({}, { taskSpec: { ...swarmService().props.taskSpec, networksAdvanceds: [{ name: "host" }] } }),
         expected: /joins the host network/,
     },
+    "swarm-no-host-volumes": {
+        good: { type: "docker:index/volume:Volume", props: { driver: "local", driverOpts: { type: "nfs", o: "addr=fs-1.efs.us-east-1.amazonaws.com,nfsvers=4.1", device: ":/" } } },
+        bad: { type: "docker:index/volume:Volume", props: { driverOpts: { type: "none", o: "rbind", device: "/var/run/docker.sock" } } },
+        expected: /driverOpts o=rbind binds the host's "\/var\/run\/docker.sock" \(the Docker socket: root on the node\)/,
+    },
     "swarm-overlay-encrypted": {
         good: { type: "docker:index/network:Network", props: { driver: "overlay", options: { encrypted: "true" } } },
         bad: { type: "docker:index/network:Network", props: { driver: "overlay" } },

@@ -48,6 +48,7 @@ import {
     swarmHealthCheck,
     swarmNoHostMounts,
     swarmNoHostNetwork,
+    swarmNoHostVolumes,
     swarmNonRootUser,
     swarmOverlayEncrypted,
     swarmPinnedImages,
@@ -116,6 +117,7 @@ export const policies: Policies = [
     swarmNoHostMounts,
     swarmCapabilities,
     swarmNoHostNetwork,
+    swarmNoHostVolumes,
     swarmOverlayEncrypted,
     natGatewayPerAzOutsideProduction,
 ];

@@ -128,6 +128,28 @@ export const swarmNoHostNetwork = swarmPolicy(
     },
 );
 
+/**
+ * A named volume whose local driver binds a host directory is the same host path as a bind mount,
+ * only declared apart: a service then mounts it by name (`type: volume`, `source: <name>`, no
+ * driver options), which swarm-no-host-mounts cannot see (the local driver's bind form: Docker docs
+ * "Volumes", "Create a volume using a bind mount"; moby/sys/mount parseOptions reads "bind" and
+ * "rbind" as MS_BIND).
+ */
+export const swarmNoHostVolumes: ResourceValidationPolicy = {
+    name: "swarm-no-host-volumes",
+    description: "Swarm volumes keep their data in the volume driver, never a host directory bound by the local driver (o=bind: a host path by another name; Checkov CKV_K8S_27 applied to Docker volumes).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(docker.Volume, (volume, args, report) => {
+        if ((volume.driver ?? "local") !== "local") return args.notApplicable(`the ${volume.driver} driver keeps the data itself`);
+        const options = (volume.driverOpts ?? {}) as Record<string, string>;
+        if (!String(options.o ?? "").split(",").some((o) => o === "bind" || o === "rbind")) return;
+        const device = String(options.device ?? "");
+        const socket = /docker\.sock$|containerd\.sock$/.test(device) ? " (the Docker socket: root on the node)" : "";
+        report(`${describe(args)}: driverOpts o=${options.o} binds the host's ${JSON.stringify(device)}${socket} into every container that mounts it; use the local driver without o=bind, or the stack's EFS volumes`);
+    }),
+};
+
 export const swarmOverlayEncrypted: ResourceValidationPolicy = {
     name: "swarm-overlay-encrypted",
     description: 'Swarm overlay networks encrypt traffic between nodes (options.encrypted: "true"; Docker docs "Encrypt traffic on an overlay network").',
