@@ -371,7 +371,7 @@ function parseValue(def: KeyDefinition, raw: string, show: (value: unknown) => s
                 const example = def.type === "array" ? `'["a","b"]'` : `'{"api":3}'`;
                 return {
                     problem:
-                        `${fullKey} is ${show(raw)}; expected ${def.type === "array" ? "a list" : "a map"} in JSON, e.g. \`pulumi config set ${def.key} ${example}\` ` +
+                        `${fullKey} is ${show(raw)}; expected ${def.type === "array" ? "a list" : "a map"} in JSON, e.g. \`pulumi config set ${NAMESPACE}:${def.key} ${example}\` ` +
                         `(the CLI takes JSON; in a stack file YAML works too: ${fullKey}: ${def.type === "array" ? "[a, b]" : "{api: 3}"})`,
                 };
             }
@@ -535,6 +535,9 @@ export function flattenPathConfig(raw: Readonly<Record<string, string>>): { flat
     return { flat, problems };
 }
 
+/** `text` as one word for a POSIX shell. */
+export const shellQuote = (text: string): string => (/^[A-Za-z0-9_.:/@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
+
 /** Whether `key` (without namespace) names a dockyard setting or a group of them (`network`, set with --path). */
 export const isDockyardSettingName = (key: string): boolean => CONFIG_KEYS.some((d) => d.key === key || d.key.startsWith(`${key}.`));
 
@@ -545,6 +548,8 @@ export const isDockyardSettingName = (key: string): boolean => CONFIG_KEYS.some(
  * defaults itself.
  */
 function isShippedDefault(key: string, value: string): boolean {
+    // A flat dotted key there is the user's: the CLI nests Pulumi.yaml's defaults under the first segment.
+    if (key.includes(".")) return false;
     const def = CONFIG_KEYS.find((d) => d.key === key);
     if (def) return value === (typeof def.default === "object" ? JSON.stringify(def.default) : String(def.default));
     let parsed: unknown;
@@ -581,11 +586,12 @@ export function projectNamespaceProblems(raw: Readonly<Record<string, string>>, 
         .flatMap((fullKey) => {
             const key = fullKey.slice(project.length + 1);
             if (isShippedDefault(key, raw[fullKey])) return [];
-            const rm = `pulumi config rm ${fullKey}`;
+            const rm = `pulumi config rm ${shellQuote(fullKey)}`;
             if (isDockyardSettingName(key)) {
                 const secret = (secretKeys ?? []).includes(fullKey) || CONFIG_KEYS.some((d) => d.key === key && d.secret);
-                const set = secret ? `pulumi config set --secret ${NAMESPACE}:${key} (it asks for the value, or reads it from stdin)` : `pulumi config set ${NAMESPACE}:${key} <value>`;
-                return [`${fullKey} is set, but dockyard does not read it: ${why}; allowed: ${NAMESPACE}:${key}, move it: ${set} && ${rm} (a value from Pulumi.yaml's config: counts only in a project named ${NAMESPACE})`];
+                const set = secret ? `pulumi config set --secret ${NAMESPACE}:${key}` : `pulumi config set ${NAMESPACE}:${key} <value>`;
+                const asks = secret ? " (the set asks for the value, or reads it from stdin)" : "";
+                return [`${fullKey} is set, but dockyard does not read it: ${why}; allowed: ${NAMESPACE}:${key}, move it: ${set} && ${rm}${asks}; in Pulumi.yaml's config:, write the key as ${NAMESPACE}:${key}`];
             }
             const suggestion = closest(key, keys, 3);
             return [
@@ -630,7 +636,7 @@ export function readStackConfig(raw: Readonly<Record<string, string>>, project: 
     if (awsRegion !== undefined && awsRegion !== region) {
         problems.push(
             `aws:region is ${JSON.stringify(awsRegion)} but ${NAMESPACE}:region is ${JSON.stringify(region)}; dockyard creates every resource through its own AWS provider in ${NAMESPACE}:region and never reads aws:region; ` +
-                `allowed: the same region in both, e.g. \`pulumi config set region ${awsRegion}\` (or remove aws:region)`,
+                `allowed: the same region in both, e.g. \`pulumi config set ${NAMESPACE}:region ${awsRegion}\` (or remove aws:region)`,
         );
     }
     const values: Record<string, ConfigValue> = {};
@@ -642,7 +648,7 @@ export function readStackConfig(raw: Readonly<Record<string, string>>, project: 
         let value = def.default;
         if (rawValue !== undefined) {
             if (def.secret && secretKeys !== undefined && rawValue !== "" && !setAsSecret(fullKey)) {
-                problems.push(`${fullKey} is set in plain text; it is a secret: allowed: an encrypted value, \`pulumi config set --secret ${def.key} <value>\` (then remove the plain value from the stack file and rotate it, it was readable there)`);
+                problems.push(`${fullKey} is set in plain text; it is a secret: allowed: an encrypted value, \`pulumi config set --secret ${NAMESPACE}:${def.key}\` (it asks for the value, or reads it from stdin: \`< file\` for a key file), then remove the plain value from the stack file and rotate it, it was readable there`);
             }
             const parsed = parseValue(def, rawValue, show);
             if (parsed.problem) {

@@ -61,7 +61,8 @@ function climbsOut(root: string, file: string): boolean {
  */
 export function deploymentProblems(config: StackConfig, specs: readonly WorkloadSpec[], root: string): string[] {
     const problems: string[] = config.target === "swarm" ? swarmNameProblems(config.stack, specs) : [];
-    for (const spec of specs) {
+    // A name that is not a string is refused by validateWorkloads, which names it readably.
+    for (const spec of specs.filter((s) => typeof s.name === "string")) {
         const label = `workload ${JSON.stringify(spec.name)}`;
         if (config.target === "swarm") {
             const problem = problemOf(() => swarmReplicas(spec, config.swarm.engine));

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { isDockyardSettingName, NAMESPACE, projectNamespaceProblems, readStackConfig, secretConfigKeys, StackConfig } from "./config";
+import { isDockyardSettingName, NAMESPACE, projectNamespaceProblems, readStackConfig, secretConfigKeys, shellQuote, StackConfig } from "./config";
 import { deploymentConfigProblems, deploymentProblems } from "./preflight";
 import { declareStack } from "./stack";
 import { applyOverrides, secretSizeProblems, secretTotalProblem, WorkloadSpec } from "./workload";
@@ -107,7 +107,8 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
         if (!values.some((v) => appSecretBytes.has(v))) continue;
         const total = values.reduce<number>((sum, v) => sum + (typeof v === "string" ? Buffer.byteLength(v, "utf8") : (appSecretBytes.get(v) ?? 0)), 0);
         const problem = secretTotalProblem(total);
-        if (problem) problems.push(`workload ${JSON.stringify(spec.name)}: ${problem}`);
+        // A name that is not a string is refused by validateWorkloads, which names it readably.
+        if (problem && typeof spec.name === "string") problems.push(`workload ${JSON.stringify(spec.name)}: ${problem}`);
     }
     const { prepared, problems: workloadProblems } = applyOverrides(declared, read.config.workloads);
     problems.push(...workloadProblems, ...deploymentConfigProblems(read.config), ...deploymentProblems(read.config, prepared, PROJECT_ROOT));
@@ -146,7 +147,7 @@ function appSecretProblems(raw: Readonly<Record<string, string>>, project: strin
     if (value === undefined && strays.length > 0) {
         return [
             `${fullKey} is not set, but ${strays.join(" and ")} ${strays.length === 1 ? "is" : "are"}: ${asked} reads ${APP_SECRET_NAMESPACE}:, not ${namespacesOf(project)}; ` +
-                `move it: ${set} ${asks} && ${strays.map((k) => `pulumi config rm ${k}`).join(" && ")}${rotate}`,
+                `move it: ${set} && ${strays.map((k) => `pulumi config rm ${shellQuote(k)}`).join(" && ")} ${asks}${rotate}`,
         ];
     }
     if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with ${asked}: ${set} ${asks}`];
@@ -179,9 +180,6 @@ function appSecretKeyProblem(raw: Readonly<Record<string, string>>, key: string)
         rename
     );
 }
-
-/** `text` as one word for a POSIX shell. */
-const shellQuote = (text: string): string => (/^[A-Za-z0-9_.:/-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
 
 /**
  * Where the app secret `key` is set outside `app:`: `dockyard:<key>` or `<project>:<key>`, as

@@ -457,8 +457,8 @@ function shaped(spec: WorkloadSpec): { spec: WorkloadSpec; problems: string[]; d
     const refuse = (field: string, shown: string, allowed: string) => problems.push(`${field} is ${shown}; allowed: ${allowed}`);
     // Before the type checks, which would print the Output's "Calling [toJSON] on an [Output<T>]" warning as its value.
     for (const field of Object.keys(s)) {
-        if (field === "secrets") continue;
-        const paths = deferredPaths(s[field], field);
+        // A secret's value may be an Output; the secrets object itself may not.
+        const paths = field === "secrets" ? (isDeferred(s.secrets) ? ["secrets"] : []) : deferredPaths(s[field], field);
         if (paths.length === 0) continue;
         for (const at of paths) refuse(at, "a Pulumi Output or a Promise", DEFERRED_ALLOWED);
         deferred.push(field);
@@ -842,7 +842,7 @@ function volumeProblems(spec: WorkloadSpec, bad: Bad): void {
 function stackProblems(specs: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
     const byName = new Map(specs.map((s) => [s.name, s]));
-    for (const name of duplicates(specs.map((s) => s.name))) problems.push(`workload ${show(name)}: name is declared more than once; allowed: names unique in the stack`);
+    for (const name of duplicates(specs.map((s) => s.name).filter((name) => typeof name === "string"))) problems.push(`workload ${show(name)}: name is declared more than once; allowed: names unique in the stack`);
     for (const spec of specs) {
         (spec.after ?? []).forEach((dependency, i) => {
             const target = byName.get(dependency);
@@ -1048,6 +1048,8 @@ export function applyOverrides(specs: readonly WorkloadSpec[], overrides: Worklo
         }
     }
     const prepared = specs.map((spec): WorkloadSpec => {
+        // A name that is not a string has no overrides (and an Output's key lookup may throw, PULUMI_ERROR_OUTPUT_STRING).
+        if (typeof spec.name !== "string") return spec;
         let result: WorkloadSpec = spec;
         if (Object.prototype.hasOwnProperty.call(overrides.replicas, spec.name)) result = { ...result, replicas: overrides.replicas[spec.name] };
         if (Object.prototype.hasOwnProperty.call(overrides.imageTags, spec.name)) {

@@ -79,7 +79,7 @@ describe("config", () => {
 
     it("refuses an aws:region that dockyard would silently ignore", () => {
         expect(problemsOf({ "aws:region": "eu-west-1" })).to.deep.equal([
-            'aws:region is "eu-west-1" but dockyard:region is "us-east-1"; dockyard creates every resource through its own AWS provider in dockyard:region and never reads aws:region; allowed: the same region in both, e.g. `pulumi config set region eu-west-1` (or remove aws:region)',
+            'aws:region is "eu-west-1" but dockyard:region is "us-east-1"; dockyard creates every resource through its own AWS provider in dockyard:region and never reads aws:region; allowed: the same region in both, e.g. `pulumi config set dockyard:region eu-west-1` (or remove aws:region)',
         ]);
     });
 
@@ -194,7 +194,7 @@ describe("config", () => {
         ["negative replicas", { "workloads.replicas": { api: -1 } }, 'dockyard:workloads.replicas is {"api":-1}; allowed: a map of workload name to a replica count of 0 or more (bad: api=-1)'],
         ["fractional replicas", { "workloads.replicas": { web: 1.5 } }, 'dockyard:workloads.replicas is {"web":1.5}; allowed: a map of workload name to a replica count of 0 or more (bad: web=1.5)'],
         ["replicas not a map", { "workloads.replicas": [3] }, "dockyard:workloads.replicas is [3]; expected a map"],
-        ["a YAML-ish map given to the CLI", { "workloads.replicas": "{api: 3}" }, 'dockyard:workloads.replicas is "{api: 3}"; expected a map in JSON, e.g. `pulumi config set workloads.replicas \'{"api":3}\'` (the CLI takes JSON; in a stack file YAML works too: dockyard:workloads.replicas: {api: 3})'],
+        ["a YAML-ish map given to the CLI", { "workloads.replicas": "{api: 3}" }, 'dockyard:workloads.replicas is "{api: 3}"; expected a map in JSON, e.g. `pulumi config set dockyard:workloads.replicas \'{"api":3}\'` (the CLI takes JSON; in a stack file YAML works too: dockyard:workloads.replicas: {api: 3})'],
         ["unknown key with a suggestion", { "swarm.manager": 3 }, "dockyard:swarm.manager is not a dockyard setting; did you mean dockyard:swarm.managers?; allowed keys are listed in the README's config reference"],
         ["unknown key without a suggestion", { colour: "blue" }, "dockyard:colour is not a dockyard setting; allowed keys are listed in the README's config reference"],
         ["structured --path object with a wrong field", { swarm: { manager: 3 } }, "dockyard:swarm.manager (set with --path inside dockyard:swarm) is not a dockyard setting; did you mean dockyard:swarm.managers?; allowed keys are listed in the README's config reference"],
@@ -202,7 +202,7 @@ describe("config", () => {
         ["a region that is not a region code", { region: "Frankfurt" }, 'dockyard:region is "Frankfurt"; allowed: an AWS region code such as us-east-1 or ap-southeast-2'],
         ["bad instance type", { "swarm.managerInstanceType": "large" }, 'dockyard:swarm.managerInstanceType is "large"; allowed: an EC2 instance type such as t4g.small'],
         ["empty node instance types", { "eks.instanceTypes": [] }, "dockyard:eks.instanceTypes is []; allowed: a non-empty list of EC2 instance types"],
-        ["instance types not a list", { "eks.instanceTypes": "m7g.large" }, 'dockyard:eks.instanceTypes is "m7g.large"; expected a list in JSON, e.g. `pulumi config set eks.instanceTypes \'["a","b"]\'` (the CLI takes JSON; in a stack file YAML works too: dockyard:eks.instanceTypes: [a, b])'],
+        ["instance types not a list", { "eks.instanceTypes": "m7g.large" }, 'dockyard:eks.instanceTypes is "m7g.large"; expected a list in JSON, e.g. `pulumi config set dockyard:eks.instanceTypes \'["a","b"]\'` (the CLI takes JSON; in a stack file YAML works too: dockyard:eks.instanceTypes: [a, b])'],
         ["unsupported Kubernetes version", { "eks.version": "1.20" }, 'dockyard:eks.version is "1.20"; not a version dockyard knows the support dates of; allowed: 1.35'],
         ["capacity type", { "eks.capacityType": "spot" }, 'dockyard:eks.capacityType is "spot"; allowed: ON_DEMAND or SPOT'],
         ["min above desired", { "eks.nodesMin": 4, "eks.nodesDesired": 2, "eks.nodesMax": 5 }, "dockyard:eks.nodesMin/nodesDesired/nodesMax are 4/2/5; allowed: min <= desired <= max"],

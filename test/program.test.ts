@@ -2,6 +2,7 @@
  * The program as index.ts runs it: workloads.ts declares the workloads and their secrets, and one
  * validation pass lists every config and workload problem before any resource exists.
  */
+import { spawnSync } from "node:child_process";
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -218,7 +219,7 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
             expect(failure!.resources).to.deep.equal([]);
         });
 
-        const moveTail = (key: string, from: string[]) => `move it: pulumi config set --secret app:${key} (it asks for the value, or reads it from stdin) && ${from.map((k) => `pulumi config rm ${k}`).join(" && ")}`;
+        const moveTail = (key: string, from: string[]) => `move it: pulumi config set --secret app:${key} && ${from.map((k) => `pulumi config rm ${k}`).join(" && ")} (it asks for the value, or reads it from stdin)`;
         const inDockyard =
             "not dockyard: (dockyard's settings, and the project's own namespace, where `pulumi config set` puts a key given without one)";
         const inShop = "not dockyard: (dockyard's settings) or shop: (the project's own namespace, where `pulumi config set` puts a key given without one)";
@@ -276,18 +277,37 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
 
         it("names each key set there, and the command that moves it, instead of deploying without it", () => {
             // f171dd4 deployed swarm here without a word.
-            const moved = (key: string, set: string) => `shop:${key} is set, but dockyard does not read it: ${why}; allowed: dockyard:${key}, move it: ${set} && pulumi config rm shop:${key} (a value from Pulumi.yaml's config: counts only in a project named dockyard)`;
+            const moved = (key: string, set: string, asks = "") => `shop:${key} is set, but dockyard does not read it: ${why}; allowed: dockyard:${key}, move it: ${set} && pulumi config rm shop:${key}${asks}; in Pulumi.yaml's config:, write the key as dockyard:${key}`;
             expect(problemsAs("shop", { "shop:target": "eks" })).to.deep.equal([moved("target", "pulumi config set dockyard:target <value>")]);
             // Set with --path, or a Pulumi.yaml default changed: the group is not what the CLI merges from the stock file.
             expect(problemsAs("shop", { "shop:network": '{"azs":2,"cidr":"10.1.0.0/16","natGateways":"none"}' })).to.deep.equal([moved("network", "pulumi config set dockyard:network <value>")]);
             expect(problemsAs("shop", { "shop:swarm.sshPrivateKey": "KEYDATA" }, ["shop:swarm.sshPrivateKey"])).to.deep.equal([
-                moved("swarm.sshPrivateKey", "pulumi config set --secret dockyard:swarm.sshPrivateKey (it asks for the value, or reads it from stdin)"),
+                moved("swarm.sshPrivateKey", "pulumi config set --secret dockyard:swarm.sshPrivateKey", " (the set asks for the value, or reads it from stdin)"),
             ]);
             expect(problemsAs("shop", { "shop:tagret": "eks" })).to.deep.equal([
                 `shop:tagret is set, but nothing reads it: ${why}, and it is neither a dockyard setting (did you mean dockyard:target?) nor a key workloads.ts asks for with configSecret; ` +
                     "allowed: a dockyard setting as dockyard:<key> (the README's config reference lists them) or a configSecret key as app:<key> (pulumi config set --secret app:<key>), then pulumi config rm shop:tagret",
             ]);
             expect(problemsAs("shop", { "shop:swarm.sshPrivateKey": "KEYDATA", "shop:tagret": "eks" }, ["shop:swarm.sshPrivateKey"]).join("\n")).not.to.include("KEYDATA");
+        });
+
+        it("reports a flat dotted key there even when it holds the default: the CLI nests Pulumi.yaml's defaults, so a flat one is the user's (cold review 2, C10)", () => {
+            expect(problemsAs("shop", { "shop:logs.retentionDays": "14" })).to.have.length(1);
+            expect(problemsAs("shop", { "shop:swarm.managers": "1" })[0]).to.match(/^shop:swarm\.managers is set, but dockyard does not read it/);
+        });
+
+        it("suggests commands a shell takes as written (cold review 2, C1)", () => {
+            const commands = [
+                ...problemsAs("shop", { "shop:target": "eks", "shop:swarm.sshPrivateKey": "KEYDATA" }, ["shop:swarm.sshPrivateKey"]),
+                ...programProblems({ ...stackConfigMap("dev", {}).config, "dockyard:reporter-token": "x" }, "dockyard", "dev", (c) => [{ name: "w", image: { ref: "nginx:1.27" }, resources, secrets: { t: c.configSecret("reporter-token") } }], []).problems,
+            ]
+                .map((p) => /move it: (.*?)(?: \(|;|$)/.exec(p)?.[1])
+                .filter((c): c is string => c !== undefined);
+            expect(commands).to.have.length(3);
+            for (const command of commands) {
+                const parsed = spawnSync("bash", ["-n", "-c", command.replace(/<value>/g, "VALUE")], { encoding: "utf8" });
+                expect(parsed.status, `${command}: ${parsed.stderr}`).to.equal(0);
+            }
         });
     });
 
@@ -306,6 +326,19 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
                 'workload "api": env.UPSTREAM',
             ]);
         }
+        // Where the name went unchecked before (cold review 2, F1, F3): a build without its context, a
+        // persistent volume with two replicas on Swarm, a configSecret total, two names not known yet.
+        const more = () => [
+            { ...web, name: pulumi.output("a") as unknown as string, image: { build: { context: "services/none" } } },
+            { ...web, name: pulumi.output("b") as unknown as string, replicas: 2, volumes: [{ name: "data", kind: "persistent" as const, mountPath: "/data" }] },
+        ];
+        const problems = problemsOf("dev", {}, more);
+        expect(problems.join("\n")).not.to.include("Calling [");
+        expect(problems.join("\n")).not.to.include("declared more than once");
+        expect(problems).to.deep.equal([0, 1].map((i) => `workload [${i}] (its name is not known yet): name is a Pulumi Output or a Promise; allowed: a plain value: the workloads are checked before any resource exists, so only a secret's value may be an Output (secrets, from generatedSecret or configSecret)`));
+        // The secrets object itself may not be an Output, only its values (F4).
+        const wrapped = problemsOf("dev", {}, () => [{ ...web, name: "w", secrets: pulumi.output({ t: "x" }) as never }]);
+        expect(wrapped).to.deep.equal(['workload "w": secrets is a Pulumi Output or a Promise; allowed: a plain value: the workloads are checked before any resource exists, so only a secret\'s value may be an Output (secrets, from generatedSecret or configSecret)']);
     });
 
     it("lists config and workload problems together, once each, and creates nothing", async () => {

@@ -82,7 +82,7 @@ describe("secrets in config messages", function () {
         expect(CONFIG_KEYS.find((d) => d.key === "swarm.sshPrivateKey")!.secret).to.equal(true);
         const message = await failureOf({ "swarm.sshPrivateKey": PRIVATE_KEY }, []);
         expect(message).to.include("dockyard:swarm.sshPrivateKey is set in plain text; it is a secret");
-        expect(message).to.include("pulumi config set --secret swarm.sshPrivateKey");
+        expect(message).to.include("pulumi config set --secret dockyard:swarm.sshPrivateKey");
         expectNoKey(message);
     });
 
