@@ -86,6 +86,35 @@ export interface AutoscalingSpec {
     readonly cpuPercent: number;
 }
 
+/**
+ * The opt-in for images that must start as root or need a Linux capability: an official nginx binds
+ * :80 (`NET_BIND_SERVICE`), the postgres, mysql, mongo and rabbitmq entrypoints start as root and
+ * step down (`CHOWN`, `SETUID`, `SETGID`, `DAC_OVERRIDE`, `FOWNER`). The same on both targets:
+ * every capability is dropped and only these are added (docs/workloads.md, "Privileges").
+ */
+export interface Privileges {
+    /** The container may run as uid 0 and gid 0; with no `user` it runs as `0:0`. */
+    readonly root?: boolean;
+    /** Linux capabilities added to an empty set, named without `CAP_` (ALLOWED_CAPABILITIES). */
+    readonly capabilities?: readonly string[];
+}
+
+/**
+ * Capabilities a workload may add: Docker's default set (moby/moby daemon/pkg/oci/caps/defaults.go
+ * DefaultCapabilities), which is what an image expects when it runs under `docker run`, without
+ * NET_RAW, which the Pod Security Standards' baseline profile does not allow (kubernetes.io/docs/
+ * concepts/security/pod-security-standards/, "Capabilities"): the two lists are otherwise equal, so
+ * every allowed capability runs under baseline on Kubernetes. Anything else (SYS_ADMIN, NET_ADMIN,
+ * ALL) undoes the container's isolation and is refused.
+ */
+export const ALLOWED_CAPABILITIES = [
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+] as const;
+
+/** The one capability the restricted Pod Security Standard lets a container add (same page, "Capabilities (v1.22+)"). */
+export const RESTRICTED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE"];
+
 export interface WorkloadSpec {
     /** DNS-1123 label, unique in the stack. */
     readonly name: string;
@@ -114,8 +143,17 @@ export interface WorkloadSpec {
      * exactly these (and DNS, and destinations outside the VPC); on Swarm every service shares one overlay network.
      */
     readonly connectsTo?: readonly string[];
-    /** Numeric `uid[:gid]` the container runs as; default `10001:10001`. */
+    /**
+     * Numeric `uid[:gid]` the container runs as; default `10001:10001` (`0:0` with `privileges.root`).
+     * uid 0 and gid 0 need `privileges.root`.
+     */
     readonly user?: string;
+    /**
+     * What the container may do beyond dockyard's confinement (non-root, every capability dropped).
+     * Left out, nothing. Named for what it grants, so a reviewer finds every escalation of the stack
+     * under one field, and the policy pack reports each workload that sets it.
+     */
+    readonly privileges?: Privileges;
     /** Default true: containers write only to volumes and `/tmp`. */
     readonly readOnlyRootFilesystem?: boolean;
 }
@@ -382,10 +420,18 @@ export function parseQuantity(text: string): number | undefined {
     return Number(number) * factor;
 }
 
-/** The numeric uid and gid of `spec.user`, defaulting to DEFAULT_USER; a lone uid uses itself as gid. */
+/** The uid and gid a container runs as when the spec names no `user` but asks for `privileges.root`. */
+export const ROOT_USER = { uid: 0, gid: 0 } as const;
+
+/**
+ * The numeric uid and gid of `spec.user`, defaulting to DEFAULT_USER, or ROOT_USER with
+ * `privileges.root`: root as the image's entrypoint expects it (as `docker run` starts it), written
+ * out rather than left to the image's USER, so both targets run the same ids and own secrets and
+ * volumes alike. A lone uid uses itself as gid.
+ */
 export function userOf(spec: WorkloadSpec): { uid: number; gid: number } {
     const match = spec.user === undefined ? undefined : USER.exec(spec.user);
-    if (!match) return { ...DEFAULT_USER };
+    if (!match) return spec.privileges?.root === true ? { ...ROOT_USER } : { ...DEFAULT_USER };
     const uid = Number(match[1]);
     return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
 }
@@ -408,7 +454,8 @@ function duplicates(values: readonly unknown[]): unknown[] {
  * transpile-only (ts-node), so a typo such as `replica: 3` would otherwise deploy one replica.
  */
 const SPEC_FIELDS = {
-    "": ["name", "kind", "image", "command", "args", "replicas", "ports", "env", "secrets", "resources", "health", "volumes", "update", "autoscaling", "after", "connectsTo", "user", "readOnlyRootFilesystem"],
+    "": ["name", "kind", "image", "command", "args", "replicas", "ports", "env", "secrets", "resources", "health", "volumes", "update", "autoscaling", "after", "connectsTo", "user", "privileges", "readOnlyRootFilesystem"],
+    privileges: ["root", "capabilities"],
     image: ["build", "ref"],
     "image.build": ["context", "dockerfile", "args", "target"],
     "ports[]": ["name", "port", "protocol", "public"],
@@ -491,9 +538,10 @@ function shaped(spec: WorkloadSpec): { spec: WorkloadSpec; problems: string[]; d
             return rest;
         });
     }
-    for (const field of ["env", "health", "update", "autoscaling"] as const) {
+    for (const field of ["env", "health", "update", "autoscaling", "privileges"] as const) {
         if (s[field] !== undefined && !isRecord(s[field])) {
-            refuse(field, show(s[field]), field === "env" ? 'an object of variable name to string, such as { LOG_LEVEL: "info" }' : "an object");
+            const example = field === "env" ? 'an object of variable name to string, such as { LOG_LEVEL: "info" }' : field === "privileges" ? 'an object such as { root: true } or { capabilities: ["NET_BIND_SERVICE"] }' : "an object";
+            refuse(field, show(s[field]), example);
             delete s[field];
         }
     }
@@ -544,6 +592,7 @@ function unknownFieldProblems(spec: WorkloadSpec, bad: Bad): void {
     (Array.isArray(s.volumes) ? s.volumes : []).forEach((volume: any, i: number) => check(volume, "volumes[]", `volumes[${i}]`));
     check(s.update, "update", "update");
     check(s.autoscaling, "autoscaling", "autoscaling");
+    check(s.privileges, "privileges", "privileges");
 }
 
 /** The candidate at most `maxDistance` edits from `word` (ignoring case), if there is one. */
@@ -662,17 +711,100 @@ function workloadProblems(spec: WorkloadSpec): string[] {
         }
     }
 
-    if (spec.user !== undefined) {
-        const match = USER.exec(String(spec.user));
-        if (!match || Number(match[1]) === 0 || Number(match[1]) > 2147483647 || Number(match[2] ?? 1) > 2147483647) {
-            bad("user", spec.user, "a numeric uid[:gid] such as 10001:10001; the uid must not be 0 (root)");
-        }
-    }
+    privilegeProblems(spec, bad);
     if (spec.readOnlyRootFilesystem !== undefined && typeof spec.readOnlyRootFilesystem !== "boolean") bad("readOnlyRootFilesystem", spec.readOnlyRootFilesystem, "true or false");
     return problems;
 }
 
 type Bad = (field: string, value: unknown, allowed: string) => void;
+
+const MAX_ID = 2147483647;
+
+/**
+ * `user` and `privileges`: uid 0 or gid 0 only with `privileges.root` (a gid 0 process reads and
+ * writes every root-group file of the image), `privileges.root` only when the container does run
+ * with uid or gid 0, and capabilities from ALLOWED_CAPABILITIES, each once.
+ */
+function privilegeProblems(spec: WorkloadSpec, bad: Bad): void {
+    const privileges = spec.privileges ?? {};
+    const root = privileges.root === true;
+    if (privileges.root !== undefined && typeof privileges.root !== "boolean") bad("privileges.root", privileges.root, "true or false");
+    if (spec.user !== undefined) {
+        const match = USER.exec(String(spec.user));
+        const uid = Number(match?.[1]);
+        const gid = Number(match?.[2] ?? match?.[1]);
+        if (!match || uid > MAX_ID || gid > MAX_ID) bad("user", spec.user, "a numeric uid[:gid] such as 10001:10001");
+        else if (!root && (uid === 0 || gid === 0)) {
+            bad("user", spec.user, `a numeric uid[:gid] without uid 0 or gid 0 (root), such as 10001:10001; or set privileges.root: true to run as ${uid === 0 ? "uid 0" : "gid 0"}`);
+        } else if (root && uid !== 0 && gid !== 0) {
+            bad("privileges.root", privileges.root, `leave it out: user ${show(spec.user)} runs with neither uid 0 nor gid 0 (or give a user with uid or gid 0)`);
+        }
+    }
+    const capabilities = privileges.capabilities;
+    if (capabilities === undefined) return;
+    const allowed = `capability names without CAP_ from Docker's default set less NET_RAW: ${ALLOWED_CAPABILITIES.join(", ")}`;
+    if (!isStringList(capabilities)) {
+        bad("privileges.capabilities", capabilities, `a list of ${allowed}`);
+        return;
+    }
+    capabilities.forEach((capability, i) => {
+        const field = `privileges.capabilities[${i}]`;
+        if ((ALLOWED_CAPABILITIES as readonly string[]).includes(capability)) return;
+        const bare = capability.toUpperCase().replace(/^CAP_/, "");
+        if (bare === "ALL") bad(field, capability, `one capability at a time (ALL would give every capability the kernel has): ${allowed}`);
+        else if (bare === "SYS_ADMIN") bad(field, capability, `not SYS_ADMIN (it undoes the container's isolation: mounts, namespaces, devices): ${allowed}`);
+        else if (bare === "NET_RAW") bad(field, capability, `not NET_RAW (raw sockets can spoof traffic on the stack's network; the baseline Pod Security Standard refuses it): ${allowed}`);
+        else if ((ALLOWED_CAPABILITIES as readonly string[]).includes(bare)) bad(field, capability, `${show(bare)}, written in capitals without CAP_; ${allowed}`);
+        else bad(field, capability, allowed);
+    });
+    for (const capability of duplicates(capabilities)) bad("privileges.capabilities", capability, "each capability once");
+}
+
+/**
+ * What a workload's containers may do beyond dockyard's confinement, as both adapters declare it
+ * (the Kubernetes annotation and the Swarm label PRIVILEGES_MARK) and the policy pack reads it:
+ * `root` when the container runs with uid or gid 0, then the added capabilities, comma-separated;
+ * undefined when there is nothing.
+ */
+export function privilegesDeclaration(spec: WorkloadSpec): string | undefined {
+    const { uid, gid } = userOf(spec);
+    const parts = [...(uid === 0 || gid === 0 ? ["root"] : []), ...(spec.privileges?.capabilities ?? [])];
+    return parts.length > 0 ? parts.join(",") : undefined;
+}
+
+/** The kernel setting of the lowest port a process without CAP_NET_BIND_SERVICE may bind, per network namespace. */
+export const UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start";
+
+/**
+ * The lowest port any process of the workload may bind: `0` when it asks for NET_BIND_SERVICE,
+ * else `1024`; both adapters set it, so "may bind ports below 1024" means the same everywhere. Left
+ * to the runtime it differs: Docker sets it to 0 in every container's own network namespace, so
+ * on Swarm anyone binds :80 without the capability (moby/moby daemon/oci_linux.go, "allow opening
+ * any port less than 1024 without CAP_NET_BIND_SERVICE"; a container's own Sysctls take
+ * precedence, WithSysctls), while containerd's CRI does so only with `enable_unprivileged_ports`.
+ * And the capability alone reaches only root: the runtimes set no ambient capabilities, so a
+ * non-root process loses it at execve (capabilities(7)); the sysctl lets a non-root nginx bind :80.
+ */
+export const unprivilegedPortStart = (spec: WorkloadSpec): "0" | "1024" => ((spec.privileges?.capabilities ?? []).includes("NET_BIND_SERVICE") ? "0" : "1024");
+
+/** Where the adapters declare a workload's privileges: annotation on Kubernetes objects, label on Swarm services. */
+export const PRIVILEGES_MARK = { kubernetes: "dockyard.io/privileges", swarm: "dockyard.privileges" } as const;
+
+/**
+ * The Pod Security Standard the stack's namespace enforces: `restricted` unless a workload runs as
+ * uid 0 or adds a capability other than NET_BIND_SERVICE, which restricted refuses; then
+ * `baseline`, which allows both for ALLOWED_CAPABILITIES (kubernetes.io/docs/concepts/security/
+ * pod-security-standards/). `reasons` names each workload and what it needs, for the preview.
+ */
+export function podSecurityLevel(specs: readonly WorkloadSpec[]): { level: "restricted" | "baseline"; reasons: string[] } {
+    const reasons: string[] = [];
+    for (const spec of specs) {
+        const added = (spec.privileges?.capabilities ?? []).filter((c) => !RESTRICTED_CAPABILITIES.includes(c));
+        const needs = [...(userOf(spec).uid === 0 ? ["runs as uid 0"] : []), ...(added.length > 0 ? [`adds ${added.join(", ")}`] : [])];
+        if (needs.length > 0) reasons.push(`workload ${show(spec.name)} ${needs.join(" and ")}`);
+    }
+    return { level: reasons.length > 0 ? "baseline" : "restricted", reasons };
+}
 
 function imageProblems(image: ImageSource, bad: Bad): void {
     const source = image as { build?: { context?: unknown }; ref?: unknown } | undefined;

@@ -16,6 +16,7 @@ import {
     podSecurityContext,
     podStorage,
     podTemplate,
+    privilegesAnnotations,
     probes,
     publicTcpService,
     selectorLabels,
@@ -25,7 +26,7 @@ import {
     topologySpread,
     workloadLabels,
 } from "../components/kubernetes/manifests";
-import { deploymentOrder, ingressGroupName, namespaceName } from "../components/kubernetes/deploy";
+import { deploymentOrder, ingressGroupName, namespaceName, namespacePodSecurity } from "../components/kubernetes/deploy";
 import type { WorkloadSpec } from "../components/workload";
 
 const resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
@@ -80,7 +81,14 @@ describe("kubernetes manifests: spec to objects", () => {
     });
 
     it("hardens the pod and container: non-root user from spec.user, no privileges, RuntimeDefault seccomp", () => {
-        expect(podSecurityContext(spec())).to.deep.include({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+        expect(podSecurityContext(spec())).to.deep.include({
+            runAsNonRoot: true,
+            runAsUser: 10001,
+            runAsGroup: 10001,
+            fsGroup: 10001,
+            seccompProfile: { type: "RuntimeDefault" },
+            sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "1024" }],
+        });
         expect(podSecurityContext(spec({ user: "999:1000" }))).to.deep.include({ runAsUser: 999, runAsGroup: 1000, fsGroup: 1000 });
         expect(containerSecurityContext(spec())).to.deep.equal({
             runAsNonRoot: true,
@@ -91,6 +99,41 @@ describe("kubernetes manifests: spec to objects", () => {
             seccompProfile: { type: "RuntimeDefault" },
         });
         expect(containerSecurityContext(spec({ readOnlyRootFilesystem: false })).readOnlyRootFilesystem).to.equal(false);
+        expect(privilegesAnnotations(spec())).to.deep.equal({});
+    });
+
+    it("runs as root only with privileges.root, and adds exactly privileges.capabilities to an empty set", () => {
+        const db = spec({ privileges: { root: true, capabilities: ["CHOWN", "SETUID", "SETGID"] } });
+        expect(podSecurityContext(db)).to.deep.include({ runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, fsGroup: 0 });
+        expect(containerSecurityContext(db)).to.deep.equal({
+            runAsNonRoot: false,
+            allowPrivilegeEscalation: false,
+            privileged: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"], add: ["CHOWN", "SETUID", "SETGID"] },
+            seccompProfile: { type: "RuntimeDefault" },
+        });
+        expect(privilegesAnnotations(db)).to.deep.equal({ "dockyard.io/privileges": "root,CHOWN,SETUID,SETGID" });
+        // gid 0 with another uid: non-root to Kubernetes, declared all the same.
+        const group = spec({ user: "1000:0", privileges: { root: true } });
+        expect(podSecurityContext(group)).to.deep.include({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 0, fsGroup: 0 });
+        expect(privilegesAnnotations(group)).to.deep.equal({ "dockyard.io/privileges": "root" });
+        const web = spec({ user: "101:101", privileges: { capabilities: ["NET_BIND_SERVICE"] } });
+        expect(containerSecurityContext(web)).to.deep.include({ runAsNonRoot: true, capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } });
+        // The capability reaches no non-root process (no ambient capabilities): the pod's sysctl opens the low ports, as on Swarm.
+        expect(podSecurityContext(web).sysctls).to.deep.equal([{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }]);
+        expect(podSecurityContext(db).sysctls).to.deep.equal([{ name: "net.ipv4.ip_unprivileged_port_start", value: "1024" }]);
+    });
+
+    it("keeps the namespace restricted unless a workload needs root or a capability beyond NET_BIND_SERVICE, then enforces baseline and still warns and audits restricted", () => {
+        const restricted = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted" };
+        expect(namespacePodSecurity([spec(), spec({ name: "web", privileges: { capabilities: ["NET_BIND_SERVICE"] } })])).to.deep.equal({ labels: restricted, annotations: {}, reasons: [] });
+        const db = spec({ name: "db", privileges: { root: true, capabilities: ["CHOWN"] } });
+        expect(namespacePodSecurity([spec(), db])).to.deep.equal({
+            labels: { ...restricted, "pod-security.kubernetes.io/enforce": "baseline" },
+            annotations: { "dockyard.io/privileges": 'workload "db" runs as uid 0 and adds CHOWN' },
+            reasons: ['workload "db" runs as uid 0 and adds CHOWN'],
+        });
     });
 
     it("mounts /tmp scratch always and the secrets read-only at /run/secrets when there are any", () => {

@@ -115,7 +115,8 @@ describe("kubernetes adapter under mocks", function () {
     it("creates one namespace named after the stack, enforcing the restricted pod security standard", async () => {
         const ns = only(run.resources, "kubernetes:core/v1:Namespace");
         expect(obj(ns).metadata.name).to.equal("prod");
-        expect(obj(ns).metadata.labels).to.include({ "pod-security.kubernetes.io/enforce": "restricted" });
+        expect(obj(ns).metadata.labels).to.include({ "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted" });
+        expect(obj(ns).metadata).not.to.have.property("annotations");
         expect(await resolve(run.value.namespace.metadata.name)).to.equal("prod");
         for (const r of workloadObjects(run.resources).filter((x) => x.type !== "kubernetes:core/v1:Namespace")) expect(obj(r).metadata.namespace, r.name).to.equal("prod");
     });
@@ -264,6 +265,31 @@ describe("kubernetes adapter under mocks", function () {
             claimSizeResourceName("db", statefulClaimName("data", "db", 0)),
             claimSizeResourceName("db", statefulClaimName("data", "db", 1)),
         ]);
+    });
+
+    it("enforces baseline on the namespace when a workload asks for root, declaring why, and declares each privileged controller", async () => {
+        const warnings: string[] = [];
+        const original = pulumi.log.warn;
+        (pulumi.log as any).warn = (message: string) => {
+            warnings.push(message);
+            return Promise.resolve();
+        };
+        const db: WorkloadSpec = { name: "db", image: { ref: "postgres:16" }, resources, privileges: { root: true, capabilities: ["CHOWN", "SETUID", "SETGID"] } };
+        const web: WorkloadSpec = { name: "web", image: { ref: "nginx:1.27" }, resources, user: "101:101", privileges: { capabilities: ["NET_BIND_SERVICE"] } };
+        try {
+            const { resources: made } = await runDeclaration(() => deployKubernetesWorkloads("prod", [db, web], { db: "x", web: "y" }, testPlatform()), "prod");
+            const ns = obj(only(made, "kubernetes:core/v1:Namespace")).metadata;
+            expect(ns.labels).to.include({ "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted" });
+            expect(ns.annotations).to.deep.equal({ "dockyard.io/privileges": 'workload "db" runs as uid 0 and adds CHOWN, SETUID, SETGID' });
+            const deployments = ofType(made, "kubernetes:apps/v1:Deployment").map(obj).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+            expect(deployments.map((d) => d.metadata.annotations)).to.deep.equal([{ "dockyard.io/privileges": "root,CHOWN,SETUID,SETGID" }, { "dockyard.io/privileges": "NET_BIND_SERVICE" }]);
+            expect(deployments[0].spec.template.spec.securityContext).to.deep.include({ runAsNonRoot: false, runAsUser: 0, runAsGroup: 0 });
+            expect(deployments[0].spec.template.spec.containers[0].securityContext.capabilities).to.deep.equal({ drop: ["ALL"], add: ["CHOWN", "SETUID", "SETGID"] });
+            expect(kubernetesProblems(made)).to.deep.equal([]);
+        } finally {
+            (pulumi.log as any).warn = original;
+        }
+        expect(warnings).to.deep.equal(['namespace prod enforces the baseline Pod Security Standard, not restricted: workload "db" runs as uid 0 and adds CHOWN, SETUID, SETGID (privileges in the spec)']);
     });
 
     it("can be constructed alone with a custom group and explicit dependencies", async () => {

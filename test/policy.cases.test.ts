@@ -293,6 +293,11 @@ export const RESOURCE_CASES: Record<string, ResourceCase> = {
         bad: { type: "kubernetes:policy/v1:PodDisruptionBudget", props: { spec: { maxUnavailable: "0%" } } },
         expected: /maxUnavailable "0%" forbids every eviction/,
     },
+    "workload-privileges": {
+        good: deployment(),
+        bad: { type: "kubernetes:apps/v1:Deployment", props: { metadata: { name: "db", namespace: "apps", annotations: { "dockyard.io/privileges": "root,CHOWN" } }, spec: { template: { spec: { ...POD, containers: [CONTAINER] } } } } },
+        expected: /runs with privileges "root,CHOWN"/,
+    },
     "helm-pinned-chart-version": {
         good: { type: "kubernetes:helm.sh/v3:Release", props: { chart: "cluster-autoscaler", version: "9.50.1" } },
         bad: { type: "kubernetes:helm.sh/v3:Release", props: { chart: "cluster-autoscaler", version: "^9.50" } },

@@ -6,10 +6,12 @@ import { ecrImmutableTags, ecrScanOnPush } from "../policy/rules/ecr";
 import { eksControlPlaneLogs, eksEndpointNotPublic, eksSecretsEncryption } from "../policy/rules/eks";
 import { policies } from "../policy/rules";
 import { imdsv2Required } from "../policy/rules/instances";
-import { k8sNoHostNamespaces, k8sNotPrivileged, k8sPinnedImages, k8sReadOnlyRootFilesystem, k8sResourceLimits, k8sRunAsNonRoot } from "../policy/rules/kubernetes";
+import { k8sCapabilities, k8sNoHostNamespaces, k8sNotPrivileged, k8sPinnedImages, k8sReadOnlyRootFilesystem, k8sResourceLimits, k8sRunAsNonRoot } from "../policy/rules/kubernetes";
+import { k8sNamespacePodSecurity } from "../policy/rules/kubernetesCluster";
+import { declaredPrivileges, workloadPrivileges } from "../policy/rules/privileges";
 import { listenersOnlyOnLoadBalancers, noAdminPortsFromInternet, noPublicIngressExceptListeners } from "../policy/rules/securityGroups";
 import { ebsEncrypted, efsEncrypted } from "../policy/rules/storage";
-import { swarmHealthCheck, swarmNonRootUser, swarmPinnedImages, swarmReadOnly, swarmResourceLimits, swarmRollbackOnFailure } from "../policy/rules/swarm";
+import { swarmCapabilities, swarmHealthCheck, swarmNonRootUser, swarmPinnedImages, swarmReadOnly, swarmResourceLimits, swarmRollbackOnFailure } from "../policy/rules/swarm";
 import { FakeResource, runResourcePolicy, runStackPolicy } from "./policyHarness";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
@@ -36,7 +38,7 @@ describe("policy rules", () => {
             expect(p.description, p.name).to.have.length.greaterThan(10);
             expect(["mandatory", "advisory"], p.name).to.include(p.enforcementLevel);
         }
-        expect(policies.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).to.deep.equal(["nat-gateway-per-az-outside-production"]);
+        expect(policies.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).to.deep.equal(["workload-privileges", "nat-gateway-per-az-outside-production"]);
     });
 
     it("is not applicable to other resource types", async () => {
@@ -312,6 +314,67 @@ describe("policy rules", () => {
             expect((await runResourcePolicy(swarmNonRootUser, service({ user: undefined }))).violations[0]).to.match(/must name a non-root user/);
         });
         it("swarm-pinned-images", () => expectRule(swarmPinnedImages, service({ image: "redis:7.4-alpine" }), service({ image: "redis:latest" }), /uses :latest/));
+    });
+
+    describe("privileges asked for in the spec (privileges.root, privileges.capabilities)", () => {
+        const securityContext = (extra: Record<string, unknown>) => ({ runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, ...extra });
+        const controller = (declared: string | undefined, context: Record<string, unknown>): FakeResource => ({
+            type: "kubernetes:apps/v1:Deployment",
+            props: {
+                metadata: { namespace: "apps", ...(declared === undefined ? {} : { annotations: { "dockyard.io/privileges": declared } }) },
+                spec: { template: { spec: { containers: [{ name: "db", image: DIGEST, securityContext: securityContext(context) }] } } },
+            },
+        });
+        const root = { runAsNonRoot: false, runAsUser: 0 };
+        const chown = { capabilities: { drop: ["ALL"], add: ["CHOWN", "SETUID"] } };
+        const swarm = (declared: string | undefined, container: Record<string, unknown>): FakeResource => ({
+            type: "docker:index/service:Service",
+            props: { labels: declared === undefined ? [] : [{ label: "dockyard.privileges", value: declared }], taskSpec: { containerSpec: { image: DIGEST, user: "10001:10001", capDrops: ["ALL"], ...container } } },
+        });
+        const namespace = (labels: Record<string, string>, declared?: string): FakeResource => ({
+            type: "kubernetes:core/v1:Namespace",
+            props: { metadata: { name: "apps", labels, ...(declared === undefined ? {} : { annotations: { "dockyard.io/privileges": declared } }) } },
+        });
+        const baseline = { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted" };
+
+        it("k8s-run-as-non-root accepts uid 0 only on a controller that declares root", async () => {
+            await expectRule(k8sRunAsNonRoot, controller("root,CHOWN", root), controller(undefined, root), /runs as root \(runAsUser 0\)/);
+            expect((await runResourcePolicy(k8sRunAsNonRoot, controller("CHOWN", root))).violations).to.have.length(1);
+        });
+
+        it("k8s-capabilities accepts declared capabilities of Docker's default set, never undeclared ones or others", async () => {
+            await expectRule(k8sCapabilities, controller("CHOWN,SETUID", chown), controller("CHOWN", chown), /adds capabilities SETUID; only NET_BIND_SERVICE, CHOWN may be added/);
+            expect((await runResourcePolicy(k8sCapabilities, controller("SYS_ADMIN", { capabilities: { drop: ["ALL"], add: ["SYS_ADMIN"] } }))).violations[0]).to.match(/adds capabilities SYS_ADMIN; only NET_BIND_SERVICE may be added/);
+            expect((await runResourcePolicy(k8sCapabilities, controller("NET_RAW", { capabilities: { drop: ["ALL"], add: ["NET_RAW"] } }))).violations).to.have.length(1);
+        });
+
+        it("swarm-non-root-user and swarm-capabilities accept what the service declares, and only that", async () => {
+            await expectRule(swarmNonRootUser, swarm("root", { user: "0:0" }), swarm("CHOWN", { user: "0:0" }), /"0:0" is root/);
+            expect((await runResourcePolicy(swarmNonRootUser, swarm("root", { user: "" }))).violations[0]).to.match(/must name a non-root user/);
+            await expectRule(swarmCapabilities, swarm("CHOWN,SETUID", { capAdds: ["CHOWN", "SETUID"] }), swarm(undefined, { capAdds: ["CHOWN"] }), /capAdds CHOWN; only NET_BIND_SERVICE may be added/);
+            expect((await runResourcePolicy(swarmCapabilities, swarm("SYS_ADMIN", { capAdds: ["SYS_ADMIN"] }))).violations).to.have.length(1);
+            expect((await runResourcePolicy(swarmCapabilities, swarm("CHOWN", { capDrops: [], capAdds: ["CHOWN"] }))).violations[0]).to.match(/capDrops must include "ALL"/);
+        });
+
+        it("k8s-namespace-pod-security accepts baseline only when the namespace declares why, and it still warns and audits restricted", async () => {
+            await expectRule(k8sNamespacePodSecurity, namespace(baseline, 'workload "db" runs as uid 0'), namespace(baseline), /is "baseline"; set it to "restricted" \(baseline only with annotation dockyard.io\/privileges/);
+            const quiet = await runResourcePolicy(k8sNamespacePodSecurity, namespace({ ...baseline, "pod-security.kubernetes.io/warn": "baseline" }, 'workload "db" runs as uid 0'));
+            expect(quiet.violations).to.deep.equal(['kubernetes:core/v1:Namespace "subject": enforces baseline for its privileged workloads, so label pod-security.kubernetes.io/warn must be "restricted" (found "baseline"), so each exception stays visible']);
+            expect((await runResourcePolicy(k8sNamespacePodSecurity, namespace({ ...baseline, "pod-security.kubernetes.io/enforce": "privileged" }, "x"))).violations).to.have.length(1);
+        });
+
+        it("workload-privileges (advisory) reports each declaration: controllers, services and the namespace", async () => {
+            expect((await runResourcePolicy(workloadPrivileges, { name: "db", ...controller("root,CHOWN", root) })).violations).to.deep.equal(['kubernetes:apps/v1:Deployment "db": runs with privileges "root,CHOWN" (spec field privileges)']);
+            expect((await runResourcePolicy(workloadPrivileges, { name: "web", ...swarm("NET_BIND_SERVICE", {}) })).violations).to.deep.equal(['docker:index/service:Service "web": runs with privileges "NET_BIND_SERVICE" (spec field privileges)']);
+            expect((await runResourcePolicy(workloadPrivileges, { name: "prod", ...namespace(baseline, 'workload "db" runs as uid 0') })).violations).to.deep.equal([
+                'kubernetes:core/v1:Namespace "prod": enforces the baseline Pod Security Standard, not restricted, because workload "db" runs as uid 0',
+            ]);
+            for (const quiet of [controller(undefined, {}), swarm(undefined, {}), namespace({ "pod-security.kubernetes.io/enforce": "restricted" })]) {
+                expect((await runResourcePolicy(workloadPrivileges, quiet)).violations, quiet.type).to.deep.equal([]);
+            }
+            expect(declaredPrivileges("root, CHOWN,SYS_ADMIN,bogus")).to.deep.equal({ root: true, capabilities: ["CHOWN"] });
+            expect(declaredPrivileges(undefined)).to.deep.equal({ root: false, capabilities: [] });
+        });
     });
 
     describe("cost (advisory)", () => {

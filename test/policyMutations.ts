@@ -533,6 +533,24 @@ export const MUTATIONS: readonly Mutation[] = [
         mutate: (s) => (containerOf(s, T.deployment, "web-deployment").securityContext.capabilities.add = ["NET_ADMIN"]),
     },
     {
+        id: "k8s-undeclared-capability",
+        stack: "prod",
+        what: "web adds CHOWN (of Docker's default set) without declaring it in dockyard.io/privileges",
+        target: { type: T.deployment, name: "web-deployment" },
+        mutate: (s) => (containerOf(s, T.deployment, "web-deployment").securityContext.capabilities.add = ["CHOWN"]),
+    },
+    {
+        id: "k8s-declared-sys-admin",
+        stack: "prod",
+        what: "api declares and adds SYS_ADMIN",
+        target: { type: T.deployment, name: "api-deployment" },
+        mutate: (s) => {
+            const api = s.props(T.deployment, "api-deployment");
+            api.metadata.annotations = { ...(api.metadata.annotations ?? {}), "dockyard.io/privileges": "SYS_ADMIN" };
+            containerOf(s, T.deployment, "api-deployment").securityContext.capabilities.add = ["SYS_ADMIN"];
+        },
+    },
+    {
         id: "k8s-sys-admin-without-drop",
         stack: "prod",
         what: "api stops dropping ALL and adds SYS_ADMIN",
@@ -688,6 +706,13 @@ export const MUTATIONS: readonly Mutation[] = [
         mutate: (s) => (s.props(T.namespace, "prod-namespace").metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged"),
     },
     {
+        id: "k8s-namespace-baseline-undeclared",
+        stack: "prod",
+        what: "the stack's namespace enforces baseline though no workload declares a need for it",
+        target: { type: T.namespace, name: "prod-namespace" },
+        mutate: (s) => (s.props(T.namespace, "prod-namespace").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline"),
+    },
+    {
         id: "k8s-namespace-label-removed",
         stack: "prod",
         what: "the stack's namespace loses its Pod Security enforce label",
@@ -830,6 +855,23 @@ export const MUTATIONS: readonly Mutation[] = [
         what: "api adds NET_ADMIN",
         target: { type: T.swarmService, name: "dev-api" },
         mutate: (s) => (swarmContainer(s, "dev-api").capAdds = ["NET_ADMIN"]),
+    },
+    {
+        id: "swarm-undeclared-capability",
+        stack: "dev",
+        what: "api adds SETUID (of Docker's default set) without declaring it in dockyard.privileges",
+        target: { type: T.swarmService, name: "dev-api" },
+        mutate: (s) => (swarmContainer(s, "dev-api").capAdds = ["SETUID"]),
+    },
+    {
+        id: "swarm-root-declaring-capabilities-only",
+        stack: "local",
+        what: "web declares CHOWN only and runs as root",
+        target: { type: T.swarmService, name: "local-web" },
+        mutate: (s) => {
+            s.props(T.swarmService, "local-web").labels.push({ label: "dockyard.privileges", value: "CHOWN" });
+            swarmContainer(s, "local-web").user = "0:0";
+        },
     },
     {
         id: "swarm-capabilities-kept",

@@ -359,7 +359,7 @@ describe("the program (index.ts -> declareProgram(workloads))", function () {
         const lines = failure!.message.split("\n").filter((l) => l.startsWith("  - "));
         expect(lines).to.deep.equal([
             "  - dockyard:swarm.managers is 2; a swarm needs an odd number of managers: 1, 3 or 5",
-            `  - workload "reporter": replica is 3; allowed: a field WorkloadSpec declares (did you mean replicas?): name, kind, image, command, args, replicas, ports, env, secrets, resources, health, volumes, update, autoscaling, after, connectsTo, user, readOnlyRootFilesystem`,
+            `  - workload "reporter": replica is 3; allowed: a field WorkloadSpec declares (did you mean replicas?): name, kind, image, command, args, replicas, ports, env, secrets, resources, health, volumes, update, autoscaling, after, connectsTo, user, privileges, readOnlyRootFilesystem`,
             `  - workload "redis": a persistent volume holds one replica's data, so replicas must be 1 on Swarm (got 2); allowed: replicas 1, or a shared volume`,
             `  - workload "reporter": image.build.context is "services/reporter", which is not a folder; allowed: a folder of this repository, relative to its root, with a Dockerfile (or an existing image as image: { ref: "..." })`,
         ]);

@@ -13,6 +13,8 @@ import {
     memoryToBytes,
     monitorSeconds,
     secretDockerName,
+    swarmPrivileges,
+    swarmLabels,
     swarmMounts,
     swarmReplicas,
     swarmServiceOptions,
@@ -202,6 +204,8 @@ describe("swarm workloads on the local engine (mocks)", () => {
         const container = (serviceOf(resources, "local", "api").inputs as any).taskSpec.containerSpec;
         expect(container).to.deep.include({ user: "10001:10001", readOnly: true, image: "img/api:1" });
         expect(container.capDrops).to.deep.equal(["ALL"]);
+        expect(container).not.to.have.property("capAdds");
+        expect(container.sysctl).to.deep.equal({ "net.ipv4.ip_unprivileged_port_start": "1024" });
         expect(container.env).to.deep.equal({ PORT: "3000", REDIS_HOST: "redis", GREETING: "hello" });
         expect(container.mounts).to.deep.equal([{ target: "/tmp", tmpfsOptions: { mode: 0o1777 }, type: "tmpfs" }]);
         const redis = (serviceOf(resources, "local", "redis").inputs as any).taskSpec.containerSpec;
@@ -287,6 +291,40 @@ describe("swarm workloads on the local engine (mocks)", () => {
         expect(wait.triggers).to.deep.equal([label.value, "local-migrate-id"]);
         expect(wait.create).to.include(`\nspec='${label.value}'\n`);
         expect((serviceOf(resources, "local", "api").inputs as any).taskSpec.containerSpec).not.to.have.property("labels");
+    });
+});
+
+describe("swarm privileges: drop ALL, add what the spec asks, root only when asked", () => {
+    it("drops every capability and adds exactly privileges.capabilities, as on Kubernetes", () => {
+        expect(swarmPrivileges(base)).to.deep.equal({ capDrops: ["ALL"], sysctl: { "net.ipv4.ip_unprivileged_port_start": "1024" } });
+        expect(swarmPrivileges({ ...base, privileges: { capabilities: ["CHOWN"] } })).to.deep.equal({ capDrops: ["ALL"], capAdds: ["CHOWN"], sysctl: { "net.ipv4.ip_unprivileged_port_start": "1024" } });
+    });
+
+    it("opens ports below 1024 only with NET_BIND_SERVICE: Docker would open them to every process", () => {
+        expect(swarmPrivileges({ ...base, privileges: { capabilities: ["NET_BIND_SERVICE", "CHOWN"] } })).to.deep.equal({
+            capDrops: ["ALL"],
+            capAdds: ["NET_BIND_SERVICE", "CHOWN"],
+            sysctl: { "net.ipv4.ip_unprivileged_port_start": "0" },
+        });
+    });
+
+    it("labels the service with what it runs with, for the policy pack", () => {
+        expect(swarmLabels("dev", base).map((l) => l.label)).not.to.include("dockyard.privileges");
+        expect(swarmLabels("dev", { ...base, privileges: { root: true, capabilities: ["SETUID", "SETGID"] } })).to.deep.include({ label: "dockyard.privileges", value: "root,SETUID,SETGID" });
+    });
+
+    it("runs a root workload as 0:0 with its capabilities, and its secrets owned by root", async () => {
+        const postgres: WorkloadSpec = { ...base, name: "db", secrets: { password: "pw" }, privileges: { root: true, capabilities: ["CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] } };
+        const web: WorkloadSpec = { ...base, name: "web", user: "101:101", privileges: { capabilities: ["NET_BIND_SERVICE"] } };
+        const specs = [postgres, web];
+        const { resources } = await runDeclaration(() => deploySwarmWorkloads("local", specs, images(specs), localSwarmPlatform("local")), "local");
+        const db = serviceOf(resources, "local", "db").inputs as any;
+        expect(db.taskSpec.containerSpec).to.deep.include({ user: "0:0", capDrops: ["ALL"], capAdds: ["CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] });
+        expect(db.taskSpec.containerSpec.secrets[0]).to.deep.include({ fileUid: "0", fileGid: "0", fileMode: 0o400 });
+        expect(db.labels).to.deep.include({ label: "dockyard.privileges", value: "root,CHOWN,SETUID,SETGID,DAC_OVERRIDE,FOWNER" });
+        const nginx = serviceOf(resources, "local", "web").inputs as any;
+        expect(nginx.taskSpec.containerSpec).to.deep.include({ user: "101:101", capDrops: ["ALL"], capAdds: ["NET_BIND_SERVICE"], sysctl: { "net.ipv4.ip_unprivileged_port_start": "0" } });
+        expect(nginx.labels).to.deep.include({ label: "dockyard.privileges", value: "NET_BIND_SERVICE" });
     });
 });
 

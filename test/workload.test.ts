@@ -12,6 +12,8 @@ import {
     parseQuantity,
     prepareWorkloads,
     publicEndpoints,
+    podSecurityLevel,
+    privilegesDeclaration,
     userOf,
     validateWorkloads,
     withTag,
@@ -190,12 +192,57 @@ describe("workload validation", () => {
         ]);
     });
 
-    it("checks the user: numeric uid[:gid], never root", () => {
-        for (const user of ["0", "0:0", "app", "1000:app", "1000:"]) {
-            expect(problemsOf({ user })).to.deep.equal([`workload "w": user is ${JSON.stringify(user)}; allowed: a numeric uid[:gid] such as 10001:10001; the uid must not be 0 (root)`]);
+    it("checks the user: numeric uid[:gid], neither uid 0 nor gid 0 unless privileges.root asks for it", () => {
+        for (const user of ["app", "1000:app", "1000:", "2147483648"]) {
+            expect(problemsOf({ user })).to.deep.equal([`workload "w": user is ${JSON.stringify(user)}; allowed: a numeric uid[:gid] such as 10001:10001`]);
         }
-        expect(problemsOf({ user: "1000:0" })).to.deep.equal([]);
+        const root = (user: string, what: string) => `workload "w": user is ${JSON.stringify(user)}; allowed: a numeric uid[:gid] without uid 0 or gid 0 (root), such as 10001:10001; or set privileges.root: true to run as ${what}`;
+        expect(problemsOf({ user: "0" })).to.deep.equal([root("0", "uid 0")]);
+        expect(problemsOf({ user: "0:0" })).to.deep.equal([root("0:0", "uid 0")]);
+        expect(problemsOf({ user: "0:1000" })).to.deep.equal([root("0:1000", "uid 0")]);
+        // gid 0 was accepted before: a process of group root reads and writes the image's root-group files.
+        expect(problemsOf({ user: "1000:0" })).to.deep.equal([root("1000:0", "gid 0")]);
+        expect(problemsOf({ user: "1000:0", privileges: { root: false } })).to.deep.equal([root("1000:0", "gid 0")]);
+        for (const user of ["0", "0:0", "1000:0", "0:1000"]) expect(problemsOf({ user, privileges: { root: true } }), user).to.deep.equal([]);
+        expect(problemsOf({ privileges: { root: true } })).to.deep.equal([]);
+        expect(problemsOf({ user: "1000:1000", privileges: { root: true } })).to.deep.equal([
+            'workload "w": privileges.root is true; allowed: leave it out: user "1000:1000" runs with neither uid 0 nor gid 0 (or give a user with uid or gid 0)',
+        ]);
+        expect(problemsOf({ privileges: { root: "yes" } })).to.deep.equal(['workload "w": privileges.root is "yes"; allowed: true or false']);
         expect(problemsOf({ readOnlyRootFilesystem: "yes" })).to.deep.equal(['workload "w": readOnlyRootFilesystem is "yes"; allowed: true or false']);
+    });
+
+    it("checks privileges.capabilities against Docker's default set less NET_RAW, naming what is allowed", () => {
+        const allowed = "capability names without CAP_ from Docker's default set less NET_RAW: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT";
+        expect(problemsOf({ privileges: { capabilities: ["NET_BIND_SERVICE"] } })).to.deep.equal([]);
+        expect(problemsOf({ privileges: { capabilities: ["CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"] } })).to.deep.equal([]);
+        expect(problemsOf({ privileges: { capabilities: ["ALL", "SYS_ADMIN", "NET_RAW", "NET_ADMIN", "CAP_CHOWN", "chown", "SYS_PTRACE"] } })).to.deep.equal([
+            `workload "w": privileges.capabilities[0] is "ALL"; allowed: one capability at a time (ALL would give every capability the kernel has): ${allowed}`,
+            `workload "w": privileges.capabilities[1] is "SYS_ADMIN"; allowed: not SYS_ADMIN (it undoes the container's isolation: mounts, namespaces, devices): ${allowed}`,
+            `workload "w": privileges.capabilities[2] is "NET_RAW"; allowed: not NET_RAW (raw sockets can spoof traffic on the stack's network; the baseline Pod Security Standard refuses it): ${allowed}`,
+            `workload "w": privileges.capabilities[3] is "NET_ADMIN"; allowed: ${allowed}`,
+            `workload "w": privileges.capabilities[4] is "CAP_CHOWN"; allowed: "CHOWN", written in capitals without CAP_; ${allowed}`,
+            `workload "w": privileges.capabilities[5] is "chown"; allowed: "CHOWN", written in capitals without CAP_; ${allowed}`,
+            `workload "w": privileges.capabilities[6] is "SYS_PTRACE"; allowed: ${allowed}`,
+        ]);
+        expect(problemsOf({ privileges: { capabilities: ["KILL", "KILL"] } })).to.deep.equal(['workload "w": privileges.capabilities is "KILL"; allowed: each capability once']);
+        expect(problemsOf({ privileges: { capabilities: "CHOWN" } })).to.deep.equal([`workload "w": privileges.capabilities is "CHOWN"; allowed: a list of ${allowed}`]);
+        expect(problemsOf({ privileges: { rot: true } })).to.deep.equal(['workload "w": privileges.rot is true; allowed: a field WorkloadSpec declares (did you mean root?): root, capabilities']);
+        expect(problemsOf({ privileges: ["root"] })).to.deep.equal(['workload "w": privileges is ["root"]; allowed: an object such as { root: true } or { capabilities: ["NET_BIND_SERVICE"] }']);
+    });
+
+    it("declares the privileges a workload runs with, and the namespace's Pod Security level they need", () => {
+        expect(privilegesDeclaration(service("w"))).to.equal(undefined);
+        expect(privilegesDeclaration(service("w", { privileges: { root: true } }))).to.equal("root");
+        expect(privilegesDeclaration(service("w", { user: "1000:0", privileges: { root: true, capabilities: ["NET_BIND_SERVICE"] } }))).to.equal("root,NET_BIND_SERVICE");
+        expect(privilegesDeclaration(service("w", { privileges: { capabilities: ["CHOWN", "SETUID"] } }))).to.equal("CHOWN,SETUID");
+        expect(podSecurityLevel([service("a"), service("b", { privileges: { capabilities: ["NET_BIND_SERVICE"] } })])).to.deep.equal({ level: "restricted", reasons: [] });
+        // restricted does not look at the group: uid 1000 with gid 0 is non-root to Kubernetes.
+        expect(podSecurityLevel([service("a", { user: "1000:0", privileges: { root: true } })])).to.deep.equal({ level: "restricted", reasons: [] });
+        expect(podSecurityLevel([service("a"), service("db", { privileges: { root: true, capabilities: ["CHOWN", "NET_BIND_SERVICE", "SETGID"] } }), service("web", { privileges: { capabilities: ["SETUID"] } })])).to.deep.equal({
+            level: "baseline",
+            reasons: ['workload "db" runs as uid 0 and adds CHOWN, SETGID', 'workload "web" adds SETUID'],
+        });
     });
 
     it("keeps jobs one-off: no public ports, rollout, autoscaling, persistent volumes or replicas above 1", () => {
@@ -467,6 +514,9 @@ describe("workload helpers", () => {
         expect(userOf(service("w"))).to.deep.equal({ uid: 10001, gid: 10001 });
         expect(userOf(service("w", { user: "999" }))).to.deep.equal({ uid: 999, gid: 999 });
         expect(userOf(service("w", { user: "1000:2000" }))).to.deep.equal({ uid: 1000, gid: 2000 });
+        // Root as asked for, written out rather than left to the image's USER.
+        expect(userOf(service("w", { privileges: { root: true } }))).to.deep.equal({ uid: 0, gid: 0 });
+        expect(userOf(service("w", { user: "1000:0", privileges: { root: true } }))).to.deep.equal({ uid: 1000, gid: 0 });
         expect(initialReplicas(service("w"))).to.equal(1);
         expect(initialReplicas(service("w", { replicas: 0 }))).to.equal(0);
         expect(initialReplicas(service("w", { autoscaling: { min: 2, max: 5, cpuPercent: 60 } }))).to.equal(2);

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { KubernetesPlatform } from "../platform";
-import { validateWorkloads, WorkloadSpec } from "../workload";
+import { podSecurityLevel, PRIVILEGES_MARK, validateWorkloads, WorkloadSpec } from "../workload";
 import { namespaceNetworkPolicies } from "./manifests";
 import { KubernetesWorkload } from "./workload";
 
@@ -19,6 +19,27 @@ export function namespaceName(stack: string): string {
         .replace(/-+$/, "");
     if (name === "") throw new Error(`dockyard: stack name ${JSON.stringify(stack)} gives no Kubernetes namespace name; allowed: a stack name with a letter or digit`);
     return name;
+}
+
+/**
+ * The Pod Security Admission labels and annotations of the stack's namespace
+ * (kubernetes.io/docs/concepts/security/pod-security-admission/). It enforces `restricted` unless a
+ * workload asks for what restricted refuses (root, a capability other than NET_BIND_SERVICE:
+ * `podSecurityLevel`); then it enforces `baseline` and still warns and audits against restricted,
+ * so every pod that needs the exception shows in `kubectl` warnings and the audit log, and the
+ * annotation names the workloads that need it (the policy pack accepts baseline only with it).
+ */
+export function namespacePodSecurity(specs: readonly WorkloadSpec[]): { labels: Record<string, string>; annotations: Record<string, string>; reasons: string[] } {
+    const { level, reasons } = podSecurityLevel(specs);
+    return {
+        labels: {
+            "pod-security.kubernetes.io/enforce": level,
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+        },
+        annotations: reasons.length > 0 ? { [PRIVILEGES_MARK.kubernetes]: reasons.join("; ") } : {},
+        reasons,
+    };
 }
 
 /** The ALB group every public workload of the stack joins, so the stack has one load balancer. */
@@ -63,16 +84,16 @@ export function deployKubernetesWorkloads(
     if (problems.length + missing.length > 0) throw new Error(`dockyard: cannot deploy the workloads on Kubernetes:\n  - ${[...problems, ...missing].join("\n  - ")}`);
 
     const name = namespaceName(stack);
+    const security = namespacePodSecurity(specs);
     const namespace = new k8s.core.v1.Namespace(
         `${name}-namespace`,
         {
             metadata: {
                 name,
+                ...(Object.keys(security.annotations).length > 0 ? { annotations: security.annotations } : {}),
                 labels: {
                     "app.kubernetes.io/part-of": "dockyard",
-                    // Every dockyard pod meets the restricted Pod Security Standard; the namespace enforces it.
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
+                    ...security.labels,
                     // The Load Balancer Controller adds readiness gates to pods here, so a rollout waits until the ALB
                     // has registered each new pod healthy before it stops an old one (LBC docs, "Pod readiness gate").
                     "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
@@ -81,6 +102,9 @@ export function deployKubernetesWorkloads(
         },
         { ...opts, provider: platform.provider, dependsOn: platform.dependsOn },
     );
+    if (security.reasons.length > 0) {
+        pulumi.log.warn(`namespace ${name} enforces the baseline Pod Security Standard, not restricted: ${security.reasons.join("; ")} (privileges in the spec)`, namespace);
+    }
 
     const baseline = namespaceNetworkPolicies().map(
         (policy) =>

@@ -18,6 +18,10 @@ import {
     userOf,
     volumeResourceName,
     NAMESPACE_POLICY_NAMES,
+    PRIVILEGES_MARK,
+    privilegesDeclaration,
+    UNPRIVILEGED_PORT_SYSCTL,
+    unprivilegedPortStart,
     headlessServiceName as headlessServiceNameOf,
     statefulClaimName,
 } from "../workload";
@@ -131,28 +135,52 @@ export function drainTimings(spec: WorkloadSpec): DrainTimings | undefined {
     return { preStopSleepSeconds, deregistrationDelaySeconds: preStopSleepSeconds + 10, terminationGracePeriodSeconds: preStopSleepSeconds + APP_SHUTDOWN_SECONDS };
 }
 
+/**
+ * The pod runs as the spec's user; `runAsNonRoot` is false only when that user is uid 0, which the
+ * spec allows only with `privileges.root` (a gid 0 with another uid is still non-root to Kubernetes).
+ */
 export function podSecurityContext(spec: WorkloadSpec): core.v1.PodSecurityContext {
     const { uid, gid } = userOf(spec);
     return {
-        runAsNonRoot: true,
+        runAsNonRoot: uid !== 0,
         runAsUser: uid,
         runAsGroup: gid,
         // Volumes (EBS, EFS, secrets) become group-owned by the workload's gid, so the non-root user can use them.
         fsGroup: gid,
         fsGroupChangePolicy: "OnRootMismatch",
         seccompProfile: { type: "RuntimeDefault" },
+        // Ports below 1024 only with NET_BIND_SERVICE, as on Swarm (unprivilegedPortStart); a safe
+        // sysctl since Kubernetes 1.22, which restricted and baseline allow (Pod Security Standards, "Sysctls").
+        sysctls: [{ name: UNPRIVILEGED_PORT_SYSCTL, value: unprivilegedPortStart(spec) }],
     };
 }
 
+/**
+ * Every capability dropped and only `privileges.capabilities` added, as on Swarm; no privilege
+ * escalation whatever the spec asks (an entrypoint that steps down from root with gosu or su-exec
+ * needs SETUID and SETGID, not setuid binaries).
+ */
 export function containerSecurityContext(spec: WorkloadSpec): core.v1.SecurityContext {
+    const added = spec.privileges?.capabilities ?? [];
     return {
-        runAsNonRoot: true,
+        runAsNonRoot: userOf(spec).uid !== 0,
         allowPrivilegeEscalation: false,
         privileged: false,
         readOnlyRootFilesystem: spec.readOnlyRootFilesystem ?? true,
-        capabilities: { drop: ["ALL"] },
+        capabilities: { drop: ["ALL"], ...(added.length > 0 ? { add: [...added] } : {}) },
         seccompProfile: { type: "RuntimeDefault" },
     };
+}
+
+/**
+ * The controller's (Deployment, StatefulSet, Job) declaration of what its pods may do beyond the
+ * restricted profile (`privilegesDeclaration`), read by the policy pack, which accepts root or an
+ * added capability only where it is declared and reports each declaration. On the controller, not
+ * the pod template, so declaring it rolls no pod.
+ */
+export function privilegesAnnotations(spec: WorkloadSpec): Record<string, string> {
+    const declared = privilegesDeclaration(spec);
+    return declared === undefined ? {} : { [PRIVILEGES_MARK.kubernetes]: declared };
 }
 
 export interface StorageClasses {

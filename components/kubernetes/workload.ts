@@ -96,12 +96,14 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
         const storage = manifests.podStorage(spec, platform, this.secret?.metadata.name);
         const template = manifests.podTemplate(spec, args.image, storage);
         const podPrerequisites = after(this.serviceAccount, ...this.sharedClaims, ...(args.waitFor ?? []));
-        const controllerMetadata = metadata(args.commit ? { annotations: { "dockyard.io/commit": args.commit } } : {});
+        const privileges = manifests.privilegesAnnotations(spec);
+        const controllerAnnotations = { ...(args.commit ? { "dockyard.io/commit": args.commit } : {}), ...privileges };
+        const controllerMetadata = metadata(Object.keys(controllerAnnotations).length > 0 ? { annotations: controllerAnnotations } : {});
         switch (manifests.controllerKind(spec)) {
             case "Job":
                 this.job = new k8s.batch.v1.Job(
                     `${name}-job`,
-                    { metadata: metadata({ annotations: { "pulumi.com/replaceUnready": "true" } }), spec: manifests.jobSpec(template) },
+                    { metadata: metadata({ annotations: { "pulumi.com/replaceUnready": "true", ...privileges } }), spec: manifests.jobSpec(template) },
                     // A Job's pod template is immutable, and a new image or args must run the job again.
                     { ...podPrerequisites, replaceOnChanges: ["spec"], deleteBeforeReplace: true, customTimeouts: JOB_TIMEOUTS },
                 );

@@ -6,7 +6,7 @@
 import * as crypto from "node:crypto";
 import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
-import { HEALTH_DEFAULTS, initialReplicas, quantityUnits, userOf, volumeResourceName } from "../workload";
+import { HEALTH_DEFAULTS, initialReplicas, PRIVILEGES_MARK, privilegesDeclaration, quantityUnits, UNPRIVILEGED_PORT_SYSCTL, unprivilegedPortStart, userOf, volumeResourceName } from "../workload";
 import type { HealthCheck, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 
 /** `ec2`: the routing mesh behind a load balancer; `local`: ports bound on this machine only. */
@@ -286,6 +286,28 @@ export function userIds(spec: WorkloadSpec): { uid: string; gid: string } {
 }
 
 /**
+ * The container's privileges, the same as on Kubernetes: every capability dropped and only
+ * `privileges.capabilities` added, and ports below 1024 open only with NET_BIND_SERVICE. With ALL
+ * dropped the engine gives the container exactly the added capabilities, not Docker's defaults plus
+ * them (moby/moby daemon/pkg/oci/caps/utils.go TweakCapabilities: `"Drop" all capabilities; use
+ * what's in capAdd instead`). Docker opens the low ports to every process of a container unless its
+ * sysctl says otherwise (`unprivilegedPortStart`). The provider passes `cap_add`, `cap_drop` and
+ * `sysctl` of a service's container spec as `CapabilityAdd`, `CapabilityDrop` and `Sysctls`
+ * (kreuzwerker/terraform-provider-docker internal/provider/resource_docker_service_structures.go),
+ * which the Engine API has for services from 1.41 (Docker 20.10: moby/moby api/docs/v1.41.yaml
+ * ContainerSpec; older versions have them stripped, daemon/server/router/swarm/helpers.go) and
+ * 1.40 (api/docs/v1.40.yaml). No added capability leaves `capAdds` out, as before.
+ */
+export function swarmPrivileges(spec: WorkloadSpec): Pick<Inputs.ServiceTaskSpecContainerSpec, "capDrops" | "capAdds" | "sysctl"> {
+    const added = spec.privileges?.capabilities ?? [];
+    return {
+        capDrops: ["ALL"],
+        ...(added.length > 0 ? { capAdds: [...added] } : {}),
+        sysctl: { [UNPRIVILEGED_PORT_SYSCTL]: unprivilegedPortStart(spec) },
+    };
+}
+
+/**
  * The Docker name of a secret: Swarm secrets are immutable, so a changed value gets a new name,
  * which changes the service spec and rolls its tasks onto the new secret. The suffix is twelve hex
  * digits of an HMAC-SHA-256, keyed by the stack's own random key (`SECRET_NAME_KEY_BYTES`, kept a
@@ -400,10 +422,13 @@ export function swarmPlacement(nodes: NodePlacement): Inputs.ServiceTaskSpecPlac
 
 /** Labels on the service, so operators can find a stack's workloads with `docker service ls -f`. */
 export function swarmLabels(stack: string, spec: WorkloadSpec): Inputs.ServiceLabel[] {
+    const privileges = privilegesDeclaration(spec);
     return [
         { label: "dockyard.stack", value: stack },
         { label: "dockyard.workload", value: spec.name },
         { label: "dockyard.kind", value: spec.kind ?? "service" },
+        // What the policy pack accepts beyond a non-root user without capabilities, and reports.
+        ...(privileges === undefined ? [] : [{ label: PRIVILEGES_MARK.swarm, value: privileges }]),
     ];
 }
 

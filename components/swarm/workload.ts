@@ -23,6 +23,7 @@ import {
     jobSpecDigest,
     SECRET_NAME_KEY_BYTES,
     secretDockerName,
+    swarmPrivileges,
     swarmHealthcheck,
     swarmLabels,
     swarmMounts,
@@ -132,7 +133,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
             env: spec.env ? { ...spec.env } : undefined,
             user: `${userIds(spec).uid}:${userIds(spec).gid}`,
             readOnly: spec.readOnlyRootFilesystem ?? true,
-            capDrops: ["ALL"],
+            ...swarmPrivileges(spec),
             healthcheck: swarmHealthcheck(spec),
             mounts: swarmMounts(stack, spec, engine, nfs),
             // The references name no value (see secretDockerName), so they stay readable in a diff.

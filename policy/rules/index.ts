@@ -40,6 +40,7 @@ import {
     k8sStorageClassEncrypted,
 } from "./kubernetesCluster";
 import { logGroupRetention } from "./logs";
+import { workloadPrivileges } from "./privileges";
 import { noPublicResourcePolicies } from "./resourcePolicies";
 import { listenersOnlyOnLoadBalancers, noAdminPortsFromInternet, noInternetIngressAcrossRules, noPublicIngressExceptListeners } from "./securityGroups";
 import { ebsEncrypted, efsAccessPointsEnforced, efsEncrypted } from "./storage";
@@ -119,5 +120,6 @@ export const policies: Policies = [
     swarmNoHostNetwork,
     swarmNoHostVolumes,
     swarmOverlayEncrypted,
+    workloadPrivileges,
     natGatewayPerAzOutsideProduction,
 ];

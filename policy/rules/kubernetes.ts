@@ -15,7 +15,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { PRIVILEGES_MARK } from "../../components/workload";
 import { describe, unpinnedImageReason } from "./common";
+import { addableCapabilities, declaredPrivileges } from "./privileges";
 
 export const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = [];
 
@@ -54,7 +56,15 @@ export interface PodSpec {
     readonly serviceAccountName?: string;
 }
 
-type PodCheck = (pod: PodSpec, args: ResourceValidationArgs, report: ReportViolation, metadata: { namespace?: string }) => void;
+interface Metadata {
+    readonly namespace?: string;
+    readonly annotations?: Record<string, string>;
+}
+
+type PodCheck = (pod: PodSpec, args: ResourceValidationArgs, report: ReportViolation, metadata: Metadata) => void;
+
+/** What the controller (or the Pod itself) declares it may do beyond the restricted profile (privileges.ts). */
+const declared = (metadata: Metadata) => declaredPrivileges(metadata.annotations?.[PRIVILEGES_MARK.kubernetes]);
 
 interface ExemptionConfig {
     readonly exemptNamespaces?: string[];
@@ -66,7 +76,7 @@ const exemptionSchema = {
 
 /** Runs `check` on the pod template of each workload kind, skipping exempt namespaces. */
 function onEveryPodTemplate(check: PodCheck): ResourceValidation[] {
-    const run = (metadata: { namespace?: string } | undefined, pod: PodSpec | undefined, args: ResourceValidationArgs, report: ReportViolation) => {
+    const run = (metadata: Metadata | undefined, pod: PodSpec | undefined, args: ResourceValidationArgs, report: ReportViolation) => {
         const exempt = args.getConfig<ExemptionConfig>().exemptNamespaces ?? DEFAULT_EXEMPT_NAMESPACES;
         if (metadata?.namespace && exempt.includes(metadata.namespace)) return args.notApplicable(`namespace ${metadata.namespace} is exempt`);
         check(pod ?? {}, args, report, metadata ?? {});
@@ -93,20 +103,25 @@ function k8sPolicy(name: string, description: string, check: PodCheck): Resource
 /** Kinds whose pods run until stopped: they need probes (a Job's pods run to completion). */
 const LONG_RUNNING = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet"]);
 
-/** The one capability the restricted profile lets a container add. */
+/** The one capability the restricted profile lets a container add without a declaration. */
 export const ALLOWED_ADDED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE"];
 
 /** Seccomp profiles the restricted profile accepts. */
 const CONFINED_SECCOMP = new Set(["RuntimeDefault", "Localhost"]);
 
-export const k8sRunAsNonRoot = k8sPolicy("k8s-run-as-non-root", "Containers run as a non-root user (runAsNonRoot, never runAsUser 0; Checkov CKV_K8S_23, Polaris runAsRootAllowed, PSS restricted).", (pod, args, report) => {
+export const k8sRunAsNonRoot = k8sPolicy(
+    "k8s-run-as-non-root",
+    `Containers run as a non-root user (runAsNonRoot, never runAsUser 0; Checkov CKV_K8S_23, Polaris runAsRootAllowed, PSS restricted), unless the controller declares root (annotation ${PRIVILEGES_MARK.kubernetes}, from the spec's privileges.root).`,
+    (pod, args, report, metadata) => {
+    if (declared(metadata).root) return;
     for (const c of containersOf(pod)) {
         const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
         const user = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
         if (user === 0) report(`${where(args, c)}: runs as root (runAsUser 0)`);
         else if (nonRoot !== true && !(typeof user === "number" && user > 0)) report(`${where(args, c)}: set securityContext.runAsNonRoot: true (or a non-zero runAsUser)`);
     }
-});
+    },
+);
 
 export const k8sNotPrivileged = k8sPolicy("k8s-not-privileged", "No privileged containers (Checkov CKV_K8S_16, Polaris runAsPrivileged, CIS EKS 4.2.1, PSS baseline).", (pod, args, report) => {
     for (const c of containersOf(pod)) {
@@ -154,13 +169,14 @@ export const k8sNoPrivilegeEscalation = k8sPolicy(
 
 export const k8sCapabilities = k8sPolicy(
     "k8s-capabilities",
-    `Containers drop ALL capabilities and add none but ${ALLOWED_ADDED_CAPABILITIES.join(", ")} (Checkov CKV_K8S_25/28/37/39, Polaris dangerousCapabilities, PSS restricted).`,
-    (pod, args, report) => {
+    `Containers drop ALL capabilities and add none but ${ALLOWED_ADDED_CAPABILITIES.join(", ")} and those the controller declares (annotation ${PRIVILEGES_MARK.kubernetes}, from the spec's privileges.capabilities, within Docker's default set less NET_RAW) (Checkov CKV_K8S_25/28/37/39, Polaris dangerousCapabilities, PSS restricted and baseline).`,
+    (pod, args, report, metadata) => {
+        const addable = addableCapabilities(declared(metadata));
         for (const c of containersOf(pod)) {
             const capabilities = c.securityContext?.capabilities;
             if (!(capabilities?.drop ?? []).includes("ALL")) report(`${where(args, c)}: securityContext.capabilities.drop must include "ALL"`);
-            const added = (capabilities?.add ?? []).filter((cap) => !ALLOWED_ADDED_CAPABILITIES.includes(cap.replace(/^CAP_/, "")));
-            if (added.length > 0) report(`${where(args, c)}: adds capabilities ${added.join(", ")}; only ${ALLOWED_ADDED_CAPABILITIES.join(", ")} may be added`);
+            const added = (capabilities?.add ?? []).filter((cap) => !addable.includes(cap.replace(/^CAP_/, "")));
+            if (added.length > 0) report(`${where(args, c)}: adds capabilities ${added.join(", ")}; only ${addable.join(", ")} may be added (others must be declared in ${PRIVILEGES_MARK.kubernetes} through the spec's privileges.capabilities)`);
         }
     },
 );

@@ -7,6 +7,7 @@
  */
 import { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { cidrProblem, coversTheInternet } from "../../components/cidr";
+import { PRIVILEGES_MARK } from "../../components/workload";
 import { describe, known } from "./common";
 import { LISTENER_PORTS } from "./securityGroups";
 
@@ -29,15 +30,30 @@ const onType = (types: string | Set<string>, check: (props: Record<string, any>,
 /** The Pod Security Admission label that rejects pods breaking the restricted profile (kubernetes.io/docs/concepts/security/pod-security-admission/). */
 export const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 
+/** The labels that warn about and audit pods breaking a profile, while the namespace enforces a lower one. */
+const WARN_LABEL = "pod-security.kubernetes.io/warn";
+const AUDIT_LABEL = "pod-security.kubernetes.io/audit";
+
 export const k8sNamespacePodSecurity: ResourceValidationPolicy = {
     name: "k8s-namespace-pod-security",
-    description: `Namespaces enforce the restricted Pod Security Standard (label ${ENFORCE_LABEL}: restricted; CIS EKS 4.2).`,
+    description: `Namespaces enforce the restricted Pod Security Standard (label ${ENFORCE_LABEL}: restricted; CIS EKS 4.2), or baseline when the namespace declares the workloads that need it (annotation ${PRIVILEGES_MARK.kubernetes}, from the spec's privileges) and still warns and audits against restricted.`,
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: onType(NAMESPACE, (ns, args, report) => {
         const level = ns.metadata?.labels?.[ENFORCE_LABEL];
+        const declared = ns.metadata?.annotations?.[PRIVILEGES_MARK.kubernetes];
+        if (level === "baseline" && typeof declared === "string" && declared !== "") {
+            for (const label of [WARN_LABEL, AUDIT_LABEL]) {
+                const value = ns.metadata?.labels?.[label];
+                if (value !== "restricted") report(`${describe(args)}: enforces baseline for its privileged workloads, so label ${label} must be "restricted" (found ${JSON.stringify(value ?? "unset")}), so each exception stays visible`);
+            }
+            return;
+        }
         // With no label the namespace falls back to the cluster default, which is privileged.
-        if (level !== "restricted") report(`${describe(args)}: label ${ENFORCE_LABEL} is ${JSON.stringify(level ?? "unset (privileged)")}; set it to "restricted"`);
+        if (level !== "restricted") {
+            const baseline = level === "baseline" ? ` (baseline only with annotation ${PRIVILEGES_MARK.kubernetes} naming the workloads that need it, which the spec's privileges writes)` : "";
+            report(`${describe(args)}: label ${ENFORCE_LABEL} is ${JSON.stringify(level ?? "unset (privileged)")}; set it to "restricted"${baseline}`);
+        }
     }),
 };
 

@@ -7,7 +7,9 @@
 import * as docker from "@pulumi/docker";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { JOB_SPEC_LABEL } from "../../components/swarm/service";
+import { PRIVILEGES_MARK } from "../../components/workload";
 import { describe, unpinnedImageReason } from "./common";
+import { addableCapabilities, declaredPrivileges } from "./privileges";
 
 type ServiceProps = Record<string, any>;
 type ServiceCheck = (service: ServiceProps, args: ResourceValidationArgs, report: ReportViolation) => void;
@@ -40,6 +42,9 @@ function swarmPolicy(name: string, description: string, check: ServiceCheck): Re
 
 const container = (service: ServiceProps): Record<string, any> => service.taskSpec?.containerSpec ?? {};
 
+/** What the service declares it may do beyond a non-root user without capabilities (privileges.ts). */
+const declared = (service: ServiceProps) => declaredPrivileges(((service.labels ?? []) as { label?: string; value?: unknown }[]).find((l) => l.label === PRIVILEGES_MARK.swarm)?.value);
+
 export const swarmHealthCheck = swarmPolicy("swarm-health-check", `Long-running Swarm services declare a health check; jobs (labelled ${JOB_SPEC_LABEL}, restarted on failure only) exempt (Checkov CKV_DOCKER_2, CKV_K8S_8/9 applied to Swarm).`, (service, args, report) => {
     if (isJobService(service)) return args.notApplicable("a run-to-completion job needs no health check");
     const tests: string[] = container(service).healthcheck?.tests ?? [];
@@ -65,8 +70,9 @@ export const swarmReadOnly = swarmPolicy("swarm-read-only", "Swarm containers ha
     if (container(service).readOnly !== true) report(`${describe(args)}: taskSpec.containerSpec.readOnly must be true`);
 });
 
-export const swarmNonRootUser = swarmPolicy("swarm-non-root-user", "Swarm containers run as a non-root user (Checkov CKV_DOCKER_8, CKV_K8S_23 applied to Swarm).", (service, args, report) => {
+export const swarmNonRootUser = swarmPolicy("swarm-non-root-user", `Swarm containers run as a non-root user (Checkov CKV_DOCKER_8, CKV_K8S_23 applied to Swarm), unless the service declares root (label ${PRIVILEGES_MARK.swarm}, from the spec's privileges.root).`, (service, args, report) => {
     const user = container(service).user;
+    if (declared(service).root && typeof user === "string" && user !== "") return;
     const name = typeof user === "string" ? user.split(":")[0] : "";
     if (name === "") report(`${describe(args)}: taskSpec.containerSpec.user must name a non-root user (the image default may be root)`);
     else if (name === "root" || name === "0") report(`${describe(args)}: taskSpec.containerSpec.user "${user}" is root`);
@@ -109,12 +115,14 @@ export const swarmNoHostMounts = swarmPolicy(
 
 export const swarmCapabilities = swarmPolicy(
     "swarm-capabilities",
-    `Swarm containers drop ALL capabilities and add none but ${SWARM_ALLOWED_ADDED_CAPABILITIES.join(", ")} (capDrops/capAdds; Checkov CKV_K8S_25/37 and Polaris dangerousCapabilities applied to Swarm).`,
+    `Swarm containers drop ALL capabilities and add none but ${SWARM_ALLOWED_ADDED_CAPABILITIES.join(", ")} and those the service declares (label ${PRIVILEGES_MARK.swarm}, from the spec's privileges.capabilities, within Docker's default set less NET_RAW) (capDrops/capAdds; Checkov CKV_K8S_25/37 and Polaris dangerousCapabilities applied to Swarm).`,
     (service, args, report) => {
         const spec = container(service);
+        const addable = addableCapabilities(declared(service));
         if (!(spec.capDrops ?? []).includes("ALL")) report(`${describe(args)}: taskSpec.containerSpec.capDrops must include "ALL"`);
-        const added = (spec.capAdds ?? []).filter((cap: string) => !SWARM_ALLOWED_ADDED_CAPABILITIES.includes(cap.replace(/^CAP_/, "")));
-        if (added.length > 0) report(`${describe(args)}: capAdds ${added.join(", ")}; only ${SWARM_ALLOWED_ADDED_CAPABILITIES.join(", ")} may be added`);
+        // Docker also accepts CAP_-prefixed names (moby/moby daemon/pkg/oci/caps/utils.go NormalizeLegacyCapabilities).
+        const added = (spec.capAdds ?? []).filter((cap: string) => !addable.includes(cap.replace(/^CAP_/, "")));
+        if (added.length > 0) report(`${describe(args)}: capAdds ${added.join(", ")}; only ${addable.join(", ")} may be added (others must be declared in ${PRIVILEGES_MARK.swarm} through the spec's privileges.capabilities)`);
     },
 );
 

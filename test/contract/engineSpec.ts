@@ -21,6 +21,7 @@
  * |   labels[{label, value}]                           |   Labels{}                                        |
  * |   user / readOnly                                  |   User / ReadOnly                                 |
  * |   capAdds / capDrops                               |   CapabilityAdd / CapabilityDrop                  |
+ * |   sysctl {K: V}                                    |   Sysctls {K: V}                                  |
  * |   healthcheck {tests, interval, timeout,           |   HealthCheck {Test, Interval, Timeout,           |
  * |     retries, startPeriod}                          |     Retries, StartPeriod} (durations in ns)       |
  * |   mounts[{type, target, source, readOnly}]         |   Mounts[{Type, Target, Source, ReadOnly}]        |
@@ -152,7 +153,7 @@ export function serviceSpec(inputs: Json, idMap: Record<string, string>): Json {
     const mode = known("mode", s.mode, ["replicated", "global"]);
     const task = known("taskSpec", s.taskSpec, ["containerSpec", "resources", "restartPolicy", "placement", "networksAdvanceds"]);
     const c = known("containerSpec", task.containerSpec, [
-        "image", "commands", "args", "env", "labels", "user", "readOnly", "capAdds", "capDrops", "healthcheck", "mounts", "secrets", "stopGracePeriod",
+        "image", "commands", "args", "env", "labels", "user", "readOnly", "capAdds", "capDrops", "sysctl", "healthcheck", "mounts", "secrets", "stopGracePeriod",
     ]);
     const resources = task.resources && known("resources", task.resources, ["limits", "reservation"]);
     const restart = task.restartPolicy && known("restartPolicy", task.restartPolicy, ["condition", "delay", "maxAttempts", "window"]);
@@ -173,6 +174,7 @@ export function serviceSpec(inputs: Json, idMap: Record<string, string>): Json {
                 ReadOnly: c.readOnly,
                 CapabilityAdd: c.capAdds,
                 CapabilityDrop: c.capDrops,
+                Sysctls: c.sysctl,
                 HealthCheck: healthCheck(c.healthcheck),
                 Mounts: c.mounts?.map(mount),
                 Secrets: c.secrets?.map((ref: Json) => secretReference(ref, idMap)),
