@@ -155,3 +155,14 @@ export function known<T>(read: () => T): T | undefined {
         throw err;
     }
 }
+
+/** The Kubernetes kinds that carry a pod template (or are a pod). */
+export const POD_TEMPLATE_TYPES = new Set([
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet",
+    "kubernetes:batch/v1:Job",
+    "kubernetes:batch/v1:CronJob",
+    "kubernetes:core/v1:Pod",
+]);

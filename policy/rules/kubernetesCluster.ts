@@ -8,7 +8,7 @@
 import { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { cidrProblem, coversTheInternet } from "../../components/cidr";
 import { PRIVILEGES_MARK } from "../../components/workload";
-import { describe, known } from "./common";
+import { describe, known, POD_TEMPLATE_TYPES } from "./common";
 import { LISTENER_PORTS } from "./securityGroups";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
@@ -205,16 +205,6 @@ export const helmPinnedChartVersion: ResourceValidationPolicy = {
         }
     }),
 };
-
-const POD_TEMPLATE_TYPES = new Set([
-    "kubernetes:apps/v1:Deployment",
-    "kubernetes:apps/v1:StatefulSet",
-    "kubernetes:apps/v1:DaemonSet",
-    "kubernetes:apps/v1:ReplicaSet",
-    "kubernetes:batch/v1:Job",
-    "kubernetes:batch/v1:CronJob",
-    "kubernetes:core/v1:Pod",
-]);
 
 /** A NetworkPolicy that selects every pod of its namespace and denies all ingress (kubernetes.io/docs/concepts/services-networking/network-policies/, "Default deny all ingress traffic"). */
 function isDefaultDeny(policy: Record<string, any>): boolean {

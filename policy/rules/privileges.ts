@@ -14,7 +14,7 @@
  */
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { ALLOWED_CAPABILITIES, PRIVILEGES_MARK, RESTRICTED_CAPABILITIES } from "../../components/workload";
-import { describe } from "./common";
+import { describe, POD_TEMPLATE_TYPES } from "./common";
 
 export interface DeclaredPrivileges {
     readonly root: boolean;
@@ -31,16 +31,7 @@ export function declaredPrivileges(value: unknown): DeclaredPrivileges {
 /** Capabilities a container may add: NET_BIND_SERVICE always (the restricted profile's one), declared ones besides. */
 export const addableCapabilities = (declared: DeclaredPrivileges): string[] => [...new Set([...RESTRICTED_CAPABILITIES, ...declared.capabilities])];
 
-const CONTROLLERS = new Set([
-    "kubernetes:apps/v1:Deployment",
-    "kubernetes:apps/v1:StatefulSet",
-    "kubernetes:apps/v1:DaemonSet",
-    "kubernetes:apps/v1:ReplicaSet",
-    "kubernetes:batch/v1:Job",
-    "kubernetes:batch/v1:CronJob",
-    "kubernetes:core/v1:Pod",
-    "kubernetes:core/v1:Namespace",
-]);
+const CONTROLLERS = new Set([...POD_TEMPLATE_TYPES, "kubernetes:core/v1:Namespace"]);
 
 function declarationOf(args: ResourceValidationArgs): string | undefined {
     const props = args.props as Record<string, any>;

@@ -86,6 +86,9 @@ export const swarmPinnedImages = swarmPolicy("swarm-pinned-images", "Swarm image
 /** The one capability a service may add: binding ports below 1024 (the Pod Security restricted profile's rule, applied to Swarm). */
 export const SWARM_ALLOWED_ADDED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE"];
 
+/** Whether the local driver's mount options bind a host directory: moby/sys/mount parseOptions (vendored in moby/moby, flags_unix.go) turns both "bind" and "rbind" into MS_BIND. */
+const bindsHostDirectory = (o: unknown): boolean => String(o ?? "").split(",").some((option) => option === "bind" || option === "rbind");
+
 /**
  * A mount that exposes a host path: a `bind` mount, or a `volume` mount whose local driver binds a
  * host directory (`driverOptions: {type: none, o: bind, device: /path}`, the local driver's bind
@@ -95,8 +98,7 @@ function hostPathOf(mount: Record<string, any>): string | undefined {
     if (mount.type === "bind") return String(mount.source ?? "");
     const options = mount.volumeOptions?.driverOptions ?? {};
     const localDriver = (mount.volumeOptions?.driverName ?? "local") === "local";
-    // moby/sys/mount parseOptions (vendored in moby/moby, flags_unix.go) turns both "bind" and "rbind" into MS_BIND.
-    if (mount.type === "volume" && localDriver && String(options.o ?? "").split(",").some((o) => o === "bind" || o === "rbind")) return String(options.device ?? "");
+    if (mount.type === "volume" && localDriver && bindsHostDirectory(options.o)) return String(options.device ?? "");
     return undefined;
 }
 
@@ -140,8 +142,7 @@ export const swarmNoHostNetwork = swarmPolicy(
  * A named volume whose local driver binds a host directory is the same host path as a bind mount,
  * only declared apart: a service then mounts it by name (`type: volume`, `source: <name>`, no
  * driver options), which swarm-no-host-mounts cannot see (the local driver's bind form: Docker docs
- * "Volumes", "Create a volume using a bind mount"; moby/sys/mount parseOptions reads "bind" and
- * "rbind" as MS_BIND).
+ * "Volumes", "Create a volume using a bind mount").
  */
 export const swarmNoHostVolumes: ResourceValidationPolicy = {
     name: "swarm-no-host-volumes",
@@ -151,7 +152,7 @@ export const swarmNoHostVolumes: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(docker.Volume, (volume, args, report) => {
         if ((volume.driver ?? "local") !== "local") return args.notApplicable(`the ${volume.driver} driver keeps the data itself`);
         const options = (volume.driverOpts ?? {}) as Record<string, string>;
-        if (!String(options.o ?? "").split(",").some((o) => o === "bind" || o === "rbind")) return;
+        if (!bindsHostDirectory(options.o)) return;
         const device = String(options.device ?? "");
         const socket = /docker\.sock$|containerd\.sock$/.test(device) ? " (the Docker socket: root on the node)" : "";
         report(`${describe(args)}: driverOpts o=${options.o} binds the host's ${JSON.stringify(device)}${socket} into every container that mounts it; use the local driver without o=bind, or the stack's EFS volumes`);
