@@ -15,9 +15,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { PRIVILEGES_MARK } from "../../components/workload";
+import { PRIVILEGES_MARK, RESTRICTED_CAPABILITIES } from "../../components/workload";
 import { describe, unpinnedImageReason } from "./common";
-import { addableCapabilities, declaredPrivileges } from "./privileges";
+import { addableCapabilities, declaredPrivileges, kubernetesDeclaration } from "./privileges";
 
 export const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = [];
 
@@ -64,7 +64,7 @@ interface Metadata {
 type PodCheck = (pod: PodSpec, args: ResourceValidationArgs, report: ReportViolation, metadata: Metadata) => void;
 
 /** What the controller (or the Pod itself) declares it may do beyond the restricted profile (privileges.ts). */
-const declared = (metadata: Metadata) => declaredPrivileges(metadata.annotations?.[PRIVILEGES_MARK.kubernetes]);
+const declared = (metadata: Metadata) => declaredPrivileges(kubernetesDeclaration(metadata));
 
 interface ExemptionConfig {
     readonly exemptNamespaces?: string[];
@@ -102,9 +102,6 @@ function k8sPolicy(name: string, description: string, check: PodCheck): Resource
 
 /** Kinds whose pods run until stopped: they need probes (a Job's pods run to completion). */
 const LONG_RUNNING = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:ReplicaSet"]);
-
-/** The one capability the restricted profile lets a container add without a declaration. */
-export const ALLOWED_ADDED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE"];
 
 /** Seccomp profiles the restricted profile accepts. */
 const CONFINED_SECCOMP = new Set(["RuntimeDefault", "Localhost"]);
@@ -169,7 +166,7 @@ export const k8sNoPrivilegeEscalation = k8sPolicy(
 
 export const k8sCapabilities = k8sPolicy(
     "k8s-capabilities",
-    `Containers drop ALL capabilities and add none but ${ALLOWED_ADDED_CAPABILITIES.join(", ")} and those the controller declares (annotation ${PRIVILEGES_MARK.kubernetes}, from the spec's privileges.capabilities, within Docker's default set less NET_RAW) (Checkov CKV_K8S_25/28/37/39, Polaris dangerousCapabilities, PSS restricted and baseline).`,
+    `Containers drop ALL capabilities and add none but ${RESTRICTED_CAPABILITIES.join(", ")} and those the controller declares (annotation ${PRIVILEGES_MARK.kubernetes}, from the spec's privileges.capabilities, within Docker's default set less NET_RAW) (Checkov CKV_K8S_25/28/37/39, Polaris dangerousCapabilities, PSS restricted and baseline).`,
     (pod, args, report, metadata) => {
         const addable = addableCapabilities(declared(metadata));
         for (const c of containersOf(pod)) {

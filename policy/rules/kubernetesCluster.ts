@@ -9,6 +9,7 @@ import { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy
 import { cidrProblem, coversTheInternet } from "../../components/cidr";
 import { PRIVILEGES_MARK } from "../../components/workload";
 import { describe, known, POD_TEMPLATE_TYPES } from "./common";
+import { kubernetesDeclaration } from "./privileges";
 import { LISTENER_PORTS } from "./securityGroups";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
@@ -41,8 +42,8 @@ export const k8sNamespacePodSecurity: ResourceValidationPolicy = {
     severity: "high",
     validateResource: onType(NAMESPACE, (ns, args, report) => {
         const level = ns.metadata?.labels?.[ENFORCE_LABEL];
-        const declared = ns.metadata?.annotations?.[PRIVILEGES_MARK.kubernetes];
-        if (level === "baseline" && typeof declared === "string" && declared !== "") {
+        const declared = kubernetesDeclaration(ns.metadata);
+        if (level === "baseline" && declared !== undefined && declared !== "") {
             for (const label of [WARN_LABEL, AUDIT_LABEL]) {
                 const value = ns.metadata?.labels?.[label];
                 if (value !== "restricted") report(`${describe(args)}: enforces baseline for its privileged workloads, so label ${label} must be "restricted" (found ${JSON.stringify(value ?? "unset")}), so each exception stays visible`);

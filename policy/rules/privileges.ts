@@ -33,17 +33,19 @@ export const addableCapabilities = (declared: DeclaredPrivileges): string[] => [
 
 const CONTROLLERS = new Set([...POD_TEMPLATE_TYPES, "kubernetes:core/v1:Namespace"]);
 
+const asText = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+
+/** A Swarm service's declaration: its label PRIVILEGES_MARK.swarm. */
+export const swarmDeclaration = (service: Record<string, any>): string | undefined =>
+    asText(((service.labels ?? []) as { label?: unknown; value?: unknown }[]).find((l) => l.label === PRIVILEGES_MARK.swarm)?.value);
+
+/** A Kubernetes object's declaration: its annotation PRIVILEGES_MARK.kubernetes. */
+export const kubernetesDeclaration = (metadata: { annotations?: Record<string, unknown> } | undefined): string | undefined => asText(metadata?.annotations?.[PRIVILEGES_MARK.kubernetes]);
+
 function declarationOf(args: ResourceValidationArgs): string | undefined {
     const props = args.props as Record<string, any>;
-    if (args.type === "docker:index/service:Service") {
-        const labels: { label?: unknown; value?: unknown }[] = props.labels ?? [];
-        const value = labels.find((l) => l.label === PRIVILEGES_MARK.swarm)?.value;
-        return typeof value === "string" ? value : undefined;
-    }
-    if (CONTROLLERS.has(args.type)) {
-        const value = props.metadata?.annotations?.[PRIVILEGES_MARK.kubernetes];
-        return typeof value === "string" ? value : undefined;
-    }
+    if (args.type === "docker:index/service:Service") return swarmDeclaration(props);
+    if (CONTROLLERS.has(args.type)) return kubernetesDeclaration(props.metadata);
     return undefined;
 }
 

@@ -7,9 +7,9 @@
 import * as docker from "@pulumi/docker";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { JOB_SPEC_LABEL } from "../../components/swarm/service";
-import { PRIVILEGES_MARK } from "../../components/workload";
+import { PRIVILEGES_MARK, RESTRICTED_CAPABILITIES } from "../../components/workload";
 import { describe, unpinnedImageReason } from "./common";
-import { addableCapabilities, declaredPrivileges } from "./privileges";
+import { addableCapabilities, declaredPrivileges, swarmDeclaration } from "./privileges";
 
 type ServiceProps = Record<string, any>;
 type ServiceCheck = (service: ServiceProps, args: ResourceValidationArgs, report: ReportViolation) => void;
@@ -43,7 +43,7 @@ function swarmPolicy(name: string, description: string, check: ServiceCheck): Re
 const container = (service: ServiceProps): Record<string, any> => service.taskSpec?.containerSpec ?? {};
 
 /** What the service declares it may do beyond a non-root user without capabilities (privileges.ts). */
-const declared = (service: ServiceProps) => declaredPrivileges(((service.labels ?? []) as { label?: string; value?: unknown }[]).find((l) => l.label === PRIVILEGES_MARK.swarm)?.value);
+const declared = (service: ServiceProps) => declaredPrivileges(swarmDeclaration(service));
 
 export const swarmHealthCheck = swarmPolicy("swarm-health-check", `Long-running Swarm services declare a health check; jobs (labelled ${JOB_SPEC_LABEL}, restarted on failure only) exempt (Checkov CKV_DOCKER_2, CKV_K8S_8/9 applied to Swarm).`, (service, args, report) => {
     if (isJobService(service)) return args.notApplicable("a run-to-completion job needs no health check");
@@ -83,9 +83,6 @@ export const swarmPinnedImages = swarmPolicy("swarm-pinned-images", "Swarm image
     if (reason) report(`${describe(args)}: ${reason}`);
 });
 
-/** The one capability a service may add: binding ports below 1024 (the Pod Security restricted profile's rule, applied to Swarm). */
-export const SWARM_ALLOWED_ADDED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE"];
-
 /** Whether the local driver's mount options bind a host directory: moby/sys/mount parseOptions (vendored in moby/moby, flags_unix.go) turns both "bind" and "rbind" into MS_BIND. */
 const bindsHostDirectory = (o: unknown): boolean => String(o ?? "").split(",").some((option) => option === "bind" || option === "rbind");
 
@@ -117,7 +114,7 @@ export const swarmNoHostMounts = swarmPolicy(
 
 export const swarmCapabilities = swarmPolicy(
     "swarm-capabilities",
-    `Swarm containers drop ALL capabilities and add none but ${SWARM_ALLOWED_ADDED_CAPABILITIES.join(", ")} and those the service declares (label ${PRIVILEGES_MARK.swarm}, from the spec's privileges.capabilities, within Docker's default set less NET_RAW) (capDrops/capAdds; Checkov CKV_K8S_25/37 and Polaris dangerousCapabilities applied to Swarm).`,
+    `Swarm containers drop ALL capabilities and add none but ${RESTRICTED_CAPABILITIES.join(", ")} and those the service declares (label ${PRIVILEGES_MARK.swarm}, from the spec's privileges.capabilities, within Docker's default set less NET_RAW) (capDrops/capAdds; Checkov CKV_K8S_25/37 and Polaris dangerousCapabilities applied to Swarm).`,
     (service, args, report) => {
         const spec = container(service);
         const addable = addableCapabilities(declared(service));
