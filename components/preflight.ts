@@ -13,7 +13,7 @@ import { autoscalerImageTag } from "./eks/versions";
 import { amiTypeFor } from "./eks/nodeGroup";
 import { swarmConfigProblems } from "./swarm/cluster";
 import { swarmNameProblems, swarmReplicas } from "./swarm/service";
-import type { WorkloadSpec } from "./workload";
+import { isNamed, WorkloadSpec } from "./workload";
 
 /** The message of a check that throws on bad input, or undefined when it holds. */
 function problemOf(check: () => unknown): string | undefined {
@@ -61,8 +61,7 @@ function climbsOut(root: string, file: string): boolean {
  */
 export function deploymentProblems(config: StackConfig, specs: readonly WorkloadSpec[], root: string): string[] {
     const problems: string[] = config.target === "swarm" ? swarmNameProblems(config.stack, specs) : [];
-    // A name that is not a string is refused by validateWorkloads, which names it readably.
-    for (const spec of specs.filter((s) => typeof s.name === "string")) {
+    for (const spec of specs.filter(isNamed)) {
         const label = `workload ${JSON.stringify(spec.name)}`;
         if (config.target === "swarm") {
             const problem = problemOf(() => swarmReplicas(spec, config.swarm.engine));

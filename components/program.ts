@@ -9,7 +9,7 @@ import * as random from "@pulumi/random";
 import { isDockyardSettingName, NAMESPACE, projectNamespaceProblems, readStackConfig, secretConfigKeys, shellQuote, StackConfig } from "./config";
 import { deploymentConfigProblems, deploymentProblems } from "./preflight";
 import { declareStack } from "./stack";
-import { applyOverrides, secretSizeProblems, secretTotalProblem, WorkloadSpec } from "./workload";
+import { applyOverrides, isNamed, secretSizeProblems, secretTotalProblem, WorkloadSpec } from "./workload";
 
 /** What `workloads.ts` is given to declare the workloads. */
 export interface WorkloadContext {
@@ -107,8 +107,7 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
         if (!values.some((v) => appSecretBytes.has(v))) continue;
         const total = values.reduce<number>((sum, v) => sum + (typeof v === "string" ? Buffer.byteLength(v, "utf8") : (appSecretBytes.get(v) ?? 0)), 0);
         const problem = secretTotalProblem(total);
-        // A name that is not a string is refused by validateWorkloads, which names it readably.
-        if (problem && typeof spec.name === "string") problems.push(`workload ${JSON.stringify(spec.name)}: ${problem}`);
+        if (problem && isNamed(spec)) problems.push(`workload ${JSON.stringify(spec.name)}: ${problem}`);
     }
     const { prepared, problems: workloadProblems } = applyOverrides(declared, read.config.workloads);
     problems.push(...workloadProblems, ...deploymentConfigProblems(read.config), ...deploymentProblems(read.config, prepared, PROJECT_ROOT));

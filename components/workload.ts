@@ -476,6 +476,13 @@ const isStringList = (value: unknown) => Array.isArray(value) && value.every((it
 /** What a value is, without quoting it: for fields whose value may be a secret. */
 const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "an object" : `a ${typeof value}`);
 
+/**
+ * Whether the workload's name is a string. One that is not (an Output, a number, missing) is
+ * refused by validateWorkloads, which names it readably; the checks that label a problem with the
+ * name, or look the workload up by it, leave such a workload out.
+ */
+export const isNamed = (spec: WorkloadSpec): boolean => typeof spec.name === "string";
+
 /** Whether a value is known only once resources exist: a Pulumi Output, or a Promise. */
 const isDeferred = (value: unknown) => pulumi.Output.isInstance(value) || value instanceof Promise;
 
@@ -974,7 +981,7 @@ function volumeProblems(spec: WorkloadSpec, bad: Bad): void {
 function stackProblems(specs: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
     const byName = new Map(specs.map((s) => [s.name, s]));
-    for (const name of duplicates(specs.map((s) => s.name).filter((name) => typeof name === "string"))) problems.push(`workload ${show(name)}: name is declared more than once; allowed: names unique in the stack`);
+    for (const name of duplicates(specs.filter(isNamed).map((s) => s.name))) problems.push(`workload ${show(name)}: name is declared more than once; allowed: names unique in the stack`);
     for (const spec of specs) {
         (spec.after ?? []).forEach((dependency, i) => {
             const target = byName.get(dependency);
@@ -1171,8 +1178,7 @@ export function prepareWorkloads(specs: readonly WorkloadSpec[], overrides: Work
 /** The workloads with the stack's overrides applied, and every problem of the result. */
 export function applyOverrides(specs: readonly WorkloadSpec[], overrides: WorkloadOverrides): { prepared: WorkloadSpec[]; problems: string[] } {
     const problems: string[] = [];
-    // A name that is not a string is refused by validateWorkloads, which names it readably.
-    const names = specs.map((s) => s.name).filter((name) => typeof name === "string");
+    const names = specs.filter(isNamed).map((s) => s.name);
     const known = names.join(", ") || "none";
     for (const [key, map] of [["replicas", overrides.replicas], ["imageTags", overrides.imageTags], ["hosts", overrides.hosts]] as const) {
         for (const name of Object.keys(map)) {
@@ -1180,8 +1186,8 @@ export function applyOverrides(specs: readonly WorkloadSpec[], overrides: Worklo
         }
     }
     const prepared = specs.map((spec): WorkloadSpec => {
-        // A name that is not a string has no overrides (and an Output's key lookup may throw, PULUMI_ERROR_OUTPUT_STRING).
-        if (typeof spec.name !== "string") return spec;
+        // An Output's key lookup may throw (PULUMI_ERROR_OUTPUT_STRING).
+        if (!isNamed(spec)) return spec;
         let result: WorkloadSpec = spec;
         if (Object.prototype.hasOwnProperty.call(overrides.replicas, spec.name)) result = { ...result, replicas: overrides.replicas[spec.name] };
         if (Object.prototype.hasOwnProperty.call(overrides.imageTags, spec.name)) {

@@ -6,7 +6,7 @@
 import * as crypto from "node:crypto";
 import type * as Inputs from "@pulumi/docker/types/input";
 import * as pulumi from "@pulumi/pulumi";
-import { HEALTH_DEFAULTS, initialReplicas, PRIVILEGES_MARK, privilegesDeclaration, quantityUnits, UNPRIVILEGED_PORT_SYSCTL, unprivilegedPortStart, userOf, volumeResourceName } from "../workload";
+import { HEALTH_DEFAULTS, initialReplicas, isNamed, PRIVILEGES_MARK, privilegesDeclaration, quantityUnits, UNPRIVILEGED_PORT_SYSCTL, unprivilegedPortStart, userOf, volumeResourceName } from "../workload";
 import type { HealthCheck, PublicEndpoint, VolumeSpec, WorkloadSpec } from "../workload";
 
 /** `ec2`: the routing mesh behind a load balancer; `local`: ports bound on this machine only. */
@@ -340,8 +340,7 @@ const SWARM_SERVICE_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
  */
 export function swarmNameProblems(stack: string, all: readonly WorkloadSpec[]): string[] {
     const problems: string[] = [];
-    // A name that is not a string is refused by validateWorkloads, which names it readably.
-    const specs = all.filter((s) => typeof s.name === "string");
+    const specs = all.filter(isNamed);
     const services = new Map(specs.map((s) => [swarmServiceName(stack, s.name), s.name]));
     for (const spec of specs) {
         const at = `workload ${JSON.stringify(spec.name)}`;
