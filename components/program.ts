@@ -115,6 +115,14 @@ export function programProblems(raw: Readonly<Record<string, string>>, project: 
 }
 
 /**
+ * What a suggested `pulumi config set --secret <key>` does without a value: the CLI reads it from
+ * stdin, or asks for it without echo (pulumi/pulumi pkg/cmd/pulumi/config/config.go
+ * configSetCmd.Run). Never the value on the command line, where it would stay in the shell's
+ * history and show in the process list.
+ */
+const ASKS_FOR_THE_VALUE = "(it asks for the value, or reads it from stdin)";
+
+/**
  * What is wrong with the app secret `key` as the stack sets it: a key configSecret does not take,
  * in a project named `app` a key that is also a dockyard setting's name, missing (or set in another
  * namespace), left over in another namespace, in plain text, or outside the sizes both targets take
@@ -134,11 +142,7 @@ function appSecretProblems(raw: Readonly<Record<string, string>>, project: strin
                 `allowed: a key that is not the name of a dockyard setting, e.g. ${JSON.stringify(`${key}-secret`)}, or a project name other than ${JSON.stringify(APP_SECRET_NAMESPACE)} (\`name:\` in Pulumi.yaml)`,
         ];
     }
-    // Without a value the CLI reads it from stdin, or asks for it without echo under --secret
-    // (pulumi/pulumi pkg/cmd/pulumi/config/config.go configSetCmd.Run): never on the command line,
-    // where it would stay in the shell's history and show in the process list.
     const set = `pulumi config set --secret ${fullKey}`;
-    const asks = "(it asks for the value, or reads it from stdin)";
     const strays = strayAppSecretKeys(raw, project, key);
     const plain = strays.filter((k) => secretKeys !== undefined && !secretKeys.includes(k));
     const rotate = plain.length > 0 ? `; ${plain.join(" and ")} sat in plain text in the stack file: rotate the secret` : "";
@@ -146,14 +150,14 @@ function appSecretProblems(raw: Readonly<Record<string, string>>, project: strin
     if (value === undefined && strays.length > 0) {
         return [
             `${fullKey} is not set, but ${strays.join(" and ")} ${strays.length === 1 ? "is" : "are"}: ${asked} reads ${APP_SECRET_NAMESPACE}:, not ${namespacesOf(project)}; ` +
-                `move it: ${set} && ${strays.map((k) => `pulumi config rm ${shellQuote(k)}`).join(" && ")} ${asks}${rotate}`,
+                `move it: ${set} && ${strays.map((k) => `pulumi config rm ${shellQuote(k)}`).join(" && ")} ${ASKS_FOR_THE_VALUE}${rotate}`,
         ];
     }
-    if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with ${asked}: ${set} ${asks}`];
+    if (value === undefined) return [`${fullKey} is not set; workloads.ts asks for it with ${asked}: ${set} ${ASKS_FOR_THE_VALUE}`];
     // `config rm` only edits the stack file, and removing an absent key is silent
     // (sdk/go/common/resource/config/map.go Map.Remove): a copy from an ESC environment stays.
     const problems = strays.map((k) => `${k} is left over: ${asked} reads ${fullKey}, which is set; remove it: pulumi config rm ${k} (or from the ESC environment that sets it)${plain.includes(k) ? `; it sat in plain text in the stack file: rotate the secret if it is the same value` : ""}`);
-    if (secretKeys !== undefined && !secretKeys.includes(fullKey)) return [...problems, `${fullKey} is set in plain text; it is a secret: ${set} ${asks}, then rotate it: it sat in plain text in the stack file`];
+    if (secretKeys !== undefined && !secretKeys.includes(fullKey)) return [...problems, `${fullKey} is set in plain text; it is a secret: ${set} ${ASKS_FOR_THE_VALUE}, then rotate it: it sat in plain text in the stack file`];
     return [...problems, ...secretSizeProblems({ [key]: Buffer.byteLength(value, "utf8") }, () => fullKey)];
 }
 
@@ -171,7 +175,7 @@ function appSecretKeyProblem(raw: Readonly<Record<string, string>>, key: string)
     // A flat app:db.password worked before the rule (Config.requireSecret reads it flat).
     const rename =
         raw[`${APP_SECRET_NAMESPACE}:${key}`] !== undefined && renamed !== ""
-            ? `; to rename it: configSecret(${JSON.stringify(renamed)}) in workloads.ts, pulumi config set --secret ${APP_SECRET_NAMESPACE}:${renamed} (it asks for the value, or reads it from stdin), then pulumi config rm ${shellQuote(`${APP_SECRET_NAMESPACE}:${key}`)}`
+            ? `; to rename it: configSecret(${JSON.stringify(renamed)}) in workloads.ts, pulumi config set --secret ${APP_SECRET_NAMESPACE}:${renamed} ${ASKS_FOR_THE_VALUE}, then pulumi config rm ${shellQuote(`${APP_SECRET_NAMESPACE}:${key}`)}`
             : "";
     return (
         `configSecret(${JSON.stringify(key)}): the key ${key === "" ? "is empty" : `has ${others}`}; allowed: letters, digits, - and _, e.g. "db-password" ` +
