@@ -7,6 +7,7 @@ import { expect } from "chai";
 import * as YAML from "yaml";
 import { bootstrapSettings, EC2_USER_DATA_LIMIT_BYTES, swarmConfigProblems, userDataProblems } from "../components/swarm/cluster";
 import { CUSTOM_USER_SUDO, NodeRole, nodeScripts, nodeTimers, PRUNE_EVERY_SECONDS, renderCloudInit, userDataBytes } from "../components/swarm/cloudInit";
+import { JOIN_PARAMETER_UNSET } from "../components/swarm/joinParameters";
 import { NOTHING_TO_CHECK, readinessScript } from "../components/swarm/readiness";
 import { sshOptions } from "../components/swarm/access";
 import { parseStackConfig } from "../components/config";
@@ -282,6 +283,53 @@ describe("swarm cloud-init", () => {
         }
         expect(nodeScripts(settings("worker"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('if [ -n "$(manager_addresses)" ]; then return 0; fi');
         expect(nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('start_or_rejoin() {\n  if [ -n "$(manager_addresses)" ]; then');
+    });
+
+    it("every node reads a join parameter the stack created but no node wrote yet as absent (issue 14 item 4; fails on c2b5733)", () => {
+        for (const role of ROLES) {
+            const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
+            const read = (parameters: Record<string, string>, call: string) => {
+                const { bin, state } = fakeAws(dir, parameters);
+                return runFunctions(script, ["get_param", "manager_addresses"], call, bin, state);
+            };
+            // As the stack creates them (joinParameters.ts): the first manager then starts a swarm, the others wait.
+            const created = { "manager-addresses": JOIN_PARAMETER_UNSET, "worker-token": JOIN_PARAMETER_UNSET };
+            expect(read(created, "manager_addresses").stdout.trim(), role).to.equal("");
+            const token = read(created, "get_param worker-token");
+            expect([token.status, token.stdout], role).to.deep.equal([1, ""]);
+            expect(read({ "worker-token": "SWMTKN-1-abc-def" }, "get_param worker-token").stdout, role).to.equal("SWMTKN-1-abc-def\n");
+            expect(read({}, "get_param worker-token").status, role).to.equal(1);
+        }
+    });
+
+    it("the leader's reaper publishes the join tokens whenever their parameters are unset, and leaves published ones alone (issue 14 item 4)", () => {
+        const reaper = nodeScripts(settings("manager"))["/usr/local/sbin/dockyard-reaper"];
+        expect(reaper).to.match(/\npublish_missing_tokens\n/);
+        const run = (parameters: Record<string, string>) => {
+            const { bin, state } = fakeAws(dir, parameters);
+            const store = path.join(state, "aws", "store.json");
+            const initial = JSON.parse(fs.readFileSync(store, "utf8"));
+            initial.kms = { "alias/dockyard-dev-swarm": { KeyId: "unit-stack-key", KeyState: "Enabled" } };
+            fs.writeFileSync(store, JSON.stringify(initial));
+            // The manager's CLI: `docker swarm join-token -q <kind>` prints that kind's token.
+            fs.writeFileSync(path.join(bin, "docker"), '#!/bin/bash\n[ "$1 $2 $3" = "swarm join-token -q" ] && echo "SWMTKN-1-unit-$4" || exit 9\n', { mode: 0o755 });
+            const result = runFunctions(reaper, ["get_param", "put_param", "publish_missing_tokens"], "KMS_KEY='alias/dockyard-dev-swarm'; publish_missing_tokens", bin, state);
+            expect(result.status, result.stderr).to.equal(0);
+            const stored = JSON.parse(fs.readFileSync(store, "utf8")).parameters as Record<string, { Type: string; Value: string; KeyId?: string; Version: number }>;
+            return { output: result.stdout, stored };
+        };
+        const unset = run({ "manager-token": JOIN_PARAMETER_UNSET, "worker-token": JOIN_PARAMETER_UNSET });
+        for (const kind of ["manager", "worker"]) {
+            const stored = unset.stored[`/dockyard/dev/swarm/${kind}-token`];
+            expect([stored.Type, stored.Value, stored.KeyId, stored.Version], kind).to.deep.equal(["SecureString", `SWMTKN-1-unit-${kind}`, "unit-stack-key", 2]);
+            expect(unset.output).to.include(`published /dockyard/dev/swarm/${kind}-token`);
+        }
+        expect(unset.output, "no token in the reaper's output").not.to.include("SWMTKN-1-unit");
+        const published = run({ "manager-token": "SWMTKN-1-live-manager", "worker-token": "SWMTKN-1-live-worker" });
+        expect(published.output).to.equal("");
+        expect(published.stored["/dockyard/dev/swarm/worker-token"].Value).to.equal("SWMTKN-1-live-worker");
+        // A parameter deleted outside the stack is written again too.
+        expect(run({ "worker-token": "SWMTKN-1-live-worker" }).stored["/dockyard/dev/swarm/manager-token"].Value).to.equal("SWMTKN-1-unit-manager");
     });
 
     it("other nodes wait with bounded, logged retries and never init a swarm", () => {

@@ -3,10 +3,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { expect } from "chai";
 import type { StackConfig } from "../components/config";
 import { SwarmCluster, swarmConfigProblems, SwarmClusterArgs } from "../components/swarm/cluster";
 import { ACTIONS_WITHOUT_RESOURCE_SCOPE, managerPolicy, NodeIamScope, PARAMETER_READS, PolicyDocument, workerPolicy } from "../components/swarm/iam";
+import { JOIN_PARAMETER_UNSET } from "../components/swarm/joinParameters";
 import { listenerPlan } from "../components/swarm/loadBalancer";
 import { amiParameterName, managerPlacement, nodeIgnoreChanges, workerSchedule } from "../components/swarm/nodes";
 import { ANYWHERE, securityGroupRules, SecurityGroupRule } from "../components/swarm/securityGroups";
@@ -194,6 +196,30 @@ describe("swarm cluster: IAM", () => {
             expect(instance.dependencies, instance.name).to.include.members(grants("manager"));
         }
         expect(only(resources, "aws:autoscaling/group:Group").dependencies).to.include.members(grants("worker"));
+    });
+
+    it("creates the join parameters unset, owned by the nodes, and boots no node before them (issue 14 item 4; fails on c2b5733)", async () => {
+        const { resources } = await deploy({ "swarm.managers": 3, "swarm.workersMax": 2 });
+        const parameters = ofType(resources, "aws:ssm/parameter:Parameter");
+        expect(parameters.map((p) => [p.name, p.inputs.name, p.inputs.type, p.inputs.keyId ?? null])).to.have.deep.members([
+            ["swarm-join-manager-token", "/dockyard/dev/swarm/manager-token", "SecureString", "alias/dockyard-dev-swarm"],
+            ["swarm-join-worker-token", "/dockyard/dev/swarm/worker-token", "SecureString", "alias/dockyard-dev-swarm"],
+            ["swarm-join-manager-addresses", "/dockyard/dev/swarm/manager-addresses", "String", null],
+        ]);
+        for (const parameter of parameters) {
+            // Sent as a secret: it is the placeholder, but the same property holds a token once read back.
+            expect(parameter.rawInputs.value, parameter.name).to.deep.equal({ [rpc.specialSigKey]: rpc.specialSecretSig, value: JOIN_PARAMETER_UNSET });
+            // Overwrite replaces what an earlier deployment's nodes left at the path instead of failing with ParameterAlreadyExists.
+            expect(parameter.inputs.overwrite, parameter.name).to.equal(true);
+            expect(parameter.options.ignoreChanges, parameter.name).to.deep.equal(["value"]);
+            expect(parameter.options.deleteBeforeReplace, parameter.name).to.equal(true);
+            expect(parameter.dependencies, parameter.name).to.include("swarm-key");
+        }
+        const names = parameters.map((p) => p.name);
+        for (const node of [...ofType(resources, "aws:ec2/instance:Instance"), only(resources, "aws:autoscaling/group:Group")]) {
+            expect(only(resources, "dockyard:swarm:Nodes").dependencies, node.name).to.include.members(names);
+            expect(node.parent, node.name).to.equal("swarm-nodes");
+        }
     });
 
     it("attaches SSM core and ECR read-only to both roles, and the documents as inline policies", async () => {

@@ -16,6 +16,7 @@
  */
 import { gzipSync } from "node:zlib";
 import * as YAML from "yaml";
+import { JOIN_PARAMETER_UNSET } from "./joinParameters";
 import { REGISTRY_REFRESH_PATH, REGISTRY_REFRESH_TIMER, registryRefreshScript, registryRefreshUnits } from "./registryRefresh";
 
 export type NodeRole = "first-manager" | "manager" | "worker";
@@ -68,8 +69,13 @@ imds() {
   curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/$1"
 }
 
+# The stack creates every join parameter holding ${JOIN_PARAMETER_UNSET} (joinParameters.ts): until a
+# node has written one, it counts as absent.
 get_param() {
-  aws ssm get-parameter --region "$REGION" --name "$PARAMETER_PATH/$1" --with-decryption --query Parameter.Value --output text 2>/dev/null
+  local value
+  value=$(aws ssm get-parameter --region "$REGION" --name "$PARAMETER_PATH/$1" --with-decryption --query Parameter.Value --output text 2>/dev/null) || return 1
+  [ "$value" != ${q(JOIN_PARAMETER_UNSET)} ] || return 1
+  printf '%s\n' "$value"
 }
 `;
 }
@@ -95,6 +101,17 @@ report_failed_bootstrap() {
   aws autoscaling set-instance-health --region "$REGION" --instance-id "$INSTANCE_ID" \\
     --health-status Unhealthy --no-should-respect-grace-period || log "could not mark $INSTANCE_ID unhealthy"
   return "$status"
+}
+`;
+
+/** Managers' writer of a join parameter, for the bootstrap and the reaper (`KMS_KEY` set). */
+const PUT_PARAM = `
+# put_param NAME TYPE: the value comes on stdin, so no token ever appears in a process list.
+put_param() {
+  local extra=()
+  if [ "$2" = SecureString ]; then extra=(--key-id "$KMS_KEY"); fi
+  jq -Rn --arg name "$PARAMETER_PATH/$1" --arg type "$2" '{Name: $name, Type: $type, Value: input, Overwrite: true}' |
+    aws ssm put-parameter --region "$REGION" "\${extra[@]}" --cli-input-json file:///dev/stdin >/dev/null
 }
 `;
 
@@ -201,15 +218,7 @@ join_swarm() {
   return 1
 }
 `;
-    const publish = `
-# put_param NAME TYPE: the value comes on stdin, so no token ever appears in a process list.
-put_param() {
-  local extra=()
-  if [ "$2" = SecureString ]; then extra=(--key-id "$KMS_KEY"); fi
-  jq -Rn --arg name "$PARAMETER_PATH/$1" --arg type "$2" '{Name: $name, Type: $type, Value: input, Overwrite: true}' |
-    aws ssm put-parameter --region "$REGION" "\${extra[@]}" --cli-input-json file:///dev/stdin >/dev/null
-}
-
+    const publish = `${PUT_PARAM}
 # publish NAME TYPE CMD…: CMD's output becomes the parameter's value, retried with logs: the
 # role's policy may not have reached SSM yet when a fresh instance first calls it (IAM is
 # eventually consistent: IAM User Guide, "Troubleshoot IAM", changes that I make are not always
@@ -301,7 +310,8 @@ start_timers
 function reaperScript(s: BootstrapSettings): string {
     return `${prelude(s, "dockyard-reaper")}
 WORKER_GROUP=${q(s.workerGroupName)}
-
+KMS_KEY=${q(s.kmsKeyAlias)}
+${PUT_PARAM}
 [ "$(docker node inspect self --format '{{if .ManagerStatus}}{{.ManagerStatus.Leader}}{{end}}')" = true ] || exit 0
 
 # Every reachable manager's address, so a new node never depends on one manager being alive.
@@ -312,6 +322,21 @@ if [ -n "$addresses" ] && [ "$(get_param manager-addresses || true)" != "$addres
   aws ssm put-parameter --region "$REGION" --name "$PARAMETER_PATH/manager-addresses" --type String --overwrite --value "$addresses" >/dev/null
   log "manager addresses are now $addresses"
 fi
+
+# The join tokens, whenever they are not published: the stack creates their parameters unset, on a
+# stack older than them too, and Pulumi writes that back on any update of them (joinParameters.ts).
+publish_missing_tokens() {
+  local kind
+  for kind in manager worker; do
+    get_param "$kind-token" >/dev/null && continue
+    if docker swarm join-token -q "$kind" | put_param "$kind-token" SecureString; then
+      log "published $PARAMETER_PATH/$kind-token"
+    else
+      log "could not publish $PARAMETER_PATH/$kind-token"
+    fi
+  done
+}
+publish_missing_tokens
 
 terminating=" $(aws autoscaling describe-auto-scaling-instances --region "$REGION" \\
   --query "AutoScalingInstances[?AutoScalingGroupName=='$WORKER_GROUP' && LifecycleState=='Terminating:Wait'].InstanceId" --output text | tr '\\t' ' ') "

@@ -12,6 +12,7 @@ import { FIRST_PUBLISHED_PORT, PortPublishing, PublicEndpoint } from "../workloa
 import { AccessSettings, connectHint, dockerHost, identityFilePath, sshOptions, writeIdentityFile } from "./access";
 import { BootstrapSettings, NodeRole, userDataBytes } from "./cloudInit";
 import { managerPolicy, NodeIamScope, workerPolicy } from "./iam";
+import { SwarmJoinParameters } from "./joinParameters";
 import { listenerPlan, SwarmLoadBalancer } from "./loadBalancer";
 import { SwarmNodes } from "./nodes";
 import { ManagerAccess } from "./nodeFileSync";
@@ -175,7 +176,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
             { description: `dockyard: swarm join tokens of ${config.project}/${config.stack}`, enableKeyRotation: true, deletionWindowInDays: config.production ? 30 : 7 },
             { parent: this, protect: config.production },
         );
-        new aws.kms.Alias(`${name}-key`, { name: names.kmsKeyAlias, targetKeyId: key.keyId }, { parent: this });
+        const keyAlias = new aws.kms.Alias(`${name}-key`, { name: names.kmsKeyAlias, targetKeyId: key.keyId }, { parent: this });
+        const joinParameters = new SwarmJoinParameters(`${name}-join`, { parameterPath: names.parameterPath, kmsKeyAlias: names.kmsKeyAlias, keyAlias }, { parent: this });
 
         const groups = new SwarmSecurityGroups(
             `${name}-sg`,
@@ -221,7 +223,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 targetGroups: this.loadBalancer ? plan.targetGroups.map((tg, i) => ({ key: tg.key, port: tg.port, arn: this.loadBalancer!.targetGroupArns[i] })) : [],
                 sshOptions: options,
             },
-            { parent: this, dependsOn: [logGroup] },
+            // The nodes read and write the join parameters, so they come after them and, on destroy, go first:
+            // a dying manager's reaper can then not write one back after Pulumi deleted it.
+            { parent: this, dependsOn: [logGroup, joinParameters] },
         );
         const manager = nodes.managers[0];
 

@@ -6,7 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { webPaths } from "../contract/declaration";
-import { boot, createNode, engine, execIn, NodeSpec, sh, STATE, vpcTsService, waitFor } from "./lab";
+import { unwrapSecrets } from "../contract/engineSpec";
+import { boot, createNode, engine, execIn, NodeSpec, sh, STATE, updateStore, vpcTsService, waitFor } from "./lab";
 import { buildAndPush, caFile, startRegistry } from "./registry";
 import { labImageRef, labNodes, LabStack, renderLabStack } from "./stack";
 
@@ -111,6 +112,7 @@ async function makeWorld(): Promise<void> {
             registry: { password: "" },
         }),
     );
+    createDeclaredParameters();
     fs.writeFileSync(path.join(STATE, "dns.json"), JSON.stringify({ [stack.registryHost]: "10.0.0.5", "vpc-resolver.dylab.internal": "10.0.0.77" }));
     sh(["vpc-up"]);
     vpcTsService("imds", "imds.ts", path.join(STATE, "aws", "store.json"));
@@ -127,6 +129,26 @@ async function makeWorld(): Promise<void> {
     const pushed = await buildAndPush(engine("builder"), stack.registryHost, [...new Set(Object.values(refs))], webPaths(stack.workloads));
     images = Object.fromEntries(declared.map((d) => [d, pushed[refs[d]]]));
     figures["lab set-up (render, VPC, registry, images)"] = seconds(started);
+}
+
+/**
+ * What `pulumi up` does with the SSM parameters the stack declares (the join parameters,
+ * joinParameters.ts) before any node boots: the provider's create, a PutParameter whose Overwrite is
+ * the resource's `overwrite` (hashicorp/terraform-provider-aws internal/service/ssm/parameter.go
+ * resourceParameterCreate, shouldUpdateParameter), so a parameter already at the path fails the
+ * `up` unless it is set. SecureStrings are encrypted with the key the alias names now.
+ */
+export function createDeclaredParameters(): void {
+    const declared = stack.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter").map((r) => unwrapSecrets(r.rawInputs) as Record<string, any>);
+    updateStore((store) => {
+        for (const inputs of declared) {
+            const existing = store.parameters[inputs.name];
+            if (existing && inputs.overwrite !== true) throw new Error(`pulumi up: creating SSM Parameter (${inputs.name}): ParameterAlreadyExists: The parameter already exists.`);
+            const keyId = inputs.type === "SecureString" ? store.kms[inputs.keyId ?? "alias/aws/ssm"]?.KeyId : undefined;
+            if (inputs.type === "SecureString" && !keyId) throw new Error(`pulumi up: creating SSM Parameter (${inputs.name}): InvalidKeyId ${inputs.keyId}`);
+            store.parameters[inputs.name] = { Name: inputs.name, Type: inputs.type, Value: inputs.value, Version: (existing?.Version ?? 0) + 1, ...(keyId ? { KeyId: keyId } : {}) };
+        }
+    });
 }
 
 /** Tallies a scenario; `describe` blocks call it from afterEach. */
