@@ -36,7 +36,7 @@ export interface LabStack {
     readonly region: string;
     readonly registryHost: string;
     readonly workerGroup: string;
-    /** The worker group's termination hook (the Auto Scaling group's initialLifecycleHooks). */
+    /** The worker group's termination hook (its EC2_INSTANCE_TERMINATING entry of initialLifecycleHooks). */
     readonly lifecycleHook?: string;
     /** The worker group's health check grace period, in seconds. */
     readonly workerGracePeriod: number;
@@ -64,7 +64,8 @@ export async function renderLabStack(): Promise<LabStack> {
     const template = of("aws:ec2/launchTemplate:LaunchTemplate").find((r) => /-worker$/.test(r.name));
     if (managers.length !== config.swarm.managers || !template) throw new Error(`the lab stack declares ${managers.length} manager instances and ${template ? "a" : "no"} worker launch template`);
     const group = of("aws:autoscaling/group:Group")[0];
-    const hook = (group?.rawInputs.initialLifecycleHooks ?? [])[0];
+    // The fake's store knows a group's termination hook, the one the workers complete.
+    const hook = (group?.rawInputs.initialLifecycleHooks ?? []).find((h: Json) => h.lifecycleTransition === "autoscaling:EC2_INSTANCE_TERMINATING");
     return {
         region: config.region,
         registryHost: `${ACCOUNT_ID}.dkr.ecr.${config.region}.amazonaws.com`,
