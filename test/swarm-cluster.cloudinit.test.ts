@@ -364,6 +364,46 @@ describe("swarm cloud-init", () => {
         expect(reaper).to.include("Terminating:Wait");
     });
 
+    it("the leader's reaper drains every worker the group terminates when the account's Auto Scaling instances take more than one page (fails before the reaper read page breaks as spaces)", () => {
+        const manager = settings("manager");
+        const reaper = nodeScripts(manager)["/usr/local/sbin/dockyard-reaper"];
+        const state = fs.mkdtempSync(path.join(dir, "reaper-"));
+        const bin = path.join(state, "bin");
+        fs.mkdirSync(path.join(state, "aws"), { recursive: true });
+        fs.mkdirSync(bin);
+        fs.symlinkSync(path.join(PROJECT_ROOT, "scripts", "lab", "fakes", "aws"), path.join(bin, "aws"));
+        // Two workers scaled in at once, with another group's 49 instances between them: the CLI gets
+        // 50 instances a call, so each terminating worker comes on a page of its own.
+        const instance = (instanceId: string, group: string, lifecycleState: string) => ({ node: instanceId, instanceId, ip: "10.0.0.99", az: "us-east-1a", group, lifecycleState, state: "running", launchTime: new Date().toISOString() });
+        const instances = [
+            instance("i-0worker0a", manager.workerGroupName, "Terminating:Wait"),
+            ...Array.from({ length: 49 }, (_, i) => instance(`i-0other${i}`, "another-teams-group", "InService")),
+            instance("i-0worker0b", manager.workerGroupName, "Terminating:Wait"),
+        ];
+        fs.writeFileSync(
+            path.join(state, "aws", "store.json"),
+            JSON.stringify({ accountId: "123456789012", region: manager.region, parameters: {}, kms: {}, instances: Object.fromEntries(instances.map((i) => [i.instanceId, i])), lifecycleHooks: {}, groups: {}, registry: { password: "" } }),
+        );
+        // The leader's docker: one ready worker node per terminating instance; a drain is recorded.
+        const drained = path.join(state, "drained");
+        const docker = [
+            "#!/bin/bash",
+            'case "$*" in',
+            '  "node inspect self "*) echo true ;;',
+            '  "node ls --filter role=manager -q" | "node inspect --format "*) ;;',
+            "  \"node ls --format {{.ID}}\") printf 'node-a\\nnode-b\\n' ;;",
+            "  \"node inspect node-a \"*) echo 'ready|worker|active|i-0worker0a|us-east-1a|us-east-1a' ;;",
+            "  \"node inspect node-b \"*) echo 'ready|worker|active|i-0worker0b|us-east-1a|us-east-1a' ;;",
+            '  "node update --availability drain "*) echo "${*: -1}" >>"$DRAINED" ;;',
+            '  *) echo "unexpected: docker $*" >&2; exit 1 ;;',
+            "esac",
+        ];
+        fs.writeFileSync(path.join(bin, "docker"), `${docker.join("\n")}\n`, { mode: 0o755 });
+        const run = spawnSync("bash", ["-c", reaper], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DYLAB_STATE: state, DYLAB_NODE: "m1", DRAINED: drained } });
+        expect(run.status, run.stdout + run.stderr).to.equal(0);
+        expect(fs.existsSync(drained) ? fs.readFileSync(drained, "utf8").split("\n").filter(Boolean) : [], run.stdout + run.stderr).to.deep.equal(["node-a", "node-b"]);
+    });
+
     it("puts the SSH public key on the node only when one is configured", () => {
         expect(YAML.parse(renderCloudInit(settings("first-manager"))).ssh_authorized_keys).to.have.length(1);
         const withoutKey = { ...settings("first-manager"), sshPublicKey: "" };

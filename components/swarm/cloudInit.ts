@@ -338,8 +338,11 @@ publish_missing_tokens() {
 }
 publish_missing_tokens
 
+# The CLI pages through the account's Auto Scaling instances, 50 a call, and in text prints each
+# page's query result on its own line (aws/aws-cli awscli/formatter.py TextFormatter): newlines join
+# the pages, tabs an answer's ids, and both must become the spaces the match below looks for.
 terminating=" $(aws autoscaling describe-auto-scaling-instances --region "$REGION" \\
-  --query "AutoScalingInstances[?AutoScalingGroupName=='$WORKER_GROUP' && LifecycleState=='Terminating:Wait'].InstanceId" --output text | tr '\\t' ' ') "
+  --query "AutoScalingInstances[?AutoScalingGroupName=='$WORKER_GROUP' && LifecycleState=='Terminating:Wait'].InstanceId" --output text | tr '\\t\\n' '  ') "
 
 instance_gone() {
   local state
