@@ -390,10 +390,16 @@ for _ in $(seq 1 60); do
   [ -z "$(docker ps -q --filter label=com.docker.swarm.task.id)" ] && break
   sleep 5
 done
-docker swarm leave || log "leaving the swarm failed; the managers' reaper removes the node once the instance is gone"
-touch "$DONE"
+# A run whose completion failed comes back with the timer's next run, out of the swarm already.
+if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != inactive ]; then
+  docker swarm leave || log "leaving the swarm failed; the managers' reaper removes the node once the instance is gone"
+fi
 aws autoscaling complete-lifecycle-action --region "$REGION" --auto-scaling-group-name "$WORKER_GROUP" \\
   --lifecycle-hook-name "$HOOK" --instance-id "$(imds meta-data/instance-id)" --lifecycle-action-result CONTINUE
+# Only once the hook is completed: a failed call ends the run (set -e) and the next run retries it,
+# where a mark set before it would stop every later run and leave the group to wait out the hook's
+# heartbeat timeout (LIFECYCLE_HOOK_TIMEOUT_SECONDS) before it applies the default result.
+touch "$DONE"
 log "left the swarm and completed $HOOK"
 `;
 }

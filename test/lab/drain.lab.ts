@@ -13,10 +13,13 @@
  * units as the timers would, in their order and number. dockyard-lifecycle.timer fires every 15 s and
  * dockyard-reaper.timer every 60 s, each OnUnitInactiveSec= (cloudInit.ts timerUnits), so the worker's
  * check sees the notice first and is still waiting when the reaper's one run drains the node; its
- * timer fires once more after the run, and the reaper's next run follows the termination.
+ * timer fires once more after the run, and the reaper's next run follows the termination. A
+ * completion that fails (the fake's fault, a throttled call) is retried by the check's next run.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
-import { boot, calls, createNode, destroyNode, engine, execIn, killNode, readStore, setInstance, sleep, updateStore, waitFor } from "./lab";
+import { boot, calls, createNode, destroyNode, engine, execIn, killNode, readStore, setInstance, sleep, STATE, updateStore, waitFor } from "./lab";
 import { registryAuth } from "./registry";
 import { extraNode } from "./stack";
 import { ensureSwarm, figures, images, nodes, seconds, setUp, stack, swarmView, tally, trustRegistry } from "./world";
@@ -145,6 +148,47 @@ describe("Swarm lab: scale-in", function () {
                 const left = await Promise.all(nodes.map(async (n) => (await engine(n.name).listContainers({ filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${service}`] }) })).length));
                 return left.every((count) => count === 0) ? true : undefined;
             }, 60_000);
+        }
+    });
+
+    it("a worker scaled in whose completion of the hook fails completes it on its lifecycle check's next run", async () => {
+        await ensureSwarm();
+        const m1 = engine("m1");
+        const worker = extraNode("wt", 31, 1, stack.workerGroup);
+        createNode(worker, trustRegistry);
+        const fault = path.join(STATE, "faults", `${worker.name}-complete-lifecycle-action`);
+        try {
+            const result = await boot(worker.name, stack.workerUserData);
+            expect(result.status, result.output.split("\n").slice(-20).join("\n")).to.equal(0);
+            await waitFor(`${worker.name} ready in the swarm`, async () => ((await swarmView("m1")).ready.includes(worker.name) ? true : undefined), 60_000, 2000);
+            const before = calls().length;
+            fs.mkdirSync(path.dirname(fault), { recursive: true });
+            fs.writeFileSync(fault, "");
+            setInstance(worker.name, { lifecycleState: "Terminating:Wait" });
+
+            // No task runs on it, so the check leaves at once; its one call to complete the hook is throttled.
+            const first = await execIn(worker.name, ["systemctl", "start", "dockyard-lifecycle.service"]);
+            expect(first.status, "a run whose completion failed fails, so systemd shows it").not.to.equal(0);
+            expect(first.stderr).to.include("An error occurred (Throttling) when calling the CompleteLifecycleAction operation: Rate exceeded");
+            expect((await engine(worker.name).info()).Swarm.LocalNodeState, `${worker.name}'s swarm state`).to.equal("inactive");
+
+            // The timer fires again 15 s later; the instance still waits in Terminating:Wait.
+            const second = await execIn(worker.name, ["systemctl", "start", "dockyard-lifecycle.service"]);
+            expect(second.status, second.stdout + second.stderr).to.equal(0);
+            expect(second.stdout, "the timer's next run").to.include(`left the swarm and completed ${stack.lifecycleHook}`);
+            const completions = calls().slice(before).filter((c) => c.tool === "aws" && c.operation === "complete-lifecycle-action");
+            expect(completions.map((c) => [c.node, c.exit, c.error ?? "", option(c.args, "--instance-id"), option(c.args, "--lifecycle-action-result")])).to.deep.equal([
+                [worker.name, 254, "Throttling", worker.instanceId, "CONTINUE"],
+                [worker.name, 0, "", worker.instanceId, "CONTINUE"],
+            ]);
+            expect(readStore().instances[worker.name], "the instance after the hook").to.include({ lifecycleState: "Terminating:Proceed", lifecycleResult: "CONTINUE" });
+        } finally {
+            fs.rmSync(fault, { force: true });
+            destroyNode(worker.name);
+            updateStore((store) => {
+                delete store.instances[worker.name];
+            });
+            for (const n of (await m1.listNodes({ filters: JSON.stringify({ name: [worker.name] }) })) as any[]) await m1.getNode(n.ID).remove({ force: true });
         }
     });
 });
