@@ -36,6 +36,7 @@
  * | taskSpec.restartPolicy {condition, delay,          | TaskTemplate.RestartPolicy {Condition, Delay,     |
  * |   maxAttempts, window}                             |   MaxAttempts, Window} (durations in ns)          |
  * | taskSpec.placement {constraints, maxReplicas}      | TaskTemplate.Placement {Constraints, MaxReplicas} |
+ * |   prefs ["node.labels.<label>"]                    |   Preferences [{Spread {SpreadDescriptor}}]       |
  * | taskSpec.networksAdvanceds[{id, aliases}]          | TaskTemplate.Networks[{Target, Aliases}]          |
  * | endpointSpec {mode, ports[{name, protocol,         | EndpointSpec {Mode, Ports[{Name, Protocol,        |
  * |   targetPort, publishedPort, publishMode}]}        |   TargetPort, PublishedPort, PublishMode}]}       |
@@ -157,7 +158,7 @@ export function serviceSpec(inputs: Json, idMap: Record<string, string>): Json {
     ]);
     const resources = task.resources && known("resources", task.resources, ["limits", "reservation"]);
     const restart = task.restartPolicy && known("restartPolicy", task.restartPolicy, ["condition", "delay", "maxAttempts", "window"]);
-    const placement = task.placement && known("placement", task.placement, ["constraints", "maxReplicas"]);
+    const placement = task.placement && known("placement", task.placement, ["constraints", "maxReplicas", "prefs"]);
     const endpoint = s.endpointSpec && known("endpointSpec", s.endpointSpec, ["mode", "ports"]);
     return compact({
         Name: s.name,
@@ -183,7 +184,15 @@ export function serviceSpec(inputs: Json, idMap: Record<string, string>): Json {
             Resources: resources && compact({ Limits: resourceSet("limits", resources.limits), Reservations: resourceSet("reservation", resources.reservation) }),
             RestartPolicy:
                 restart && compact({ Condition: restart.condition, Delay: durationNs(restart.delay), MaxAttempts: restart.maxAttempts, Window: durationNs(restart.window) }),
-            Placement: placement && compact({ Constraints: placement.constraints, MaxReplicas: placement.maxReplicas }),
+            Placement:
+                placement &&
+                compact({
+                    Constraints: placement.constraints,
+                    // Each string is the spread descriptor itself (kreuzwerker/terraform-provider-docker
+                    // internal/provider/resource_docker_service_structures.go stringSetToPlacementPrefs).
+                    Preferences: placement.prefs?.map((descriptor: string) => ({ Spread: { SpreadDescriptor: descriptor } })),
+                    MaxReplicas: placement.maxReplicas,
+                }),
             Networks: task.networksAdvanceds?.map((n: Json) => {
                 const network = known("networksAdvanceds", n, ["id", "aliases"]);
                 return compact({ Target: idMap[network.id] ?? network.id, Aliases: network.aliases });
