@@ -14,7 +14,7 @@ import { readinessScript } from "../../components/swarm/readiness";
 import { boot, calls, collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
 import { currentPassword, registryAuth, rotate } from "./registry";
 import { extraNode, LAB_OVERRIDES, LAB_STACK, labNetwork } from "./stack";
-import { ensureSwarm, figures, formSwarm, images, nodes, seconds, setUp, stack, swarmView, tally, trustRegistry } from "./world";
+import { ensureSwarm, figures, formSwarm, images, nodes, removeExtraNode, seconds, setUp, stack, swarmView, tally, trustRegistry } from "./world";
 
 describe("Swarm lab", function () {
     this.timeout(900_000);
@@ -327,16 +327,3 @@ describe("Swarm lab", function () {
         }
     });
 });
-
-/** Removes a node a scenario added: its namespaces, its instance, and its entry in the swarm's node list once it is down. */
-async function removeExtraNode(name: string): Promise<void> {
-    destroyNode(name);
-    updateStore((store) => {
-        delete store.instances[name];
-    });
-    const m1 = engine("m1");
-    for (const n of await m1.listNodes({ filters: JSON.stringify({ name: [name] }) })) {
-        await waitFor(`${name} down`, async () => ((await m1.getNode(n.ID).inspect()).Status.State === "down" ? true : undefined), 60_000, 2000).catch(() => undefined);
-        await m1.getNode(n.ID).remove({ force: true });
-    }
-}

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { webPaths } from "../contract/declaration";
 import { unwrapSecrets } from "../contract/engineSpec";
-import { boot, createNode, engine, execIn, NodeSpec, sh, STATE, updateStore, vpcTsService, waitFor } from "./lab";
+import { boot, createNode, destroyNode, engine, execIn, NodeSpec, sh, STATE, updateStore, vpcTsService, waitFor } from "./lab";
 import { buildAndPush, caFile, startRegistry } from "./registry";
 import { labImageRef, labNodes, LabStack, renderLabStack } from "./stack";
 
@@ -83,6 +83,19 @@ export async function formSwarm(order: readonly NodeSpec[]): Promise<void> {
 
 export async function ensureSwarm(): Promise<void> {
     if (!swarmFormed) await formSwarm(nodes);
+}
+
+/** Removes a node a scenario added: its namespaces, its instance, and its entry in the swarm's node list once it is down. */
+export async function removeExtraNode(name: string): Promise<void> {
+    destroyNode(name);
+    updateStore((store) => {
+        delete store.instances[name];
+    });
+    const m1 = engine("m1");
+    for (const n of await m1.listNodes({ filters: JSON.stringify({ name: [name] }) })) {
+        await waitFor(`${name} down`, async () => ((await m1.getNode(n.ID).inspect()).Status.State === "down" ? true : undefined), 60_000, 2000).catch(() => undefined);
+        await m1.getNode(n.ID).remove({ force: true });
+    }
 }
 
 let setUpDone: Promise<void> | undefined;
