@@ -27,7 +27,10 @@ import { ensureSwarm, figures, nodes, removeExtraNode, seconds, setUp, stack, sw
  * How long a swarm may have no leader after its leader dies. Swarm's raft ticks every second with
  * ElectionTick 10 (moby/swarmkit manager/state/raft/raft.go DefaultNodeConfig, DefaultRaftConfig;
  * TickInterval defaults to time.Second), and etcd raft draws each election timeout from
- * [ElectionTick, 2 × ElectionTick) ticks: a new leader within 20 s, plus a margin for a split vote.
+ * [ElectionTick, 2 × ElectionTick) ticks: a new leader within 20 s. The bound adds a margin for a
+ * split vote and for the polls' own granularity: a manager without a leader does not answer the node
+ * list at all, so each poll of the election waits out POLL_TIMEOUT_MS (in the lab the first answer
+ * came 17 s after the leader's death).
  */
 const ELECTION_BOUND_MS = 30_000;
 /** The poll's own client timeout: a manager without a leader answers at once, but no poll may hang the record. */
