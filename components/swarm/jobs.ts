@@ -25,7 +25,13 @@ export interface JobWaitSettings {
     /** The deployed spec's digest, the value of the tasks' `JOB_SPEC_LABEL`. */
     readonly specDigest: string;
     readonly shell: SwarmShell;
-    /** Failed runs of the deployed spec after which the job has failed: `JOB_MAX_RUNS`, as the restart policy allows. */
+    /**
+     * Failed runs of the deployed spec after which the job has failed: `JOB_MAX_RUNS`, as the restart
+     * policy allows. Swarm keeps exactly that many tasks of the job's slot (with `MaxAttempts` set,
+     * `MaxAttempts + 1` replaces the cluster's task history limit: moby/swarmkit
+     * manager/orchestrator/taskreaper/task_reaper.go tick), so every failed run is still listed when
+     * the last one fails.
+     */
     readonly maxRuns: number;
     readonly timeoutSeconds: number;
     readonly pollSeconds: number;
