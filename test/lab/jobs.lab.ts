@@ -57,7 +57,8 @@ describe("Swarm lab jobs", function () {
     let newImage: string;
     let ssh: string;
     const idMap: Record<string, string> = {};
-    const cleanUps: (() => Promise<void>)[] = [];
+    /** What the scenarios made or pulled, removed after them; `present` tells whether it is still there. */
+    const made: { what: string; remove: () => Promise<unknown>; present: () => Promise<boolean> }[] = [];
 
     before(async () => {
         await setUp();
@@ -78,9 +79,11 @@ describe("Swarm lab jobs", function () {
         else {
             const createdNetwork = await m1.createNetwork(networkSpec as any);
             idMap[`${network.name}-id`] = createdNetwork.id;
-            // Removable once the agents have let go of the job's tasks.
-            cleanUps.push(async () => {
-                await waitFor(`${networkSpec.Name} removed`, () => createdNetwork.remove().then(() => true, () => undefined), 60_000, 2000);
+            made.push({
+                what: `network ${networkSpec.Name}`,
+                // Removable once the agents have let go of the job's tasks.
+                remove: () => waitFor(`${networkSpec.Name} removed`, () => createdNetwork.remove().then(() => true, () => undefined), 60_000, 2000),
+                present: () => createdNetwork.inspect().then(() => true, () => false),
             });
         }
         const secretIds = (declared.rawInputs.taskSpec.containerSpec.secrets ?? []).map((s: Json) => s.secretId as string);
@@ -91,7 +94,7 @@ describe("Swarm lab jobs", function () {
             else {
                 const createdSecret = await m1.createSecret(spec);
                 idMap[`${secret.name}-id`] = createdSecret.id;
-                cleanUps.push(() => createdSecret.remove());
+                made.push({ what: `secret ${spec.Name}`, remove: () => createdSecret.remove(), present: () => createdSecret.inspect().then(() => true, () => false) });
             }
         }
 
@@ -105,12 +108,12 @@ describe("Swarm lab jobs", function () {
         expect(newImage, "the new image's digest").not.to.equal(images[declaredImage]);
 
         // What the nodes hold before, so that only what the jobs pulled is removed after.
-        const held = await Promise.all(nodes.map(async (n) => [n.name, await imagesOn(n.name, [images[declaredImage], newImage])] as const));
-        cleanUps.push(async () => {
-            for (const [node, before] of held) {
-                for (const image of await imagesOn(node, [images[declaredImage], newImage])) if (!before.includes(image)) await engine(node).getImage(image).remove();
+        for (const node of nodes) {
+            for (const image of [images[declaredImage], newImage]) {
+                const held = () => engine(node.name).getImage(image).inspect().then(() => true, () => false);
+                if (!(await held())) made.push({ what: `image ${image} on ${node.name}`, remove: () => engine(node.name).getImage(image).remove().catch(() => undefined), present: held });
             }
-        });
+        }
 
         // The wait's ssh, replaced by a way into m1 that runs the remote command as its shell would (as the readiness gate's scenario does).
         ssh = fs.mkdtempSync(path.join(STATE, "jobs-"));
@@ -123,8 +126,12 @@ describe("Swarm lab jobs", function () {
 
     after(async () => {
         await removeJob();
-        for (const cleanUp of cleanUps.reverse()) await cleanUp().catch((err) => console.error(`    clean-up after the jobs: ${err}`));
+        // Images first (a node pulled one only if a task ran there: no such image is no error), the network last.
+        for (const thing of [...made].reverse()) await thing.remove().catch((err) => console.error(`    removing ${thing.what} after the jobs: ${err}`));
         if (ssh) fs.rmSync(ssh, { recursive: true, force: true });
+        const left = [];
+        for (const thing of made) if (await thing.present()) left.push(thing.what);
+        figures["left behind by the job scenarios"] = left.join(", ") || "nothing";
     });
 
     /** The job as declared: the program's own digest (its task label) and the rendered wait, exactly what Pulumi runs. */
@@ -133,28 +140,36 @@ describe("Swarm lab jobs", function () {
         return { service, digest: service.spec.TaskTemplate.ContainerSpec.Labels[JOB_SPEC_LABEL], wait: String(waitResource.rawInputs.create) };
     }
 
-    /** The declared spec's lab stand-in command, ending with `exit <code>` as a failed migration does. */
-    const failingCommand = (service: EngineService) => {
+    /** How a changed job's command differs from the lab's stand-in for the declared one. */
+    interface CommandChange {
+        /** Ends with `exit <code>`, as a failed migration does. */
+        readonly failing?: boolean;
+        /** Runs this long before it ends, as a real migration does. */
+        readonly takesSeconds?: number;
+    }
+
+    /** The declared spec's lab stand-in command, changed. */
+    const standInCommand = (service: EngineService, change: CommandChange) => {
         const [shell, flag, script] = service.spec.TaskTemplate.ContainerSpec.Command as string[];
-        return [shell, flag, `${script}; exit ${FAILING_EXIT}`];
+        return [shell, flag, `${change.takesSeconds ? `sleep ${change.takesSeconds}; ` : ""}${script}${change.failing ? `; exit ${FAILING_EXIT}` : ""}`];
     };
 
     /**
-     * The job with its declared spec changed: another image, or a command that fails. Its digest is
-     * the program's (`jobSpecDigest`) over the changed task spec, and its wait the program's script.
+     * The job with its declared spec changed: another image, or another command. Its digest is the
+     * program's (`jobSpecDigest`) over the changed task spec, and its wait the program's script.
      */
-    function changedJob(change: { image?: string; failing?: boolean }): JobSpec {
+    function changedJob(change: CommandChange & { image?: string }): JobSpec {
         const inputs = structuredClone(declared.rawInputs);
         const container = inputs.taskSpec.containerSpec;
         delete container.labels;
         if (change.image) container.image = change.image;
-        const failing = change.failing ? failingCommand(labService(declared.rawInputs, stack.workloads, idMap, images)) : undefined;
-        if (failing) container.commands = failing;
+        const command = change.failing || change.takesSeconds ? standInCommand(labService(declared.rawInputs, stack.workloads, idMap, images), change) : undefined;
+        if (command) container.commands = command;
         const digest = jobSpecDigest(inputs.taskSpec);
         container.labels = [{ label: JOB_SPEC_LABEL, value: digest }];
         const service = labService(inputs, stack.workloads, idMap, { ...images, ...(change.image ? { [change.image]: change.image } : {}) });
-        // labService puts the lab's stand-in in place of any declared command; the failing one is the lab's own.
-        if (failing) service.spec.TaskTemplate.ContainerSpec.Command = failing;
+        // labService puts the lab's stand-in in place of any declared command; a changed one is the lab's own.
+        if (command) service.spec.TaskTemplate.ContainerSpec.Command = command;
         const wait = jobWaitScript({ serviceName: SERVICE, specDigest: digest, shell: { sshTarget: "ec2-user@m1", sshOptions: [] }, maxRuns: JOB_MAX_RUNS, timeoutSeconds: 300, pollSeconds: 2 });
         return { service, digest, wait };
     }
@@ -264,7 +279,8 @@ describe("Swarm lab jobs", function () {
         const failed = runWait(failing.wait);
         expect(failed.status, failed.stdout + failed.stderr).to.equal(1);
 
-        const fixed = changedJob({ image: newImage });
+        // A fix that takes a few seconds, as a migration does: the wait polls while it runs.
+        const fixed = changedJob({ image: newImage, takesSeconds: 6 });
         await deploy(fixed);
         completed(fixed, runWait(fixed.wait));
         expect((await runsOf(fixed.digest)).map((r) => [r.image, r.exit]), "runs of the fixed spec on the swarm's nodes").to.deep.equal([[newImage, 0]]);
@@ -286,17 +302,10 @@ describe("Swarm lab jobs", function () {
         // (2) The same wait, against the real swarm, while migrate's declared spec fails as a failed migration does.
         await removeJob();
         const failingRun: JobSpec = { ...job, service: { ...job.service, spec: structuredClone(job.service.spec) } };
-        failingRun.service.spec.TaskTemplate.ContainerSpec.Command = failingCommand(job.service);
+        failingRun.service.spec.TaskTemplate.ContainerSpec.Command = standInCommand(job.service, { failing: true });
         await deploy(failingRun);
         const failed = runWait(job.wait);
         expect(failed.status, `the rendered wait: ${failed.stdout}${failed.stderr}${failed.error ?? ""}`).to.equal(1);
         expect(failed.stderr).to.include(`dockyard: job ${SERVICE} failed ${JOB_MAX_RUNS} times (spec ${job.digest})`);
     });
 });
-
-/** Which of `refs` a node holds. */
-async function imagesOn(node: string, refs: readonly string[]): Promise<string[]> {
-    const held: string[] = [];
-    for (const ref of refs) if (await engine(node).getImage(ref).inspect().then(() => true, () => false)) held.push(ref);
-    return held;
-}
