@@ -63,20 +63,37 @@ function shellFunction(script: string, name: string): string {
  * stand-ins first on PATH; the lab's aws fake (scripts/lab/fakes/aws) serves SSM from `state`.
  */
 function runFunctions(script: string, names: string[], call: string, bin: string, state: string) {
-    const settings = script.split("\n").filter((line) => /^(REGION|PARAMETER_PATH|RETRY_SECONDS)=/.test(line));
+    const settings = script.split("\n").filter((line) => /^(REGION|PARAMETER_PATH|JOIN_PATH|RETRY_SECONDS)=/.test(line));
     const program = ["set -euo pipefail", ...settings, 'log() { echo "test: $*"; }', ...names.map((n) => shellFunction(script, n)), call].join("\n");
     return spawnSync("bash", ["-c", program], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DYLAB_STATE: state, DYLAB_NODE: "unit" } });
 }
 
-/** A DYLAB_STATE whose aws store holds `parameters` (name under /dockyard/dev/swarm → value), with the aws fake on a PATH dir. */
-function fakeAws(dir: string, parameters: Record<string, string>): { bin: string; state: string } {
+/** A stored parameter whose value only a key decrypts, and that key's state. */
+interface Encrypted {
+    readonly value: string;
+    readonly keyState: "Enabled" | "PendingDeletion";
+}
+
+/**
+ * A DYLAB_STATE whose aws store holds `parameters` (name under /dockyard/dev/swarm → value: a String,
+ * or a SecureString under a key of the given state), with the aws fake on a PATH dir.
+ */
+function fakeAws(dir: string, parameters: Record<string, string | Encrypted>): { bin: string; state: string } {
     const state = fs.mkdtempSync(path.join(dir, "state-"));
     const bin = path.join(state, "bin");
     fs.mkdirSync(path.join(state, "aws"), { recursive: true });
     fs.mkdirSync(bin);
     fs.symlinkSync(path.join(PROJECT_ROOT, "scripts", "lab", "fakes", "aws"), path.join(bin, "aws"));
-    const stored = Object.fromEntries(Object.entries(parameters).map(([name, value]) => [`/dockyard/dev/swarm/${name}`, { Name: `/dockyard/dev/swarm/${name}`, Type: "String", Value: value, Version: 1 }]));
-    fs.writeFileSync(path.join(state, "aws", "store.json"), JSON.stringify({ accountId: "123456789012", region: "us-east-1", parameters: stored, kms: {}, instances: {}, lifecycleHooks: {}, groups: {}, registry: { password: "" } }));
+    const kms: Record<string, { KeyId: string; KeyState: string }> = {};
+    const stored = Object.fromEntries(
+        Object.entries(parameters).map(([name, value]) => {
+            const base = { Name: `/dockyard/dev/swarm/${name}`, Version: 1 };
+            if (typeof value === "string") return [base.Name, { ...base, Type: "String", Value: value }];
+            kms[`key-${value.keyState}`] = { KeyId: `key-${value.keyState}`, KeyState: value.keyState };
+            return [base.Name, { ...base, Type: "SecureString", Value: value.value, KeyId: `key-${value.keyState}` }];
+        }),
+    );
+    fs.writeFileSync(path.join(state, "aws", "store.json"), JSON.stringify({ accountId: "123456789012", region: "us-east-1", parameters: stored, kms, instances: {}, lifecycleHooks: {}, groups: {}, registry: { password: "" } }));
     return { bin, state };
 }
 
@@ -228,7 +245,7 @@ describe("swarm cloud-init", () => {
     it("retries publishing the join parameters while the role's policy propagates (issue 14 item 16; fails on a2f6c95)", () => {
         const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
         expect(script).to.include("PUBLISH_ATTEMPTS=12\n");
-        expect(script).to.match(/for attempt in \$\(seq 1 "\$PUBLISH_ATTEMPTS"\); do\n {4}if "\$@" \| put_param "\$name" "\$type"; then return 0; fi\n {4}log "could not publish \$PARAMETER_PATH\/\$name \(attempt \$attempt of \$PUBLISH_ATTEMPTS\)"\n {4}sleep "\$RETRY_SECONDS"/);
+        expect(script).to.match(/for attempt in \$\(seq 1 "\$PUBLISH_ATTEMPTS"\); do\n {4}if "\$@" \| put_param "\$name" "\$type"; then return 0; fi\n {4}log "could not publish \$JOIN_PATH\/\$name \(attempt \$attempt of \$PUBLISH_ATTEMPTS\)"\n {4}sleep "\$RETRY_SECONDS"/);
         expect(script).to.include('publish manager-addresses String echo "$PRIVATE_IP"\n');
     });
 
@@ -258,28 +275,39 @@ describe("swarm cloud-init", () => {
         }
         const reaper = nodeScripts(settings("manager"))["/usr/local/sbin/dockyard-reaper"];
         expect(reaper).to.include(`--format '{{if eq .ManagerStatus.Reachability "reachable"}}{{.ManagerStatus.Addr}}{{end}}'`);
-        expect(reaper).to.include('--name "$PARAMETER_PATH/manager-addresses" --type String --overwrite --value "$addresses"');
+        expect(reaper).to.include('--name "$JOIN_PATH/manager-addresses" --type String --overwrite --value "$addresses"');
     });
 
-    it("nodes take the managers' addresses from manager-addresses and from join-address, which managers bootstrapped before it still publish", () => {
+    it("nodes take the managers' addresses and tokens from the stack's join parameters, else from what an older stack's nodes published, while this deployment's key decrypts it (issue 14 item 4)", () => {
+        const live = (value: string): Encrypted => ({ value, keyState: "Enabled" });
+        const stale = (value: string): Encrypted => ({ value, keyState: "PendingDeletion" });
         for (const role of ROLES) {
             const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
-            const addresses = (parameters: Record<string, string>) => {
+            const run = (parameters: Record<string, string | Encrypted>, call: string) => {
                 const { bin, state } = fakeAws(dir, parameters);
-                const result = runFunctions(script, ["get_param", "manager_addresses"], "manager_addresses", bin, state);
-                expect(result.status, result.stderr).to.equal(0);
+                const result = runFunctions(script, ["read_param", "get_param", "find_param", "manager_addresses"], call, bin, state);
+                expect(result.stderr, role).to.equal("");
                 return result.stdout;
             };
-            // A stack whose managers run the reaper of before e8fed8c: only join-address.
-            expect(addresses({ "join-address": "10.0.1.10" }), role).to.equal("10.0.1.10\n");
-            expect(addresses({ "manager-addresses": "10.0.1.10 10.0.2.11 10.0.3.12" }), role).to.equal("10.0.1.10 10.0.2.11 10.0.3.12\n");
-            // Both (old and new managers in one swarm): every address once, manager-addresses first.
-            expect(addresses({ "manager-addresses": "10.0.2.11 10.0.3.12", "join-address": "10.0.1.10" }), role).to.equal("10.0.2.11 10.0.3.12 10.0.1.10\n");
-            expect(addresses({ "manager-addresses": "10.0.2.11 10.0.1.10", "join-address": "10.0.1.10" }), role).to.equal("10.0.2.11 10.0.1.10\n");
+            const addresses = (parameters: Record<string, string | Encrypted>) => run(parameters, "manager_addresses");
+            const unset = { "join/manager-addresses": JOIN_PARAMETER_UNSET, "join/worker-token": JOIN_PARAMETER_UNSET };
+            expect(addresses({ ...unset, "join/manager-addresses": "10.0.1.10 10.0.2.11 10.0.3.12" }), role).to.equal("10.0.1.10 10.0.2.11 10.0.3.12\n");
+            // The join parameters win over what older nodes published.
+            expect(addresses({ "join/manager-addresses": "10.0.2.11", "worker-token": live("SWMTKN-1-old"), "manager-addresses": "10.0.9.9" }), role).to.equal("10.0.2.11\n");
+            // A running swarm of an older stack, before its managers have this reaper: their path, this key.
+            expect(addresses({ ...unset, "worker-token": live("SWMTKN-1-old"), "manager-addresses": "10.0.2.11 10.0.3.12" }), role).to.equal("10.0.2.11 10.0.3.12\n");
+            expect(run({ ...unset, "worker-token": live("SWMTKN-1-old") }, "find_param worker-token"), role).to.equal("SWMTKN-1-old\n");
+            // Managers bootstrapped before manager-addresses existed publish join-address alone; both: every address once, manager-addresses first.
+            expect(addresses({ ...unset, "worker-token": live("SWMTKN-1-old"), "join-address": "10.0.1.10" }), role).to.equal("10.0.1.10\n");
+            expect(addresses({ ...unset, "worker-token": live("SWMTKN-1-old"), "manager-addresses": "10.0.2.11 10.0.1.10", "join-address": "10.0.1.10" }), role).to.equal("10.0.2.11 10.0.1.10\n");
+            // After a destroy: an earlier swarm's leftovers, under a key pending deletion, are nobody's.
+            expect(addresses({ ...unset, "worker-token": stale("SWMTKN-1-old"), "manager-addresses": "10.0.2.11", "join-address": "10.0.1.10" }).trim(), role).to.equal("");
+            expect(addresses({ ...unset, "manager-addresses": "10.0.2.11" }).trim(), role).to.equal("");
             expect(addresses({}).trim(), role).to.equal("");
-            // Only manager_addresses reads them: every other place that looks for managers goes through it.
-            expect(script.split("get_param manager-addresses").length - 1, role).to.equal(1);
-            expect(script.split("get_param join-address").length - 1, role).to.equal(1);
+            // Only manager_addresses reads them, and joins read tokens through find_param: every other place that looks for managers goes through them.
+            expect(script.split("find_param manager-addresses").length - 1, role).to.equal(1);
+            expect(script.split("find_param join-address").length - 1, role).to.equal(1);
+            expect(script, role).to.include('token=$(find_param "$kind-token" || true)');
         }
         expect(nodeScripts(settings("worker"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('if [ -n "$(manager_addresses)" ]; then return 0; fi');
         expect(nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('start_or_rejoin() {\n  if [ -n "$(manager_addresses)" ]; then');
@@ -290,14 +318,14 @@ describe("swarm cloud-init", () => {
             const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
             const read = (parameters: Record<string, string>, call: string) => {
                 const { bin, state } = fakeAws(dir, parameters);
-                return runFunctions(script, ["get_param", "manager_addresses"], call, bin, state);
+                return runFunctions(script, ["read_param", "get_param", "find_param", "manager_addresses"], call, bin, state);
             };
             // As the stack creates them (joinParameters.ts): the first manager then starts a swarm, the others wait.
-            const created = { "manager-addresses": JOIN_PARAMETER_UNSET, "worker-token": JOIN_PARAMETER_UNSET };
+            const created = { "join/manager-addresses": JOIN_PARAMETER_UNSET, "join/worker-token": JOIN_PARAMETER_UNSET };
             expect(read(created, "manager_addresses").stdout.trim(), role).to.equal("");
             const token = read(created, "get_param worker-token");
             expect([token.status, token.stdout], role).to.deep.equal([1, ""]);
-            expect(read({ "worker-token": "SWMTKN-1-abc-def" }, "get_param worker-token").stdout, role).to.equal("SWMTKN-1-abc-def\n");
+            expect(read({ "join/worker-token": "SWMTKN-1-abc-def" }, "get_param worker-token").stdout, role).to.equal("SWMTKN-1-abc-def\n");
             expect(read({}, "get_param worker-token").status, role).to.equal(1);
         }
     });
@@ -305,31 +333,35 @@ describe("swarm cloud-init", () => {
     it("the leader's reaper publishes the join tokens whenever their parameters are unset, and leaves published ones alone (issue 14 item 4)", () => {
         const reaper = nodeScripts(settings("manager"))["/usr/local/sbin/dockyard-reaper"];
         expect(reaper).to.match(/\npublish_missing_tokens\n/);
-        const run = (parameters: Record<string, string>) => {
+        const run = (parameters: Record<string, string | Encrypted>) => {
             const { bin, state } = fakeAws(dir, parameters);
             const store = path.join(state, "aws", "store.json");
             const initial = JSON.parse(fs.readFileSync(store, "utf8"));
-            initial.kms = { "alias/dockyard-dev-swarm": { KeyId: "unit-stack-key", KeyState: "Enabled" } };
+            initial.kms = { ...initial.kms, "alias/dockyard-dev-swarm": { KeyId: "unit-stack-key", KeyState: "Enabled" } };
             fs.writeFileSync(store, JSON.stringify(initial));
             // The manager's CLI: `docker swarm join-token -q <kind>` prints that kind's token.
             fs.writeFileSync(path.join(bin, "docker"), '#!/bin/bash\n[ "$1 $2 $3" = "swarm join-token -q" ] && echo "SWMTKN-1-unit-$4" || exit 9\n', { mode: 0o755 });
-            const result = runFunctions(reaper, ["get_param", "put_param", "publish_missing_tokens"], "KMS_KEY='alias/dockyard-dev-swarm'; publish_missing_tokens", bin, state);
+            const result = runFunctions(reaper, ["read_param", "get_param", "put_param", "publish_missing_tokens"], "KMS_KEY='alias/dockyard-dev-swarm'; publish_missing_tokens", bin, state);
             expect(result.status, result.stderr).to.equal(0);
             const stored = JSON.parse(fs.readFileSync(store, "utf8")).parameters as Record<string, { Type: string; Value: string; KeyId?: string; Version: number }>;
             return { output: result.stdout, stored };
         };
-        const unset = run({ "manager-token": JOIN_PARAMETER_UNSET, "worker-token": JOIN_PARAMETER_UNSET });
+        // SecureStrings, as the stack creates them: PutParameter cannot change a parameter's type.
+        const secure = (value: string): Encrypted => ({ value, keyState: "Enabled" });
+        const unset = run({ "join/manager-token": secure(JOIN_PARAMETER_UNSET), "join/worker-token": secure(JOIN_PARAMETER_UNSET) });
         for (const kind of ["manager", "worker"]) {
-            const stored = unset.stored[`/dockyard/dev/swarm/${kind}-token`];
+            const stored = unset.stored[`/dockyard/dev/swarm/join/${kind}-token`];
             expect([stored.Type, stored.Value, stored.KeyId, stored.Version], kind).to.deep.equal(["SecureString", `SWMTKN-1-unit-${kind}`, "unit-stack-key", 2]);
-            expect(unset.output).to.include(`published /dockyard/dev/swarm/${kind}-token`);
+            expect(unset.output).to.include(`published /dockyard/dev/swarm/join/${kind}-token`);
         }
         expect(unset.output, "no token in the reaper's output").not.to.include("SWMTKN-1-unit");
-        const published = run({ "manager-token": "SWMTKN-1-live-manager", "worker-token": "SWMTKN-1-live-worker" });
+        const published = run({ "join/manager-token": secure("SWMTKN-1-live-manager"), "join/worker-token": secure("SWMTKN-1-live-worker") });
         expect(published.output).to.equal("");
-        expect(published.stored["/dockyard/dev/swarm/worker-token"].Value).to.equal("SWMTKN-1-live-worker");
+        expect(published.stored["/dockyard/dev/swarm/join/worker-token"].Value).to.equal("SWMTKN-1-live-worker");
         // A parameter deleted outside the stack is written again too.
-        expect(run({ "worker-token": "SWMTKN-1-live-worker" }).stored["/dockyard/dev/swarm/manager-token"].Value).to.equal("SWMTKN-1-unit-manager");
+        expect(run({ "join/worker-token": secure("SWMTKN-1-live-worker") }).stored["/dockyard/dev/swarm/join/manager-token"].Value).to.equal("SWMTKN-1-unit-manager");
+        // What older managers published at the stack's path itself is not this reaper's: it fills the join parameters regardless.
+        expect(run({ "join/manager-token": secure(JOIN_PARAMETER_UNSET), "join/worker-token": secure(JOIN_PARAMETER_UNSET), "worker-token": secure("SWMTKN-1-old") }).stored["/dockyard/dev/swarm/join/worker-token"].Value).to.equal("SWMTKN-1-unit-worker");
     });
 
     it("other nodes wait with bounded, logged retries and never init a swarm", () => {
@@ -337,7 +369,7 @@ describe("swarm cloud-init", () => {
             const script = nodeScripts(settings(role))["/usr/local/sbin/dockyard-bootstrap"];
             expect(script).not.to.include("swarm init");
             expect(script).to.match(/for attempt in \$\(seq 1 "\$WAIT_ATTEMPTS"\)/);
-            expect(script).to.include('log "waiting for $PARAMETER_PATH/manager-addresses');
+            expect(script).to.include('log "waiting for $JOIN_PATH/manager-addresses');
             expect(script).to.include(`join_swarm ${role} "$JOIN_ATTEMPTS"`);
         }
     });

@@ -138,6 +138,9 @@ describe("swarm cluster: IAM", () => {
         expect(writes(workerPolicy(scope))).to.have.length(0);
         const read = workerPolicy(scope).Statement.find((s) => s.Action.includes("ssm:GetParameter"))!;
         expect(read.Resource).to.deep.equal([
+            "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/join/worker-token",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/join/manager-addresses",
+            // What the nodes of a stack older than its join parameters published, read until those are filled.
             "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/worker-token",
             "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/manager-addresses",
             // What managers bootstrapped before manager-addresses existed still publish.
@@ -154,7 +157,7 @@ describe("swarm cluster: IAM", () => {
                 Sid: "NeverTheManagerToken",
                 Effect: "Deny",
                 Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory"],
-                Resource: "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/manager-token",
+                Resource: ["arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/join/manager-token", "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/manager-token"],
             },
             {
                 // Authorized against the path asked for: the swarm's path, below it, and every ancestor (a --recursive read from /dockyard returns the token too).
@@ -175,7 +178,9 @@ describe("swarm cluster: IAM", () => {
         expect([...denied].sort()).to.deep.equal([...PARAMETER_READS].sort());
         expect(worker.Statement.find((st) => st.Action.includes("kms:Decrypt"))!.Condition).to.deep.equal({
             StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" },
-            StringLike: { "kms:EncryptionContext:PARAMETER_ARN": "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/worker-token" },
+            StringLike: {
+                "kms:EncryptionContext:PARAMETER_ARN": ["arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/join/worker-token", "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/worker-token"],
+            },
         });
         expect(managerPolicy(scope).Statement.find((st) => st.Action.includes("kms:Decrypt"))!.Condition!.StringLike).to.deep.equal({
             "kms:EncryptionContext:PARAMETER_ARN": "arn:aws:ssm:us-east-1:123456789012:parameter/dockyard/dev/swarm/*",
@@ -202,16 +207,19 @@ describe("swarm cluster: IAM", () => {
         const { resources } = await deploy({ "swarm.managers": 3, "swarm.workersMax": 2 });
         const parameters = ofType(resources, "aws:ssm/parameter:Parameter");
         expect(parameters.map((p) => [p.name, p.inputs.name, p.inputs.type, p.inputs.keyId ?? null])).to.have.deep.members([
-            ["swarm-join-manager-token", "/dockyard/dev/swarm/manager-token", "SecureString", "alias/dockyard-dev-swarm"],
-            ["swarm-join-worker-token", "/dockyard/dev/swarm/worker-token", "SecureString", "alias/dockyard-dev-swarm"],
-            ["swarm-join-manager-addresses", "/dockyard/dev/swarm/manager-addresses", "String", null],
+            ["swarm-join-manager-token", "/dockyard/dev/swarm/join/manager-token", "SecureString", "alias/dockyard-dev-swarm"],
+            ["swarm-join-worker-token", "/dockyard/dev/swarm/join/worker-token", "SecureString", "alias/dockyard-dev-swarm"],
+            ["swarm-join-manager-addresses", "/dockyard/dev/swarm/join/manager-addresses", "String", null],
         ]);
         for (const parameter of parameters) {
             // Sent as a secret: it is the placeholder, but the same property holds a token once read back.
             expect(parameter.rawInputs.value, parameter.name).to.deep.equal({ [rpc.specialSigKey]: rpc.specialSecretSig, value: JOIN_PARAMETER_UNSET });
             // Overwrite replaces what an earlier deployment's nodes left at the path instead of failing with ParameterAlreadyExists.
             expect(parameter.inputs.overwrite, parameter.name).to.equal(true);
-            expect(parameter.options.ignoreChanges, parameter.name).to.deep.equal(["value"]);
+            // Never updated: an update PUTs the value in state, the placeholder, over the tokens.
+            expect(parameter.options.ignoreChanges, parameter.name).to.deep.equal(["value", "type", "keyId", "description"]);
+            const sent = Object.keys(parameter.inputs).filter((k) => !k.startsWith("__"));
+            expect(sent.filter((k) => !["name", "overwrite", "tags"].includes(k) && !parameter.options.ignoreChanges.includes(k)), `${parameter.name}: an argument an update would send`).to.deep.equal([]);
             expect(parameter.options.deleteBeforeReplace, parameter.name).to.equal(true);
             expect(parameter.dependencies, parameter.name).to.include("swarm-key");
         }

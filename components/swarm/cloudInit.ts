@@ -6,7 +6,8 @@
  * stack's log group, node labels); then by role:
  * - first manager: join the existing swarm if its parameters name a live manager (a replaced first
  *   manager must not start a second swarm), else `swarm init` and publish the join tokens
- *   (SecureString, the stack's KMS key) and its address under the stack's parameter path;
+ *   (SecureString, the stack's KMS key) and its address in the join parameters the stack created
+ *   (joinParameters.ts);
  * - other managers and workers: wait for those parameters (bounded, logged retries) and join
  *   through every published manager in turn, undoing a failed attempt before the next.
  * Managers run a reaper (the leader keeps the list of reachable managers current, labels nodes with their AZ,
@@ -16,7 +17,7 @@
  */
 import { gzipSync } from "node:zlib";
 import * as YAML from "yaml";
-import { JOIN_PARAMETER_UNSET } from "./joinParameters";
+import { JOIN_PARAMETER_UNSET, joinParameterPath } from "./joinParameters";
 import { REGISTRY_REFRESH_PATH, REGISTRY_REFRESH_TIMER, registryRefreshScript, registryRefreshUnits } from "./registryRefresh";
 
 export type NodeRole = "first-manager" | "manager" | "worker";
@@ -58,7 +59,7 @@ function prelude(s: BootstrapSettings, tag: string): string {
 set -euo pipefail
 
 REGION=${q(s.region)}
-PARAMETER_PATH=${q(s.parameterPath)}
+JOIN_PATH=${q(joinParameterPath(s.parameterPath))}
 
 log() { echo "${tag}: $*"; }
 
@@ -69,13 +70,17 @@ imds() {
   curl -sf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/$1"
 }
 
-# The stack creates every join parameter holding ${JOIN_PARAMETER_UNSET} (joinParameters.ts): until a
-# node has written one, it counts as absent.
+read_param() {
+  aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption --query Parameter.Value --output text 2>/dev/null
+}
+
+# get_param NAME: the stack's join parameter NAME. The stack creates each one holding
+# ${JOIN_PARAMETER_UNSET} (joinParameters.ts): until a node has written it, it counts as absent.
 get_param() {
   local value
-  value=$(aws ssm get-parameter --region "$REGION" --name "$PARAMETER_PATH/$1" --with-decryption --query Parameter.Value --output text 2>/dev/null) || return 1
+  value=$(read_param "$JOIN_PATH/$1") || return 1
   [ "$value" != ${q(JOIN_PARAMETER_UNSET)} ] || return 1
-  printf '%s\n' "$value"
+  printf '%s\\n' "$value"
 }
 `;
 }
@@ -110,7 +115,7 @@ const PUT_PARAM = `
 put_param() {
   local extra=()
   if [ "$2" = SecureString ]; then extra=(--key-id "$KMS_KEY"); fi
-  jq -Rn --arg name "$PARAMETER_PATH/$1" --arg type "$2" '{Name: $name, Type: $type, Value: input, Overwrite: true}' |
+  jq -Rn --arg name "$JOIN_PATH/$1" --arg type "$2" '{Name: $name, Type: $type, Value: input, Overwrite: true}' |
     aws ssm put-parameter --region "$REGION" "\${extra[@]}" --cli-input-json file:///dev/stdin >/dev/null
 }
 `;
@@ -119,6 +124,7 @@ function bootstrapScript(s: BootstrapSettings): string {
     const manager = s.role !== "worker";
     const common = `${prelude(s, "dockyard-bootstrap")}
 ROLE=${q(s.role)}
+PARAMETER_PATH=${q(s.parameterPath)}
 LOG_GROUP=${q(s.logGroupName)}
 ${manager ? `KMS_KEY=${q(s.kmsKeyAlias)}\n` : ""}${s.role === "first-manager" ? `EXPECTED_MANAGERS=${s.managers}\nOVERLAY_POOL=${q(s.overlayAddressPool)}\n` : ""}SSH_USER=${q(s.sshUser)}
 JOIN_ATTEMPTS=30
@@ -164,13 +170,20 @@ start_timers() {
   log "in the swarm; started ${nodeTimers(s.role).join(", ")}"
 }
 ${s.role === "worker" ? WORKER_FAILURE_REPORT : ""}
+# find_param NAME: the stack's join parameter, else what the nodes of a stack older than those
+# parameters published at $PARAMETER_PATH/NAME. Managers keep their user data (ignoreChanges,
+# components/swarm/nodes.ts), so their old reaper publishes only there until an up brings them the
+# current node files (nodeFileSync.ts), which the stack syncs last. Only while this deployment's key
+# decrypts the old worker token: after a destroy, what is left there is an earlier swarm's,
+# encrypted with a key this node may not use and that is pending deletion.
+find_param() {
+  get_param "$1" || { read_param "$PARAMETER_PATH/worker-token" >/dev/null && read_param "$PARAMETER_PATH/$1"; }
+}
+
 # Every published manager address, once each: manager-addresses, then join-address, the one address
-# that managers bootstrapped before manager-addresses existed still publish. Their user data is
-# ignoreChanges (components/swarm/nodes.ts), so their old reaper keeps running until an up brings
-# them the current node files (nodeFileSync.ts), and a node that waited for manager-addresses
-# alone would not join their swarm before that.
+# that managers bootstrapped before manager-addresses existed still publish (at the old path).
 manager_addresses() {
-  { get_param manager-addresses || true; get_param join-address || true; } | xargs -n1 | awk '!seen[$0]++' | xargs
+  { find_param manager-addresses || true; find_param join-address || true; } | xargs -n1 | awk '!seen[$0]++' | xargs
 }
 
 # Waits (bounded, logged) until the first manager has published the join parameters.
@@ -178,10 +191,10 @@ wait_for_swarm() {
   local attempt
   for attempt in $(seq 1 "$WAIT_ATTEMPTS"); do
     if [ -n "$(manager_addresses)" ]; then return 0; fi
-    log "waiting for $PARAMETER_PATH/manager-addresses or join-address (attempt $attempt of $WAIT_ATTEMPTS)"
+    log "waiting for $JOIN_PATH/manager-addresses (attempt $attempt of $WAIT_ATTEMPTS)"
     sleep "$RETRY_SECONDS"
   done
-  log "gave up: no swarm published its join parameters under $PARAMETER_PATH"
+  log "gave up: no swarm published its join parameters under $JOIN_PATH"
   return 1
 }
 
@@ -201,7 +214,7 @@ join_swarm() {
   local kind=$1 attempts=$2 attempt addresses address token
   for attempt in $(seq 1 "$attempts"); do
     addresses=$(manager_addresses)
-    token=$(get_param "$kind-token" || true)
+    token=$(find_param "$kind-token" || true)
     if [ -n "$token" ]; then
       for address in $addresses; do
         if docker swarm join --token "$token" --advertise-addr "$PRIVATE_IP" --listen-addr "$PRIVATE_IP:2377" "$address:2377"; then
@@ -228,10 +241,10 @@ publish() {
   shift 2
   for attempt in $(seq 1 "$PUBLISH_ATTEMPTS"); do
     if "$@" | put_param "$name" "$type"; then return 0; fi
-    log "could not publish $PARAMETER_PATH/$name (attempt $attempt of $PUBLISH_ATTEMPTS)"
+    log "could not publish $JOIN_PATH/$name (attempt $attempt of $PUBLISH_ATTEMPTS)"
     sleep "$RETRY_SECONDS"
   done
-  log "gave up publishing $PARAMETER_PATH/$name"
+  log "gave up publishing $JOIN_PATH/$name"
   return 1
 }
 
@@ -239,7 +252,7 @@ publish_swarm() {
   publish manager-token SecureString docker swarm join-token -q manager
   publish worker-token SecureString docker swarm join-token -q worker
   publish manager-addresses String echo "$PRIVATE_IP"
-  log "published the join parameters under $PARAMETER_PATH"
+  log "published the join parameters under $JOIN_PATH"
 }
 `;
     const main: Record<NodeRole, string> = {
@@ -319,20 +332,20 @@ ${PUT_PARAM}
 addresses=$(docker node ls --filter role=manager -q | xargs docker node inspect \\
   --format '{{if eq .ManagerStatus.Reachability "reachable"}}{{.ManagerStatus.Addr}}{{end}}' | sed 's/:[0-9]*$//' | sort | xargs)
 if [ -n "$addresses" ] && [ "$(get_param manager-addresses || true)" != "$addresses" ]; then
-  aws ssm put-parameter --region "$REGION" --name "$PARAMETER_PATH/manager-addresses" --type String --overwrite --value "$addresses" >/dev/null
+  aws ssm put-parameter --region "$REGION" --name "$JOIN_PATH/manager-addresses" --type String --overwrite --value "$addresses" >/dev/null
   log "manager addresses are now $addresses"
 fi
 
-# The join tokens, whenever they are not published: the stack creates their parameters unset, on a
-# stack older than them too, and Pulumi writes that back on any update of them (joinParameters.ts).
+# The join tokens, whenever they are not published: the stack creates their parameters unset, also
+# under a swarm that runs already, whose managers published only at the old path before this reaper.
 publish_missing_tokens() {
   local kind
   for kind in manager worker; do
     get_param "$kind-token" >/dev/null && continue
     if docker swarm join-token -q "$kind" | put_param "$kind-token" SecureString; then
-      log "published $PARAMETER_PATH/$kind-token"
+      log "published $JOIN_PATH/$kind-token"
     else
-      log "could not publish $PARAMETER_PATH/$kind-token"
+      log "could not publish $JOIN_PATH/$kind-token"
     fi
   done
 }

@@ -18,7 +18,7 @@ export interface PolicyStatement {
     readonly Effect: "Allow" | "Deny";
     readonly Action: readonly string[];
     readonly Resource: string | readonly string[];
-    readonly Condition?: Record<string, Record<string, string>>;
+    readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 export interface PolicyDocument {
@@ -69,7 +69,7 @@ function logStatement(s: NodeIamScope): PolicyStatement {
 }
 
 /** The stack's key, only through Parameter Store and only for the parameters named (a `*` pattern allowed). */
-function kmsStatement(s: NodeIamScope, actions: string[], parameters: string): PolicyStatement {
+function kmsStatement(s: NodeIamScope, actions: string[], parameters: string | string[]): PolicyStatement {
     return {
         Sid: "StackKeyThroughParameterStore",
         Effect: "Allow",
@@ -96,20 +96,33 @@ export function workerPolicy(s: NodeIamScope): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
-            // join-address: what managers bootstrapped before manager-addresses still publish (cloudInit.ts, manager_addresses).
+            // The stack's join parameters, and what the nodes of an older stack published under the path
+            // itself, which nodes read until those are filled (cloudInit.ts find_param); join-address is
+            // what managers bootstrapped before manager-addresses still publish there.
             {
                 Sid: "ReadWorkerJoinParameters",
                 Effect: "Allow",
                 Action: ["ssm:GetParameter"],
-                Resource: [parameterArn(s, "/worker-token"), parameterArn(s, "/manager-addresses"), parameterArn(s, "/join-address")],
+                Resource: [
+                    parameterArn(s, "/join/worker-token"),
+                    parameterArn(s, "/join/manager-addresses"),
+                    parameterArn(s, "/worker-token"),
+                    parameterArn(s, "/manager-addresses"),
+                    parameterArn(s, "/join-address"),
+                ],
             },
-            { Sid: "NeverTheManagerToken", Effect: "Deny", Action: PARAMETER_READS.filter((a) => a !== "ssm:GetParametersByPath"), Resource: parameterArn(s, "/manager-token") },
+            {
+                Sid: "NeverTheManagerToken",
+                Effect: "Deny",
+                Action: PARAMETER_READS.filter((a) => a !== "ssm:GetParametersByPath"),
+                Resource: [parameterArn(s, "/join/manager-token"), parameterArn(s, "/manager-token")],
+            },
             // GetParametersByPath is authorized against the path asked for, not the parameters it
             // returns (Service Authorization Reference, AWS Systems Manager: its resource is the
             // parameter ARN of the path), so a deny on the token's ARN never matched it: the
             // stack's path, everything below it, and every ancestor a --recursive read would descend from.
             { Sid: "NeverTheManagerTokenByPath", Effect: "Deny", Action: ["ssm:GetParametersByPath"], Resource: pathReadResources(s) },
-            kmsStatement(s, ["kms:Decrypt"], parameterArn(s, "/worker-token")),
+            kmsStatement(s, ["kms:Decrypt"], [parameterArn(s, "/join/worker-token"), parameterArn(s, "/worker-token")]),
             logStatement(s),
             {
                 // Leaving through the termination hook, and reporting a failed bootstrap so the group replaces the worker.

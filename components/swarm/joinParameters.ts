@@ -1,23 +1,26 @@
 /**
- * The swarm's join parameters (`manager-token`, `worker-token`, `manager-addresses` under the
- * stack's parameter path) are Pulumi resources whose value the nodes own (issue 14 item 4). The
- * nodes used to create them at boot, so nothing deleted them: after `pulumi destroy` and a new
- * `up`, the first manager found the old swarm's addresses, could not decrypt its tokens (the old
- * key is pending deletion) and refused to start a second swarm.
+ * The swarm's join parameters (`manager-token`, `worker-token`, `manager-addresses` under
+ * `<parameter path>/join`) are Pulumi resources whose value the nodes own (issue 14 item 4). The
+ * nodes used to create their parameters at boot, under the parameter path itself, and nothing
+ * deleted them: after `pulumi destroy` and a new `up`, the first manager found the old swarm's
+ * addresses, could not decrypt its tokens (the old key is pending deletion) and refused to start a
+ * second swarm.
  *
  * Now the stack creates each one holding `JOIN_PARAMETER_UNSET`, which the nodes read as absent
  * (cloudInit.ts `get_param`), and `destroy` deletes them after the instances (the nodes depend on
- * them). The value is the nodes': `ignoreChanges` keeps Pulumi from writing it back on `up`.
+ * them). They live under a path of their own so that creating them never overwrites what a running
+ * swarm of an older stack published: its nodes keep reading that (cloudInit.ts `find_param`) until
+ * the managers' reaper, which the node-file sync brings them, has filled these.
  *
  * Relied on (hashicorp/terraform-provider-aws internal/service/ssm/parameter.go, the engine behind
  * `aws.ssm.Parameter`):
  * - create is `PutParameter` with `Overwrite` taken from `overwrite` (shouldUpdateParameter), so
- *   `overwrite: true` replaces what a node of an earlier deployment left at the path, or what a
- *   stack older than these resources wrote, instead of failing with ParameterAlreadyExists;
- * - an update of any argument but `overwrite` and tags is a `PutParameter` of the value in state,
- *   the placeholder: the managers' reaper writes the tokens and addresses again within a minute
- *   (cloudInit.ts reaperScript), so such an update, or this resource's first `up` on an older
- *   stack, costs new nodes at most that minute of waiting;
+ *   `overwrite: true` replaces what a destroy cut short left at the path instead of failing with
+ *   ParameterAlreadyExists;
+ * - an update of any argument but `overwrite` and tags would `PutParameter` the value in state, the
+ *   placeholder, over the tokens: every argument it would send is in `ignoreChanges`, so Pulumi
+ *   creates and deletes these and never updates them (the reaper would write the tokens again
+ *   within a minute, but a first manager booting in that minute would start a second swarm);
  * - delete is `DeleteParameter`, a parameter already gone is not an error;
  * - read (only on `pulumi refresh`) stores the decrypted value; `value` is a sensitive attribute,
  *   which the Pulumi bridge returns as a secret (pulumi/pulumi-terraform-bridge#10), and it is
@@ -29,8 +32,10 @@ import * as pulumi from "@pulumi/pulumi";
 /** What a join parameter holds until a node writes it. */
 export const JOIN_PARAMETER_UNSET = "dockyard-unset";
 
+/** Where the join parameters live: below the stack's parameter path, apart from what older nodes published there. */
+export const joinParameterPath = (parameterPath: string) => `${parameterPath}/join`;
+
 export interface JoinParameter {
-    /** Under the stack's parameter path. */
     readonly name: "manager-token" | "worker-token" | "manager-addresses";
     readonly type: "SecureString" | "String";
 }
@@ -45,7 +50,7 @@ export const JOIN_PARAMETERS: readonly JoinParameter[] = [
 /** The arguments of one join parameter; SecureStrings use the stack's key by its alias, as the nodes do. */
 export function joinParameterArgs(parameterPath: string, kmsKeyAlias: string, parameter: JoinParameter): aws.ssm.ParameterArgs {
     return {
-        name: `${parameterPath}/${parameter.name}`,
+        name: `${joinParameterPath(parameterPath)}/${parameter.name}`,
         type: parameter.type,
         value: pulumi.secret(JOIN_PARAMETER_UNSET),
         ...(parameter.type === "SecureString" ? { keyId: kmsKeyAlias } : {}),
@@ -53,6 +58,14 @@ export function joinParameterArgs(parameterPath: string, kmsKeyAlias: string, pa
         description: "dockyard: written by the swarm's nodes; created and deleted with the stack",
     };
 }
+
+/**
+ * Every argument of `joinParameterArgs` that an update would send with the value (all but `name`,
+ * which replaces, and `overwrite`, which the provider leaves out of the update): Pulumi never updates
+ * a join parameter. The engine resets each to its old input, or leaves it out (pulumi/pulumi
+ * sdk/go/common/resource/properties_path.go PropertyPath.Reset).
+ */
+export const JOIN_PARAMETER_IGNORE_CHANGES = ["value", "type", "keyId", "description"];
 
 export interface SwarmJoinParametersArgs {
     /** `swarmNames(config).parameterPath`. */
@@ -72,7 +85,7 @@ export class SwarmJoinParameters extends pulumi.ComponentResource {
                 new aws.ssm.Parameter(`${name}-${parameter.name}`, joinParameterArgs(args.parameterPath, args.kmsKeyAlias, parameter), {
                     parent: this,
                     dependsOn: [args.keyAlias],
-                    ignoreChanges: ["value"],
+                    ignoreChanges: JOIN_PARAMETER_IGNORE_CHANGES,
                     additionalSecretOutputs: ["value"],
                     // A replacement under the same name must not create (overwriting) and then delete the old one: the parameter would be gone.
                     deleteBeforeReplace: true,

@@ -15,24 +15,27 @@ describe("Swarm lab: a re-created stack", function () {
         tally(this.currentTest);
     });
 
-    it("a stack destroyed and re-created, with the old swarm's join parameters still in SSM and its key pending deletion, starts one new swarm (issue 14 item 4)", async () => {
+    it("a stack destroyed and re-created, with the old swarm's join parameters and an older stack's leftovers still in SSM and its key pending deletion, starts one new swarm (issue 14 item 4)", async () => {
         await ensureSwarm();
         const oldCluster = (await engine("m1").swarmInspect()).ID as string;
-        const path = stack.parameterPath;
+        const path = stack.joinPath;
         // As on EC2 a minute after the swarm formed: the leader's reaper has published every manager.
         const leader = (await swarmView("m1")).managers.find((m) => m.leader)!.host;
         const reaper = await execIn(leader, ["systemctl", "start", "dockyard-reaper.service"]);
         expect(reaper.status, reaper.stdout + reaper.stderr).to.equal(0);
-        // `pulumi destroy`: every instance goes, and the stack's key is scheduled for deletion. What
-        // the nodes published stays behind, as it did before the stack owned its join parameters
-        // (and as a destroy cut short leaves it): the old swarm's tokens and its managers' addresses,
-        // which are the addresses the new managers get.
+        // `pulumi destroy`: every instance goes, and the stack's key is scheduled for deletion. The join
+        // parameters stay behind, as a destroy cut short leaves them: the old swarm's tokens and its
+        // managers' addresses, which are the addresses the new managers get. So does what the nodes
+        // of an older dockyard published at the stack's path itself, which no destroy deletes.
         for (const node of nodes) destroyNode(node.name);
         const stale = updateStore((store) => {
             const old = store.kms[stack.kmsKeyAlias];
             store.kms[old.KeyId] = { KeyId: old.KeyId, KeyState: "PendingDeletion" };
             store.kms[stack.kmsKeyAlias] = { KeyId: `${old.KeyId}-recreated`, KeyState: "Enabled" };
             for (const name of Object.keys(store.instances)) store.instances[name].state = "terminated";
+            const older = (name: string) => ({ ...store.parameters[`${path}/${name}`], Name: `${stack.parameterPath}/${name}` });
+            for (const name of ["manager-token", "worker-token", "manager-addresses"]) store.parameters[`${stack.parameterPath}/${name}`] = older(name);
+            store.parameters[`${stack.parameterPath}/join-address`] = { ...older("manager-addresses"), Name: `${stack.parameterPath}/join-address`, Value: nodes[0].ip };
             return Object.fromEntries(["manager-token", "worker-token", "manager-addresses"].map((name) => [name, store.parameters[`${path}/${name}`]]));
         });
         expect(stale["manager-addresses"].Value.split(" "), "the old swarm's published managers").to.have.length(3);

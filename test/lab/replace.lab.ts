@@ -128,7 +128,7 @@ const instanceIdOf = (n: any): string | undefined => n.Description?.Engine?.Labe
 const managersIn = async (from: string) => (await engine(from).listNodes()).filter((n: any) => n.ManagerStatus);
 const leaderIn = async (from: string) => (await managersIn(from)).find((n: any) => n.ManagerStatus.Leader)?.Description?.Hostname as string | undefined;
 const fireReaper = (on: string): Promise<Exec> => execIn(on, ["systemctl", "start", "dockyard-reaper.service"]);
-const publishedAddresses = () => readStore().parameters[`${stack.parameterPath}/manager-addresses`]?.Value;
+const publishedAddresses = () => readStore().parameters[`${stack.joinPath}/manager-addresses`]?.Value;
 /** The live managers' addresses as the reaper publishes them: `sort`ed in the C locale (the node's environment sets none), space-separated. */
 const liveManagerAddresses = () => nodes.filter((n) => !n.group).map((n) => n.ip).sort().join(" ");
 const lastLines = (text: string, count = 25) => text.split("\n").slice(-count).join("\n");

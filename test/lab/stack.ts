@@ -17,6 +17,7 @@
  *   encryption is not proven by the lab (on AL2023 it is a first-boot check).
  */
 import { subnetPlan } from "../../components/subnets";
+import { joinParameterPath } from "../../components/swarm/joinParameters";
 import { swarmHealthcheck } from "../../components/swarm/service";
 import type { WorkloadSpec } from "../../components/workload";
 import { ACCOUNT_ID } from "../../scripts/offline/mocks";
@@ -41,6 +42,8 @@ export interface LabStack {
     /** The worker group's health check grace period, in seconds. */
     readonly workerGracePeriod: number;
     readonly parameterPath: string;
+    /** Where the stack's join parameters live (joinParameters.ts). */
+    readonly joinPath: string;
     readonly kmsKeyAlias: string;
     /** User data by manager index, and the worker's: the bytes EC2 serves to the node. */
     readonly managerUserData: Buffer[];
@@ -71,6 +74,7 @@ export async function renderLabStack(): Promise<LabStack> {
         registryHost: `${ACCOUNT_ID}.dkr.ecr.${config.region}.amazonaws.com`,
         workerGroup: group?.rawInputs.name,
         parameterPath: `/${config.project}/${config.stack}/swarm`,
+        joinPath: joinParameterPath(`/${config.project}/${config.stack}/swarm`),
         kmsKeyAlias: `alias/${config.project}-${config.stack}-swarm`,
         managerUserData: managers.map((m) => Buffer.from(m.rawInputs.userDataBase64, "base64")),
         workerUserData: Buffer.from(template.rawInputs.userData, "base64"),

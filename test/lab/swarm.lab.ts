@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { nodeFileSyncCommand } from "../../components/swarm/nodeFileSync";
+import { JOIN_PARAMETER_UNSET } from "../../components/swarm/joinParameters";
 import { readinessScript } from "../../components/swarm/readiness";
 import { boot, calls, collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
 import { currentPassword, registryAuth, rotate } from "./registry";
@@ -196,7 +197,7 @@ describe("Swarm lab", function () {
         // An address in the first AZ's subnet where no host answers: a manager whose instance died.
         const dead = extraNode("dead", 210, 0).ip;
         const live = nodes.filter((n) => !n.group).map((n) => n.ip);
-        const published = [`${stack.parameterPath}/manager-addresses`, `${stack.parameterPath}/join-address`];
+        const published = [`${stack.joinPath}/manager-addresses`, `${stack.parameterPath}/manager-addresses`, `${stack.parameterPath}/join-address`];
         const before = updateStore((store) => {
             const saved: Record<string, string> = {};
             for (const name of published.filter((n) => store.parameters[n])) {
@@ -223,37 +224,40 @@ describe("Swarm lab", function () {
         }
     });
 
-    it("a worker that boots while the managers publish only join-address, as managers bootstrapped before e8fed8c do, still joins", async () => {
+    it("a worker that boots while the stack's join parameters are still unset, and managers bootstrapped by an older dockyard publish only join-address at the stack's path, still joins (issue 14 item 4, cold review of 874944f H1)", async () => {
         await ensureSwarm();
-        // Managers keep the user data they booted with (ignoreChanges), so on a stack from before
-        // e8fed8c their reaper still publishes one join-address, the leader's Status.Addr, and no
-        // manager-addresses; a worker launched from the new template must still find them.
+        // A stack older than its join parameters, in the up that creates them: they hold the
+        // placeholder, and the managers, whose user data is ignoreChanges, run their old reaper until
+        // the node-file sync at the end of that up. Before e8fed8c that reaper published one
+        // join-address, the leader's Status.Addr, beside the tokens, at the stack's path itself.
         const leader = (await engine("m1").listNodes()).find((n: any) => n.ManagerStatus?.Leader);
         const address = leader.Status.Addr as string;
-        const current = `${stack.parameterPath}/manager-addresses`;
-        const legacy = `${stack.parameterPath}/join-address`;
+        const joinNames = ["manager-token", "worker-token", "manager-addresses"].map((n) => `${stack.joinPath}/${n}`);
+        const legacy = { token: `${stack.parameterPath}/worker-token`, address: `${stack.parameterPath}/join-address` };
         const saved = updateStore((store) => {
-            const kept = store.parameters[current];
-            expect(kept, current).to.not.equal(undefined);
-            expect(store.parameters[legacy], legacy).to.equal(undefined);
-            delete store.parameters[current];
-            store.parameters[legacy] = { Name: legacy, Type: "String", Value: address, Version: 1 };
+            const kept = Object.fromEntries(joinNames.map((name) => [name, { ...store.parameters[name] }]));
+            for (const name of joinNames) expect(kept[name].Value, name).to.not.equal(JOIN_PARAMETER_UNSET);
+            for (const name of Object.values(legacy)) expect(store.parameters[name], name).to.equal(undefined);
+            const token = kept[`${stack.joinPath}/worker-token`];
+            store.parameters[legacy.token] = { ...token, Name: legacy.token, Version: 1 };
+            store.parameters[legacy.address] = { Name: legacy.address, Type: "String", Value: address, Version: 1 };
+            for (const name of joinNames) store.parameters[name] = { ...store.parameters[name], Value: JOIN_PARAMETER_UNSET };
             return kept;
         });
         createNode(extraNode("w7", 7, 1, stack.workerGroup), trustRegistry);
         const booted = boot("w7", stack.workerUserData);
         const started = Date.now();
         try {
-            // Well inside the worker's wait for the parameters (60 tries, 10 s apart), which the old script spends in full and then fails.
+            // Well inside the worker's wait for the parameters (60 tries, 10 s apart), which a worker reading only the join parameters spends in full and then fails.
             await waitFor("w7 ready in the swarm", async () => ((await swarmView("m1")).ready.includes("w7") ? true : undefined), 120_000, 2000);
-            figures["join through the old join-address"] = seconds(started);
+            figures["join through an older stack's join-address"] = seconds(started);
             const result = await booted;
             expect(result.status, result.output.split("\n").slice(-20).join("\n")).to.equal(0);
             expect(result.output).to.include(`joined the swarm through ${address} as a worker`);
         } finally {
             updateStore((store) => {
-                delete store.parameters[legacy];
-                store.parameters[current] = saved;
+                for (const name of Object.values(legacy)) delete store.parameters[name];
+                Object.assign(store.parameters, saved);
             });
             await removeExtraNode("w7");
         }

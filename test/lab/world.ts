@@ -157,8 +157,10 @@ export function createDeclaredParameters(): void {
         for (const inputs of declared) {
             const existing = store.parameters[inputs.name];
             if (existing && inputs.overwrite !== true) throw new Error(`pulumi up: creating SSM Parameter (${inputs.name}): ParameterAlreadyExists: The parameter already exists.`);
-            const keyId = inputs.type === "SecureString" ? store.kms[inputs.keyId ?? "alias/aws/ssm"]?.KeyId : undefined;
-            if (inputs.type === "SecureString" && !keyId) throw new Error(`pulumi up: creating SSM Parameter (${inputs.name}): InvalidKeyId ${inputs.keyId}`);
+            if (existing && existing.Type !== inputs.type) throw new Error(`pulumi up: creating SSM Parameter (${inputs.name}): HierarchyTypeMismatchException: Parameter Type can't be changed for existing parameter`);
+            const key = inputs.type === "SecureString" ? store.kms[inputs.keyId ?? "alias/aws/ssm"] : undefined;
+            if (inputs.type === "SecureString" && key?.KeyState !== "Enabled") throw new Error(`pulumi up: creating SSM Parameter (${inputs.name}): ${key ? "KMSInvalidStateException" : "InvalidKeyId"} ${inputs.keyId}`);
+            const keyId = key?.KeyId;
             store.parameters[inputs.name] = { Name: inputs.name, Type: inputs.type, Value: inputs.value, Version: (existing?.Version ?? 0) + 1, ...(keyId ? { KeyId: keyId } : {}) };
         }
     });
