@@ -1,7 +1,7 @@
 /**
  * The Swarm lab's scenarios that pass on main (issue 13; docs/lab.md says how to run one alone and
  * how to add one). Run as root through `npm run test:lab` (scripts/lab/run cleans up on exit and
- * interrupt). Scenarios that wait for a fix of issue 14 live in pending.lab.ts until it lands.
+ * interrupt). The other scenario files are listed, in the order they run, in test/lab/.mocharc.json.
  */
 import { expect } from "chai";
 import { cidrsOverlap } from "../../components/config";
