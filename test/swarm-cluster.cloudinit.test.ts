@@ -310,7 +310,24 @@ describe("swarm cloud-init", () => {
             expect(script, role).to.include('token=$(find_param "$kind-token" || true)');
         }
         expect(nodeScripts(settings("worker"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('if [ -n "$(manager_addresses)" ]; then return 0; fi');
-        expect(nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('start_or_rejoin() {\n  if [ -n "$(manager_addresses)" ]; then');
+        expect(nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"]).to.include('start_or_rejoin() {\n  wait_for_published_state\n  if [ -n "$(manager_addresses)" ]; then');
+    });
+
+    it("the first manager starts a swarm only when the stack's manager-addresses says none was, never on a read that failed (cold review of 70c7b30, M-C)", () => {
+        const script = nodeScripts(settings("first-manager"))["/usr/local/sbin/dockyard-bootstrap"];
+        const functions = ["read_param", "get_param", "find_param", "manager_addresses", "wait_for_published_state"];
+        const decide = (parameters: Record<string, string | Encrypted>) => {
+            const { bin, state } = fakeAws(dir, parameters);
+            return runFunctions(script, functions, "WAIT_ATTEMPTS=2; RETRY_SECONDS=0; wait_for_published_state", bin, state);
+        };
+        expect(decide({ "join/manager-addresses": JOIN_PARAMETER_UNSET }).status, "the stack's placeholder: start").to.equal(0);
+        expect(decide({ "join/manager-addresses": "10.0.1.10" }).status, "published: join").to.equal(0);
+        // No parameter to read (the role's policy not yet visible reads the same way): asked again, then refused.
+        const unreadable = decide({});
+        expect(unreadable.status).to.equal(1);
+        expect(unreadable.stdout).to.include("could not read /dockyard/dev/swarm/join/manager-addresses (attempt 2 of 2)");
+        expect(unreadable.stdout).to.include("refusing to start a swarm without it");
+        expect(script).to.include("start_or_rejoin() {\n  wait_for_published_state\n");
     });
 
     it("every node reads a join parameter the stack created but no node wrote yet as absent (issue 14 item 4; fails on c2b5733)", () => {
@@ -330,9 +347,9 @@ describe("swarm cloud-init", () => {
         }
     });
 
-    it("the leader's reaper publishes the join tokens whenever their parameters are unset, and leaves published ones alone (issue 14 item 4)", () => {
+    it("the leader's reaper publishes the join tokens whenever the published ones are not the swarm's: unset, written back, rotated, deleted (issue 14 item 4; cold review of 70c7b30, M-B)", () => {
         const reaper = nodeScripts(settings("manager"))["/usr/local/sbin/dockyard-reaper"];
-        expect(reaper).to.match(/\npublish_missing_tokens\n/);
+        expect(reaper).to.match(/\npublish_tokens\n/);
         const run = (parameters: Record<string, string | Encrypted>) => {
             const { bin, state } = fakeAws(dir, parameters);
             const store = path.join(state, "aws", "store.json");
@@ -341,7 +358,7 @@ describe("swarm cloud-init", () => {
             fs.writeFileSync(store, JSON.stringify(initial));
             // The manager's CLI: `docker swarm join-token -q <kind>` prints that kind's token.
             fs.writeFileSync(path.join(bin, "docker"), '#!/bin/bash\n[ "$1 $2 $3" = "swarm join-token -q" ] && echo "SWMTKN-1-unit-$4" || exit 9\n', { mode: 0o755 });
-            const result = runFunctions(reaper, ["read_param", "get_param", "put_param", "publish_missing_tokens"], "KMS_KEY='alias/dockyard-dev-swarm'; publish_missing_tokens", bin, state);
+            const result = runFunctions(reaper, ["read_param", "get_param", "put_param", "publish_tokens"], "KMS_KEY='alias/dockyard-dev-swarm'; publish_tokens", bin, state);
             expect(result.status, result.stderr).to.equal(0);
             const stored = JSON.parse(fs.readFileSync(store, "utf8")).parameters as Record<string, { Type: string; Value: string; KeyId?: string; Version: number }>;
             return { output: result.stdout, stored };
@@ -355,11 +372,15 @@ describe("swarm cloud-init", () => {
             expect(unset.output).to.include(`published /dockyard/dev/swarm/join/${kind}-token`);
         }
         expect(unset.output, "no token in the reaper's output").not.to.include("SWMTKN-1-unit");
-        const published = run({ "join/manager-token": secure("SWMTKN-1-live-manager"), "join/worker-token": secure("SWMTKN-1-live-worker") });
-        expect(published.output).to.equal("");
-        expect(published.stored["/dockyard/dev/swarm/join/worker-token"].Value).to.equal("SWMTKN-1-live-worker");
+        const current = run({ "join/manager-token": secure("SWMTKN-1-unit-manager"), "join/worker-token": secure("SWMTKN-1-unit-worker") });
+        expect(current.output).to.equal("");
+        expect(current.stored["/dockyard/dev/swarm/join/worker-token"].Version, "left alone").to.equal(1);
+        // Another swarm's token, or one the swarm rotated away: replaced by the swarm's own.
+        const stale = run({ "join/manager-token": secure("SWMTKN-1-unit-manager"), "join/worker-token": secure("SWMTKN-1-before-rotation") });
+        expect(stale.output).to.equal("test: published /dockyard/dev/swarm/join/worker-token\n");
+        expect(stale.stored["/dockyard/dev/swarm/join/worker-token"].Value).to.equal("SWMTKN-1-unit-worker");
         // A parameter deleted outside the stack is written again too.
-        expect(run({ "join/worker-token": secure("SWMTKN-1-live-worker") }).stored["/dockyard/dev/swarm/join/manager-token"].Value).to.equal("SWMTKN-1-unit-manager");
+        expect(run({ "join/worker-token": secure("SWMTKN-1-unit-worker") }).stored["/dockyard/dev/swarm/join/manager-token"].Value).to.equal("SWMTKN-1-unit-manager");
         // What older managers published at the stack's path itself is not this reaper's: it fills the join parameters regardless.
         expect(run({ "join/manager-token": secure(JOIN_PARAMETER_UNSET), "join/worker-token": secure(JOIN_PARAMETER_UNSET), "worker-token": secure("SWMTKN-1-old") }).stored["/dockyard/dev/swarm/join/worker-token"].Value).to.equal("SWMTKN-1-unit-worker");
     });

@@ -265,7 +265,22 @@ take_over_as_single_manager() {
   done
 }
 
+# Nothing published: a swarm is started only on the stack's own word, its manager-addresses
+# parameter holding the placeholder; a read that failed (the role's policy not yet visible to SSM,
+# throttling) is asked again, bounded, rather than taken for "no swarm" (cold review of 70c7b30, M-C).
+wait_for_published_state() {
+  local attempt
+  for attempt in $(seq 1 "$WAIT_ATTEMPTS"); do
+    if [ -n "$(manager_addresses)" ] || [ "$(read_param "$JOIN_PATH/manager-addresses" || true)" = ${q(JOIN_PARAMETER_UNSET)} ]; then return 0; fi
+    log "could not read $JOIN_PATH/manager-addresses (attempt $attempt of $WAIT_ATTEMPTS)"
+    sleep "$RETRY_SECONDS"
+  done
+  log "gave up: $JOIN_PATH/manager-addresses could not be read; refusing to start a swarm without it"
+  return 1
+}
+
 start_or_rejoin() {
+  wait_for_published_state
   if [ -n "$(manager_addresses)" ]; then
     local attempts=$JOIN_ATTEMPTS
     if [ "$EXPECTED_MANAGERS" -eq 1 ]; then attempts=3; fi
@@ -336,20 +351,26 @@ if [ -n "$addresses" ] && [ "$(get_param manager-addresses || true)" != "$addres
   log "manager addresses are now $addresses"
 fi
 
-# The join tokens, whenever they are not published: the stack creates their parameters unset, also
-# under a swarm that runs already, whose managers published only at the old path before this reaper.
-publish_missing_tokens() {
-  local kind
+# The join tokens, whenever the published ones are not the swarm's: the stack creates their
+# parameters unset, under a swarm that runs already too; an up after a pulumi refresh can write
+# back a token read then (the provider's update PUTs the value in state, joinParameters.ts); and
+# docker swarm join-token --rotate makes new ones. Tokens stay in builtins and pipes, never argv.
+publish_tokens() {
+  local kind token
   for kind in manager worker; do
-    get_param "$kind-token" >/dev/null && continue
-    if docker swarm join-token -q "$kind" | put_param "$kind-token" SecureString; then
+    if ! token=$(docker swarm join-token -q "$kind"); then
+      log "could not read the swarm's $kind token"
+      continue
+    fi
+    [ "$(get_param "$kind-token" || true)" = "$token" ] && continue
+    if printf '%s\\n' "$token" | put_param "$kind-token" SecureString; then
       log "published $JOIN_PATH/$kind-token"
     else
       log "could not publish $JOIN_PATH/$kind-token"
     fi
   done
 }
-publish_missing_tokens
+publish_tokens
 
 # The CLI pages through the account's Auto Scaling instances, 50 a call, and in text prints each
 # page's query result on its own line (aws/aws-cli awscli/formatter.py TextFormatter): newlines join
