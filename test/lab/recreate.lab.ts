@@ -4,7 +4,8 @@
  * leaves the new swarm formed, with the same nodes, for anything run after it.
  */
 import { expect } from "chai";
-import { createNode, destroyNode, engine, execIn, readStore, updateStore, waitFor } from "./lab";
+import * as path from "node:path";
+import { collectedLogs, createNode, destroyNode, engine, execIn, readStore, STATE, updateStore, waitFor } from "./lab";
 import { bootAll, createDeclaredParameters, ensureSwarm, figures, nodes, seconds, setUp, stack, swarmView, tally, trustRegistry } from "./world";
 
 describe("Swarm lab: a re-created stack", function () {
@@ -71,5 +72,18 @@ describe("Swarm lab: a re-created stack", function () {
             expect(token.KeyId, `${kind}-token's key`).to.equal(store.kms[stack.kmsKeyAlias].KeyId);
             expect(token.Value, `${kind}-token`).not.to.equal(stale[`${kind}-token`].Value);
         }
+    });
+
+    // Last of the run: every log of every node that ran (destroyed ones are kept in collected/), the
+    // units' output (the lab's journal, var-log/dylab-units.log), dockerd's, cloud-init's and the call record.
+    it("no join token appears in any log the lab collected, of either swarm, destroyed nodes and the units' output included (issue 14 item 13)", async () => {
+        await ensureSwarm();
+        const { JoinTokens } = await engine("m1").swarmInspect();
+        expect(JoinTokens.Worker).to.match(/^SWMTKN-1-/);
+        const logs = collectedLogs();
+        expect(logs.map((l) => path.basename(l.file))).to.include.members(["cloud-init-output.log", "dockerd.log", "calls.jsonl", "dylab-units.log"]);
+        // Any swarm token at all (SWMTKN-1-<root CA digest>-<secret>), this swarm's or another's.
+        const leaks = logs.filter((l) => /SWMTKN-1-[0-9a-z]+-[0-9a-z]+/.test(l.text) || l.text.includes(JoinTokens.Manager) || l.text.includes(JoinTokens.Worker));
+        expect(leaks.map((l) => path.relative(STATE, l.file))).to.deep.equal([]);
     });
 });
