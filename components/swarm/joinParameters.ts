@@ -18,9 +18,11 @@
  *   `overwrite: true` replaces what a destroy cut short left at the path instead of failing with
  *   ParameterAlreadyExists;
  * - an update of any argument but `overwrite` and tags would `PutParameter` the value in state, the
- *   placeholder, over the tokens: every argument it would send is in `ignoreChanges`, so Pulumi
- *   creates and deletes these and never updates them (the reaper would write the tokens again
- *   within a minute, but a first manager booting in that minute would start a second swarm);
+ *   placeholder, over the tokens: every argument it would send is in `ignoreChanges`, so a change of
+ *   the program never updates them (the reaper would write the tokens again within a minute, but a
+ *   first manager booting in that minute would start a second swarm). After a `pulumi refresh` the
+ *   provider may still update one and PUT back the token it read; the reaper replaces any published
+ *   token that is not the swarm's (cloudInit.ts publish_tokens);
  * - delete is `DeleteParameter`, a parameter already gone is not an error;
  * - read (only on `pulumi refresh`) stores the decrypted value; `value` is a sensitive attribute,
  *   which the Pulumi bridge returns as a secret (pulumi/pulumi-terraform-bridge#10), and it is

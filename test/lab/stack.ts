@@ -17,6 +17,7 @@
  *   encryption is not proven by the lab (on AL2023 it is a first-boot check).
  */
 import { subnetPlan } from "../../components/subnets";
+import { swarmNames } from "../../components/swarm/cluster";
 import { joinParameterPath } from "../../components/swarm/joinParameters";
 import { swarmHealthcheck } from "../../components/swarm/service";
 import type { WorkloadSpec } from "../../components/workload";
@@ -67,15 +68,16 @@ export async function renderLabStack(): Promise<LabStack> {
     const template = of("aws:ec2/launchTemplate:LaunchTemplate").find((r) => /-worker$/.test(r.name));
     if (managers.length !== config.swarm.managers || !template) throw new Error(`the lab stack declares ${managers.length} manager instances and ${template ? "a" : "no"} worker launch template`);
     const group = of("aws:autoscaling/group:Group")[0];
+    const names = swarmNames(config);
     // The fake's store knows a group's termination hook, the one the workers complete.
     const hook = (group?.rawInputs.initialLifecycleHooks ?? []).find((h: Json) => h.lifecycleTransition === "autoscaling:EC2_INSTANCE_TERMINATING");
     return {
         region: config.region,
         registryHost: `${ACCOUNT_ID}.dkr.ecr.${config.region}.amazonaws.com`,
         workerGroup: group?.rawInputs.name,
-        parameterPath: `/${config.project}/${config.stack}/swarm`,
-        joinPath: joinParameterPath(`/${config.project}/${config.stack}/swarm`),
-        kmsKeyAlias: `alias/${config.project}-${config.stack}-swarm`,
+        parameterPath: names.parameterPath,
+        joinPath: joinParameterPath(names.parameterPath),
+        kmsKeyAlias: names.kmsKeyAlias,
         managerUserData: managers.map((m) => Buffer.from(m.rawInputs.userDataBase64, "base64")),
         workerUserData: Buffer.from(template.rawInputs.userData, "base64"),
         networks: of("docker:index/network:Network"),
